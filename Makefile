@@ -1,0 +1,45 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both create .venv/ when it is missing and install the project into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXAMPLE ?= generated_examples/logistic_regression/graph.pkl
+
+.PHONY: run test venv bench examples test-pytensor3 lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,examples]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Transpile a bundled example graph to stdout.
+run: $(STAMP)
+	$(BIN)/transpile $(EXAMPLE)
+
+# The test suite (CI runs exactly this through .ci/run).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Regenerate generated_examples/ (graphs and modules).
+examples: $(STAMP)
+	$(BIN)/python generated_examples/regenerate.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# The same suite against PyTensor 3.0.x, in a separate environment.
+test-pytensor3:
+	test -x .venv-pt3/bin/python || $(PYTHON) -m venv .venv-pt3
+	.venv-pt3/bin/python -m pip install --quiet --upgrade pip
+	.venv-pt3/bin/python -m pip install --quiet -e '.[test]' 'pytensor>=3.0,<3.1'
+	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -m 'not pymc'
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check transpile tests
+
+clean:
+	rm -rf $(VENV) .venv-pt3 build *.egg-info

@@ -1,0 +1,106 @@
+"""The execution oracle: transpile a graph, import the module, run it, and compare
+every output (value, dtype, shape) with PyTensor's own evaluation of the same graph.
+
+Generated modules are written under ``.test_modules/`` with a content-hash file name,
+so Numba's on-disk cache (``cache=True``) is reused between test runs and between
+tests that produce the same module.
+"""
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytensor
+from pytensor.compile.mode import Mode
+
+import transpile
+
+MODULE_DIR = Path(__file__).resolve().parent.parent / ".test_modules"
+REFERENCE_MODE = Mode(linker="py", optimizer=None)  # PyTensor's own perform() code
+
+
+def import_source(source: str, stem: str = "k"):
+    """Write ``source`` to a content-addressed file and import it."""
+    MODULE_DIR.mkdir(exist_ok=True)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    name = f"{stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = MODULE_DIR / f"{name}.py"
+    if not path.exists() or path.read_text() != source:
+        path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def transpile_module(inputs, outputs, **options):
+    """The imported module generated for ``(inputs, outputs)``."""
+    source = transpile.transpile((list(inputs), _as_list(outputs)), **options)
+    return import_source(source)
+
+
+def _as_list(outputs):
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def reference(inputs, outputs, values):
+    fn = pytensor.function(list(inputs), _as_list(outputs), mode=REFERENCE_MODE,
+                           on_unused_input="ignore")
+    return fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
+
+
+def tolerance(dtype) -> dict:
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 or dtype == np.complex64:
+        return {"rtol": 2e-5, "atol": 1e-6}
+    return {"rtol": 1e-10, "atol": 1e-12}
+
+
+def check_output(got, want, var, label: str, tol: dict | None = None) -> None:
+    want = np.asarray(want)
+    dtype = np.dtype(var.type.dtype)
+    if var.type.ndim == 0:
+        # Numba returns 0-d results as scalars; check the kind, then the value.
+        got_arr = np.asarray(got)
+        assert got_arr.ndim == 0, f"{label}: expected a scalar, got shape {got_arr.shape}"
+        assert got_arr.dtype.kind == dtype.kind or (
+            dtype.kind in "iu" and got_arr.dtype.kind in "iu"
+        ), f"{label}: kind {got_arr.dtype} != {dtype}"
+        got = got_arr.astype(dtype)
+    else:
+        assert isinstance(got, np.ndarray), f"{label}: not an array: {type(got)}"
+        assert got.dtype == dtype, f"{label}: dtype {got.dtype} != {dtype}"
+        assert got.shape == want.shape, f"{label}: shape {got.shape} != {want.shape}"
+    if dtype.kind in "fc":
+        np.testing.assert_allclose(got, want, equal_nan=True, err_msg=label,
+                                   **(tol or tolerance(dtype)))
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=label)
+
+
+def compare(inputs, outputs, values, *, tol: dict | None = None, **options):
+    """Run the generated module and PyTensor on ``values``; assert they agree, that
+    no input was modified and that no output shares memory with an input.
+
+    Returns the imported module (for further checks).
+    """
+    outputs = _as_list(outputs)
+    module = transpile_module(inputs, outputs, **options)
+    want = reference(inputs, outputs, values)
+    originals = [np.copy(v) for v in values]
+    got = module.kernel(*values)
+    got = list(got) if len(outputs) > 1 else [got]
+    assert len(got) == len(outputs)
+    for k, (g, w, var) in enumerate(zip(got, want, outputs)):
+        check_output(g, w, var, f"output {k} ({var})", tol)
+    for k, (v, o) in enumerate(zip(values, originals)):
+        np.testing.assert_array_equal(np.asarray(v), o, err_msg=f"input {k} was modified")
+        for j, g in enumerate(got):
+            if isinstance(g, np.ndarray) and isinstance(v, np.ndarray):
+                assert not np.shares_memory(g, v), f"output {j} aliases input {k}"
+    return module

@@ -1,0 +1,143 @@
+"""The command line: ``transpile GRAPH [-o OUT] ...`` and ``transpile dump SCRIPT``.
+
+Every failure a user can cause is one line on stderr and exit status 1 (2 for a usage
+error), with nothing written.
+"""
+
+import argparse
+import importlib
+import os
+import runpy
+import sys
+import warnings
+from pathlib import Path
+
+from . import __version__
+from .errors import TranspileError
+from .syntax import one_line
+
+EPILOG = """\
+examples:
+  transpile graph.pkl > kernels.py
+  transpile graph.pkl -o kernels.py --name logp --fastmath
+  transpile dump model.py -o graph.pkl     (model.py defines `inputs` and `outputs`)
+
+See docs/usage.md for the accepted pickle forms and the generated module's contract.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="transpile",
+        description="Turn a pickled PyTensor graph into a standalone Numba module.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("graph", help="the graph pickle (see `transpile dump` to make one)")
+    p.add_argument("-o", "--output", help="write the module here (atomically) "
+                   "instead of to stdout")
+    p.add_argument("--name", default="kernel", help="the entry function's name "
+                   "(default: kernel)")
+    p.add_argument("--no-rewrite", action="store_true",
+                   help="lower the graph as given, without PyTensor's rewrites")
+    p.add_argument("--no-cache", action="store_true",
+                   help="emit @njit without cache=True")
+    p.add_argument("--fastmath", action="store_true",
+                   help="emit @njit(fastmath=True) (off by default)")
+    p.add_argument("--allow-module", action="append", default=[], metavar="MODULE",
+                   help="also allow this package's globals in the pickle (repeatable)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first, for its @transpile.register lowerings")
+    p.add_argument("--version", action="version", version=f"transpile {__version__}")
+    return p
+
+
+def _dump_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="transpile dump",
+        description="Run a Python script that builds a PyTensor graph and pickle it. "
+        "The script must define module-level `inputs` (a list of variables) and "
+        "`outputs` (a variable or a list of them).",
+    )
+    p.add_argument("script", help="the Python file that builds the graph")
+    p.add_argument("-o", "--output", default="graph.pkl",
+                   help="where to write the pickle (default: graph.pkl)")
+    p.add_argument("--inputs", default="inputs", help="the inputs' name in the script")
+    p.add_argument("--outputs", default="outputs", help="the outputs' name in the script")
+    return p
+
+
+def _import_plugins(modules) -> None:
+    sys.path.insert(0, os.getcwd())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - report any plugin failure as one line
+            raise TranspileError(f"--plugin {module}: {type(exc).__name__}: {exc}") from None
+
+
+def run(argv) -> int:
+    from . import transpile
+    from .output import write_atomic
+
+    args = _parser().parse_args(argv)
+    _import_plugins(args.plugin)
+    source = transpile(
+        args.graph,
+        name=args.name,
+        rewrite=not args.no_rewrite,
+        cache=not args.no_cache,
+        fastmath=args.fastmath,
+        allow_modules=args.allow_module,
+    )
+    if args.output:
+        write_atomic(Path(args.output), source)
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
+def run_dump(argv) -> int:
+    from . import dump
+
+    args = _dump_parser().parse_args(argv)
+    script = Path(args.script)
+    if not script.is_file():
+        raise TranspileError(f"no such script: {script}")
+    try:
+        namespace = runpy.run_path(str(script), run_name="__transpile_dump__")
+    except Exception as exc:  # noqa: BLE001 - the user's script failed
+        raise TranspileError(f"{script} failed: {type(exc).__name__}: {exc}") from None
+    for key in (args.inputs, args.outputs):
+        if key not in namespace:
+            raise TranspileError(f"{script} does not define `{key}`")
+    dump(namespace[args.inputs], namespace[args.outputs], args.output)
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.filterwarnings("ignore")  # PyTensor's import-time notices are not ours
+    try:
+        if argv[:1] == ["dump"]:
+            return run_dump(argv[1:])
+        return run(argv)
+    except TranspileError as exc:
+        print(f"transpile: error: {one_line(str(exc), 1000)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("transpile: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("TRANSPILE_DEBUG"):
+            raise
+        print(f"transpile: internal error: {type(exc).__name__}: "
+              f"{one_line(str(exc), 500)} (set TRANSPILE_DEBUG=1 for a traceback, "
+              "and please report it)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""The state a lowering works against: the module being built and one function in it.
+
+``ModuleBuilder`` owns what is module-wide: the namespace, the helper functions (each
+emitted once), module-level constant arrays and the ``@numba.njit`` decorator.
+``FunctionBuilder`` owns one function: its local namespace, the statements emitted so
+far (a stack of blocks, so loop bodies nest), and the expression bound to each graph
+variable.
+"""
+
+import contextlib
+import hashlib
+
+import libcst as cst
+import numpy as np
+
+from . import syntax as sx
+from .dtypes import typed_literal
+from .naming import Namespace
+from .runtime import RuntimeLibrary
+
+LOOP_INDICES = ("i", "j", "k", "l")
+
+
+class ModuleBuilder:
+    def __init__(self, entry_name: str = "kernel", cache: bool = True, fastmath: bool = False):
+        self.entry_name = entry_name
+        self.cache = cache
+        self.fastmath = fastmath
+        self.runtime = RuntimeLibrary()
+        # Helper names are reserved up front: a graph variable never takes one.
+        self.namespace = Namespace(reserved={entry_name, *self.runtime.names()})
+        self.helpers: dict[str, cst.FunctionDef] = {}
+        self.constants: list[cst.SimpleStatementLine] = []
+        self.classes: dict[type, cst.ClassDef] = {}
+        self._constant_names: dict[tuple, str] = {}
+
+    def decorator(self) -> cst.Decorator:
+        kwargs = {}
+        if self.cache:
+            kwargs["cache"] = sx.literal(True)
+        kwargs["error_model"] = sx.string("numpy")
+        if self.fastmath:
+            kwargs["fastmath"] = sx.literal(True)
+        return cst.Decorator(sx.call("numba.njit", **kwargs))
+
+    def runtime_helper(self, name: str) -> cst.Name:
+        """Use a hand-written helper from ``transpile.runtime`` (and its dependencies)."""
+        for dep in self.runtime.closure(name):
+            if dep not in self.helpers:
+                self.helpers[dep] = self.runtime.function(dep).with_changes(
+                    decorators=[self.decorator()]
+                )
+        return sx.name(name)
+
+    def add_helper(self, hint: str, build) -> cst.Name:
+        """Add a generated helper: ``build(name) -> FunctionDef``."""
+        helper_name = self.namespace.create(hint, "helper")
+        self.helpers[helper_name] = None  # keep definition order = first use
+        self.helpers[helper_name] = build(helper_name)
+        return sx.name(helper_name)
+
+    def exception_class(self, exc_type: type) -> str:
+        """The name to raise ``exc_type`` by: a builtin's own, else a module-level
+        class of the same name deriving from its nearest builtin base."""
+        import builtins
+
+        if getattr(builtins, exc_type.__name__, None) is exc_type:
+            return exc_type.__name__
+        if exc_type not in self.classes:
+            base = next(c for c in exc_type.__mro__
+                        if getattr(builtins, c.__name__, None) is c)
+            class_name = self.namespace.create(exc_type.__name__, "Error")
+            doc = f"Raised where {exc_type.__module__}.{exc_type.__qualname__} would be."
+            self.classes[exc_type] = cst.ClassDef(
+                name=cst.Name(class_name),
+                bases=[cst.Arg(cst.Name(base.__name__))],
+                body=sx.block([sx.expr_stmt(sx.string(doc))]),
+            )
+        return self.classes[exc_type].name.value
+
+    def constant_array(self, value: np.ndarray, hint: str | None) -> cst.Name:
+        key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
+        if key not in self._constant_names:
+            const_name = self.namespace.create(hint, "const").upper()
+            self.namespace.reserve(const_name)
+            self._constant_names[key] = const_name
+            self.constants.append(sx.assign(const_name, array_literal(value)))
+        return sx.name(self._constant_names[key])
+
+
+def array_literal(value: np.ndarray) -> sx.Expr:
+    """``np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float64)``."""
+    from .dtypes import dtype_attr
+
+    def nested(v):
+        if v.ndim == 0:
+            return typed_literal(v, "float64" if v.dtype.kind == "f" else
+                                 "int64" if v.dtype.kind in "iu" else v.dtype.name)
+        return sx.list_(nested(row) for row in v)
+
+    if value.size == 0:
+        return sx.call("np.empty", sx.tuple_(sx.literal(s) for s in value.shape),
+                       dtype=dtype_attr(value.dtype.name))
+    return sx.call("np.array", nested(value), dtype=dtype_attr(value.dtype.name))
+
+
+class _OutputClient:
+    op = None
+
+
+_Output = _OutputClient()
+
+
+class FunctionBuilder:
+    """Statements and variable bindings of one generated function."""
+
+    def __init__(self, module: ModuleBuilder, namespace: Namespace | None = None):
+        self.module = module
+        self.ns = namespace or module.namespace.child()
+        for index in (*LOOP_INDICES, "t"):
+            self.ns.reserve(index)
+        self.values: dict = {}
+        self.view_of: dict = {}  # variable -> the input/constant whose memory it may share
+        self.contiguous: set = set()  # variables known to be fresh C-contiguous arrays
+        self.checked: set[str] = set()  # run-time shape checks already emitted
+        self.broadcast_scalars: dict = {}  # all-broadcastable variable -> its scalar
+        self.graph = None  # the FunctionGraph being lowered (for clients)
+        self._blocks: list[list[cst.BaseStatement]] = [[]]
+        self._active_indices: list[str] = []
+
+    # ---- statements ----------------------------------------------------------
+    @property
+    def body(self) -> list[cst.BaseStatement]:
+        return self._blocks[0]
+
+    def emit(self, *stmts: cst.BaseStatement) -> None:
+        self._blocks[-1].extend(stmts)
+
+    @contextlib.contextmanager
+    def block(self):
+        """Collect the statements emitted inside ``with`` into a new list."""
+        stmts: list[cst.BaseStatement] = []
+        self._blocks.append(stmts)
+        try:
+            yield stmts
+        finally:
+            self._blocks.pop()
+
+    @contextlib.contextmanager
+    def indices(self, n: int, preferred=LOOP_INDICES):
+        """``n`` loop index names not used by any enclosing loop."""
+        names: list[str] = []
+        pool = [*preferred, *(f"i{d}" for d in range(len(preferred), 64))]
+        for candidate in pool:
+            if len(names) == n:
+                break
+            if candidate not in self._active_indices:
+                if candidate not in preferred and candidate not in ("t",):
+                    self.ns.reserve(candidate)
+                names.append(candidate)
+        self._active_indices.extend(names)
+        try:
+            yield names
+        finally:
+            del self._active_indices[len(self._active_indices) - n:]
+
+    def clients(self, var) -> list:
+        """The ``(node, input index)`` pairs consuming ``var`` (outputs included, as
+        ``Output`` nodes)."""
+        if self.graph is None:
+            return [(_Output, -1)]
+        return [(c, i) if hasattr(c, "op") else (_Output, i)
+                for c, i in self.graph.clients.get(var, ())]
+
+    @staticmethod
+    def code(node) -> str:
+        """The source text of an expression (for comparing two expressions)."""
+        return cst.Module([]).code_for_node(node)
+
+    # ---- names and values ----------------------------------------------------
+    def fresh(self, hint: str | None, fallback: str = "tmp") -> str:
+        return self.ns.create(hint, fallback)
+
+    def hint_for(self, var, fallback: str) -> str:
+        return var.name if var.name else fallback
+
+    def expr(self, var) -> sx.Expr:
+        """The expression that holds ``var``'s value in this function."""
+        if var in self.values:
+            return self.values[var]
+        from pytensor.graph.basic import Constant
+
+        if isinstance(var, Constant):
+            return self.constant(var)
+        raise KeyError(f"no value for {var} (lowered out of order?)")
+
+    def constant(self, var) -> sx.Expr:
+        from pytensor.graph.type import Type
+
+        data = var.data
+        dtype = getattr(var.type, "dtype", None)
+        if data is None:
+            return sx.name("None")
+        if dtype is None:
+            if isinstance(var.type, Type) and type(var.type).__name__ == "SliceType":
+                return sx.call("slice", *(sx.name("None") if p is None else sx.literal(p)
+                                          for p in (data.start, data.stop, data.step)))
+            raise TypeError(f"cannot spell constant {var} of type {var.type}")
+        value = np.asarray(data)
+        if value.ndim == 0:
+            return typed_literal(value, dtype)
+        expr = self.module.constant_array(value.astype(dtype), var.name or "const")
+        self.view_of[var] = var
+        return expr
+
+    def bind(self, var, value: sx.Expr, hint: str | None = None, view_of=None,
+             comment: str | None = None) -> cst.Name:
+        """Emit ``name = value`` and make ``name`` the value of ``var``."""
+        target = self.fresh(var.name or hint, hint or "v")
+        self.emit(sx.assign(target, value, comment))
+        self.values[var] = sx.name(target)
+        self.set_view(var, view_of)
+        return sx.name(target)
+
+    def alias(self, var, value: sx.Expr, view_of=None) -> None:
+        """Make ``var``'s value an existing expression (no statement)."""
+        self.values[var] = value
+        self.set_view(var, view_of)
+
+    def set_view(self, var, view_of) -> None:
+        if view_of is not None:
+            self.view_of[var] = self.view_of.get(view_of, view_of)
+
+    def helper(self, name: str) -> cst.Name:
+        return self.module.runtime_helper(name)

@@ -1,0 +1,68 @@
+"""Spelling PyTensor dtypes and typed constants in generated code."""
+
+import numpy as np
+
+from . import syntax as sx
+
+# dtypes whose scalars Numba already produces from plain Python arithmetic, so a value
+# computed in one of them never needs an explicit cast to be of the right type.
+NATURAL = frozenset({"float64", "int64", "bool"})
+
+
+def dtype_attr(dtype: str) -> sx.Expr:
+    """``np.float64`` for ``"float64"`` (``np.bool_`` for bool)."""
+    return sx.dotted("np.bool_" if dtype == "bool" else f"np.{np.dtype(dtype).name}")
+
+
+def cast(value: sx.Expr, dtype: str) -> sx.Expr:
+    """``np.float32(value)``."""
+    return sx.call(dtype_attr(dtype), value)
+
+
+def cast_if_unnatural(value: sx.Expr, dtype: str) -> sx.Expr:
+    return value if dtype in NATURAL else cast(value, dtype)
+
+
+def typed_literal(value, dtype: str) -> sx.Expr:
+    """A scalar constant of exactly ``dtype``: ``2.0``, ``np.float32(2.0)``, ``True``."""
+    value = np.asarray(value).item()
+    if dtype == "bool":
+        return sx.literal(bool(value))
+    kind = np.dtype(dtype).kind
+    if kind in "iu":
+        plain = sx.literal(int(value))
+    elif kind == "f":
+        plain = sx.literal(float(value))
+    elif kind == "c":
+        plain = sx.literal(complex(value))
+    else:
+        raise TypeError(f"no scalar literal for dtype {dtype}")
+    return plain if dtype in NATURAL else cast(plain, dtype)
+
+
+def is_float(dtype: str) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_int(dtype: str) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+def is_complex(dtype: str) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
+def identity_literal(kind: str, dtype: str) -> sx.Expr:
+    """The identity of a reduction: 0, 1, the lowest or the highest value."""
+    if kind == "zero":
+        return typed_literal(0, dtype)
+    if kind == "one":
+        return typed_literal(1, dtype)
+    if dtype == "bool":
+        return sx.literal(kind == "highest")
+    if is_float(dtype) or is_complex(dtype):
+        inf = sx.dotted("np.inf")
+        value = sx.unary("-", inf) if kind == "lowest" else inf
+        return value if dtype == "float64" else cast(value, dtype)
+    info = np.iinfo(dtype)
+    return typed_literal(info.min if kind == "lowest" else info.max, dtype)

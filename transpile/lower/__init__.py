@@ -1,0 +1,3 @@
+"""Lowerings, one module per Op family; importing this package registers them all."""
+
+from . import basic, blas, blockwise, elemwise, reduction, scalar, shape, special, subtensor  # noqa: F401

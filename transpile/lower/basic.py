@@ -1,0 +1,143 @@
+"""Tensor construction and plumbing: ``Alloc``, ``AllocEmpty``, ``MakeVector``,
+``ScalarFromTensor``, ``TensorFromScalar``, ``Join``, ``ARange``, ``DeepCopyOp``,
+``ViewOp``, and the checks (``CheckAndRaise``, ``Assert``)."""
+
+import builtins
+
+import libcst as cst
+from pytensor.compile.ops import DeepCopyOp, ViewOp
+from pytensor.graph.basic import Constant
+from pytensor.raise_op import CheckAndRaise
+from pytensor.tensor.basic import (
+    ARange,
+    Alloc,
+    AllocEmpty,
+    Join,
+    MakeVector,
+    ScalarFromTensor,
+    TensorFromScalar,
+)
+
+from .. import syntax as sx
+from ..dtypes import cast_if_unnatural, dtype_attr
+from ..registry import register
+
+
+def _fresh_array(fn, out, value, hint):
+    fn.bind(out, value, hint=hint)
+    fn.contiguous.add(out)
+
+
+@register(Alloc)
+def lower_Alloc(op, node, fn):
+    value, *shape = node.inputs
+    (out,) = node.outputs
+    if out.type.ndim == 0:
+        fn.bind(out, cast_if_unnatural(fn.expr(value), out.type.dtype), hint="filled")
+        return
+    dims = sx.tuple_(fn.expr(s) for s in shape)
+    dtype = dtype_attr(out.type.dtype)
+    if value.type.ndim == 0:
+        _fresh_array(fn, out, sx.call("np.full", dims, fn.expr(value), dtype=dtype), "filled")
+        return
+    target = fn.bind(out, sx.call("np.empty", dims, dtype=dtype), hint="filled")
+    fn.contiguous.add(out)
+    # Broadcast the value into the new array: leading dims are added by numpy rules.
+    fn.emit(sx.assign(sx.subscript(target, [sx.COLON] * out.type.ndim), fn.expr(value)))
+
+
+@register(AllocEmpty)
+def lower_AllocEmpty(op, node, fn):
+    (out,) = node.outputs
+    dims = sx.tuple_(fn.expr(s) for s in node.inputs)
+    if out.type.ndim == 0:
+        fn.bind(out, sx.call(dtype_attr(out.type.dtype), sx.literal(0)), hint="empty")
+        return
+    _fresh_array(fn, out, sx.call("np.empty", dims, dtype=dtype_attr(out.type.dtype)), "empty")
+
+
+@register(MakeVector)
+def lower_MakeVector(op, node, fn):
+    (out,) = node.outputs
+    dtype = dtype_attr(out.type.dtype)
+    if not node.inputs:
+        value = sx.call("np.empty", sx.literal(0), dtype=dtype)
+    else:
+        value = sx.call("np.array", sx.list_(fn.expr(v) for v in node.inputs), dtype=dtype)
+    _fresh_array(fn, out, value, "vector")
+
+
+@register(ScalarFromTensor, TensorFromScalar)
+def lower_scalar_tensor(op, node, fn):
+    # 0-d tensors and scalars are both plain Numba scalars in generated code.
+    (x,) = node.inputs
+    (out,) = node.outputs
+    value = fn.expr(x)
+    if x.type.dtype != out.type.dtype:
+        value = cast_if_unnatural(value, out.type.dtype)
+        fn.bind(out, value, hint="scalar")
+    else:
+        fn.alias(out, value)
+
+
+@register(ViewOp)
+def lower_ViewOp(op, node, fn):
+    (x,) = node.inputs
+    fn.alias(node.outputs[0], fn.expr(x), view_of=x)
+
+
+@register(DeepCopyOp)
+def lower_DeepCopyOp(op, node, fn):
+    (x,) = node.inputs
+    (out,) = node.outputs
+    if x.type.ndim == 0 if hasattr(x.type, "ndim") else True:
+        fn.alias(out, fn.expr(x))
+    else:
+        _fresh_array(fn, out, sx.method(fn.expr(x), "copy"), x.name or "copied")
+
+
+@register(Join)
+def lower_Join(op, node, fn):
+    axis, *tensors = node.inputs
+    (out,) = node.outputs
+    dtype = out.type.dtype
+    parts = []
+    for t in tensors:
+        value = fn.expr(t)
+        if t.type.dtype != dtype:  # numba concatenates arrays of one dtype only
+            value = sx.method(value, "astype", dtype_attr(dtype))
+        parts.append(value)
+    if len(parts) == 1:
+        _fresh_array(fn, out, sx.method(parts[0], "copy"), "joined")
+        return
+    axis_expr = (sx.literal(int(axis.data) % out.type.ndim) if isinstance(axis, Constant)
+                 else fn.expr(axis))
+    value = sx.call("np.concatenate", sx.tuple_(parts), axis=axis_expr)
+    _fresh_array(fn, out, value, "joined")
+
+
+@register(ARange)
+def lower_ARange(op, node, fn):
+    (out,) = node.outputs
+    args = [fn.expr(v) for v in node.inputs]
+    value = sx.call("np.arange", *args)
+    if any(v.type.dtype != op.dtype for v in node.inputs):
+        value = sx.method(value, "astype", dtype_attr(op.dtype))
+    _fresh_array(fn, out, value, "arange")
+
+
+@register(CheckAndRaise)
+def lower_CheckAndRaise(op, node, fn):
+    value, *conds = node.inputs
+    (out,) = node.outputs
+    if conds:
+        tests = [fn.expr(c) for c in conds if not (isinstance(c, Constant) and bool(c.data))]
+        if tests:
+            test = tests[0]
+            for t in tests[1:]:
+                test = sx.boolop("and", test, t)
+            exc = fn.module.exception_class(op.exc_type)
+            fn.emit(sx.if_(sx.unary("not", test), [sx.raise_(exc, op.msg)]))
+    fn.alias(out, fn.expr(value), view_of=value)
+    if value in fn.contiguous:
+        fn.contiguous.add(out)

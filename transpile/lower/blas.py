@@ -1,0 +1,130 @@
+"""Matrix products: ``Dot`` and the BLAS-shaped Ops rewrites produce from it
+(``Dot22``, ``Dot22Scalar``, ``Gemv``, ``Gemm``, ``Ger``, ``BatchedDot``).
+
+All become ``np.dot`` (BLAS through Numba) with the scalings written out; a term
+multiplied by a constant zero (``Gemv``'s ``beta * y`` on a fresh ``AllocEmpty``
+buffer) is dropped, so uninitialised memory is never read.
+"""
+
+import numpy as np
+from pytensor.graph.basic import Constant
+from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv, Ger
+from pytensor.tensor.math import Dot
+
+from .. import syntax as sx
+from ..dtypes import dtype_attr, is_float, is_complex
+from ..registry import register
+
+
+def _constant_value(var):
+    if isinstance(var, Constant):
+        value = np.asarray(var.data)
+        if value.size == 1:
+            return value.item()
+    return None
+
+
+def operand(fn, var, dtype: str) -> sx.Expr:
+    """``var`` as an operand of np.dot: in the output dtype (BLAS needs one)."""
+    value = fn.expr(var)
+    if var.type.dtype != dtype:
+        value = sx.method(value, "astype", dtype_attr(dtype))
+    return value
+
+
+def _transposed_matrix(var):
+    """The matrix ``m`` when ``var`` is ``m.T``, else None."""
+    from pytensor.tensor.elemwise import DimShuffle
+
+    if var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        if list(var.owner.op.new_order) == [1, 0]:
+            return var.owner.inputs[0]
+    return None
+
+
+def dot(fn, a, b, dtype: str) -> sx.Expr:
+    if is_float(dtype) or is_complex(dtype):
+        m = _transposed_matrix(a)
+        if m is not None and b.type.ndim == 1 and m.type.dtype == b.type.dtype == dtype:
+            # m.T @ v is v @ m: BLAS reads m in its own (C) order, no copy.
+            return sx.call("np.dot", fn.expr(b), fn.expr(m))
+        return sx.call("np.dot", operand(fn, a, dtype), operand(fn, b, dtype))
+    # Numba's np.dot is BLAS-only: integer products go through float64 and back,
+    # exact while the values stay below 2**53.
+    product = sx.call("np.dot", operand(fn, a, "float64"), operand(fn, b, "float64"))
+    return sx.method(product, "astype", dtype_attr(dtype))
+
+
+def scaled(fn, alpha, term: sx.Expr) -> sx.Expr:
+    if _constant_value(alpha) == 1:
+        return term
+    return sx.binop("*", fn.expr(alpha), term)
+
+
+def plus_scaled(fn, beta, base, term: sx.Expr) -> sx.Expr:
+    """``beta * base + term``, dropping ``beta * base`` when ``beta`` is 0."""
+    b = _constant_value(beta)
+    if b == 0:
+        return term
+    scaled_base = fn.expr(base) if b == 1 else sx.binop("*", fn.expr(beta), fn.expr(base))
+    return sx.binop("+", scaled_base, term)
+
+
+def _bind(fn, node, value):
+    (out,) = node.outputs
+    fn.bind(out, value, hint="dot")
+    if out.type.ndim:
+        fn.contiguous.add(out)
+
+
+@register(Dot, Dot22)
+def lower_Dot(op, node, fn):
+    a, b = node.inputs
+    _bind(fn, node, dot(fn, a, b, node.outputs[0].type.dtype))
+
+
+@register(Dot22Scalar)
+def lower_Dot22Scalar(op, node, fn):
+    a, b, alpha = node.inputs
+    _bind(fn, node, scaled(fn, alpha, dot(fn, a, b, node.outputs[0].type.dtype)))
+
+
+@register(Gemv)
+def lower_Gemv(op, node, fn):
+    y, alpha, a, x, beta = node.inputs
+    term = scaled(fn, alpha, dot(fn, a, x, node.outputs[0].type.dtype))
+    _bind(fn, node, plus_scaled(fn, beta, y, term))
+
+
+@register(Gemm)
+def lower_Gemm(op, node, fn):
+    z, alpha, a, b, beta = node.inputs
+    term = scaled(fn, alpha, dot(fn, a, b, node.outputs[0].type.dtype))
+    _bind(fn, node, plus_scaled(fn, beta, z, term))
+
+
+@register(Ger)
+def lower_Ger(op, node, fn):
+    a, alpha, x, y = node.inputs
+    outer = sx.call("np.outer", fn.expr(x), fn.expr(y))
+    _bind(fn, node, sx.binop("+", fn.expr(a), scaled(fn, alpha, outer)))
+
+
+@register(BatchedDot)
+def lower_BatchedDot(op, node, fn):
+    a, b = node.inputs
+    (out,) = node.outputs
+    dtype = out.type.dtype
+    # One np.dot per batch entry, into a preallocated result.
+    n = sx.subscript(sx.attr(fn.expr(a), "shape"), [sx.literal(0)])
+    shape = [n]
+    for var, dims in ((a, range(1, a.type.ndim - 1)), (b, range(2, b.type.ndim))):
+        shape += [sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(d)]) for d in dims]
+    target = fn.bind(out, sx.call("np.empty", sx.tuple_(shape), dtype=dtype_attr(dtype)),
+                     hint="batched_dot")
+    with fn.indices(1) as (i,):
+        row = lambda v: sx.subscript(fn.expr(v), [sx.name(i)])  # noqa: E731
+        body = [sx.assign(sx.subscript(target, [sx.name(i)]),
+                          sx.call("np.dot", row(a), row(b)))]
+        fn.emit(sx.for_range(i, [n], body))
+    fn.contiguous.add(out)

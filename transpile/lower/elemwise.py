@@ -1,0 +1,197 @@
+"""``Elemwise`` as an explicit loop nest, and ``DimShuffle`` as a view.
+
+An ``Elemwise`` node (a fused ``Composite`` included) becomes one allocation per output
+and one loop nest over the output shape, with the scalar expression inline::
+
+    sigmoid = np.empty(z.shape, dtype=np.float64)
+    for i in range(z.shape[0]):
+        sigmoid[i] = 1.0 / (1.0 + math.exp(-z[i]))
+
+Broadcasting is decided from the static types: a dimension of static length 1 is read
+at index 0.  Dimensions that must agree at run time are checked once, up front.
+"""
+
+import libcst as cst
+from pytensor.tensor.elemwise import DimShuffle, Elemwise
+
+from .. import syntax as sx
+from ..dtypes import cast_if_unnatural, dtype_attr
+from ..registry import register
+from .scalar import scalar_apply
+
+
+def dim_size(fn, var, d: int) -> sx.Expr:
+    """The length of dimension ``d`` of ``var``: a literal when static."""
+    static = var.type.shape[d]
+    if static is not None:
+        return sx.literal(static)
+    return sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(d)])
+
+
+def shape_tuple(dims) -> sx.Expr:
+    return sx.tuple_(dims)
+
+
+def output_dims(fn, node) -> tuple[list[sx.Expr], list[sx.Expr]]:
+    """The output's dimension lengths, and the conditions under which inputs disagree."""
+    ndim = node.outputs[0].type.ndim
+    dims, mismatches = [], []
+    for d in range(ndim):
+        sources = [v for v in dict.fromkeys(node.inputs) if v.type.shape[d] != 1]
+        if not sources:
+            dims.append(sx.literal(1))
+            continue
+        statics = {v.type.shape[d] for v in sources} - {None}
+        dims.append(dim_size(fn, next((v for v in sources if v.type.shape[d] is not None),
+                                      sources[0]), d))
+        if len(statics) <= 1 and any(v.type.shape[d] is None for v in sources) or len(statics) > 1:
+            first = dims[-1]
+            for other in sources:
+                size = dim_size(fn, other, d)
+                if fn.code(size) != fn.code(first):
+                    mismatches.append(sx.compare("!=", size, first))
+    return dims, mismatches
+
+
+def whole_shape(fn, node, dims) -> sx.Expr:
+    """``x.shape`` when one input spans the whole output, else a tuple of lengths."""
+    out = node.outputs[0].type
+    for var in node.inputs:
+        if var.type.ndim == out.ndim and all(s != 1 for s in var.type.shape) and all(
+            fn.code(dim_size(fn, var, d)) == fn.code(dims[d]) for d in range(out.ndim)
+        ) and any(s is None for s in var.type.shape):
+            return sx.attr(fn.expr(var), "shape")
+    return shape_tuple(dims)
+
+
+def element(fn, var, indices) -> sx.Expr:
+    """The element of ``var`` at the loop position (index 0 along broadcast dims)."""
+    if var in fn.broadcast_scalars:  # a scalar given dimensions only to broadcast
+        return fn.broadcast_scalars[var]
+    if var.type.ndim == 0:
+        return fn.expr(var)
+    return sx.subscript(
+        fn.expr(var),
+        [sx.literal(0) if s == 1 else sx.name(i) for s, i in zip(var.type.shape, indices)],
+    )
+
+
+def check_shapes(fn, mismatches, what: str) -> None:
+    new = [m for m in mismatches if fn.code(m) not in fn.checked]
+    if not new:
+        return
+    fn.checked.update(fn.code(m) for m in new)
+    test = new[0]
+    for m in new[1:]:
+        test = sx.boolop("or", test, m)
+    fn.emit(sx.if_(test, [sx.raise_("ValueError", f"{what}: input shapes do not match")]))
+
+
+def _hint(op, var) -> str:
+    scalar = op.scalar_op
+    if hasattr(scalar, "fgraph"):  # Composite: name it after its outermost operation
+        out = scalar.fgraph.outputs[node_index(var)]
+        if out.owner is not None:
+            return getattr(out.owner.op, "name", None) or "fused"
+        return "fused"
+    return getattr(scalar, "name", None) or type(scalar).__name__.lower()
+
+
+def node_index(var) -> int:
+    return var.owner.outputs.index(var)
+
+
+@register(Elemwise)
+def lower_Elemwise(op, node, fn):
+    outputs = node.outputs
+    ndim = outputs[0].type.ndim
+    if ndim == 0:
+        exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
+        for var, expr in zip(outputs, exprs):
+            expr = cast_if_unnatural(expr, var.type.dtype)
+            if isinstance(expr, cst.Name):
+                fn.alias(var, expr)
+            else:
+                fn.bind(var, expr, hint=_hint(op, var))
+        return
+
+    dims, mismatches = output_dims(fn, node)
+    check_shapes(fn, mismatches, "Elemwise")
+    shape = whole_shape(fn, node, dims)
+    targets = [
+        fn.bind(var, sx.call("np.empty", shape, dtype=dtype_attr(var.type.dtype)),
+                hint=_hint(op, var))
+        for var in outputs
+    ]
+    fn.contiguous.update(outputs)
+    with fn.indices(ndim) as indices:
+        with fn.block() as body:
+            args = [element(fn, v, indices) for v in node.inputs]
+            exprs = scalar_apply(op.scalar_op, args, node, fn)
+            for target, expr in zip(targets, exprs):
+                fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]), expr))
+        fn.emit(*sx.for_nest(indices, dims, body))
+
+
+@register(DimShuffle)
+def lower_DimShuffle(op, node, fn):
+    (x,) = node.inputs
+    (out,) = node.outputs
+    value = fn.expr(x)
+    order = list(op.new_order)
+    kept = [d for d in order if d != "x"]
+    if x.type.ndim == 0:  # a scalar gains dimensions: a fresh array
+        if out.type.ndim == 0:
+            fn.alias(out, value)
+            return
+        fn.broadcast_scalars[out] = value
+        if all(isinstance(c.op, Elemwise) for c, _ in fn.clients(out)):
+            fn.alias(out, value)  # every consumer reads the scalar itself
+            return
+        full = sx.call("np.full", shape_tuple([sx.literal(1)] * out.type.ndim), value,
+                       dtype=dtype_attr(out.type.dtype))
+        fn.bind(out, full, hint="expanded")
+        fn.contiguous.add(out)
+        return
+    dropped = [d for d in range(x.type.ndim) if d not in kept]
+    # 1. drop the broadcastable dimensions that disappear, by indexing them at 0
+    # 2. transpose what is left, 3. add the new axes: numba views all the way.
+    if kept != sorted(kept):
+        if dropped:
+            value = sx.subscript(value, [sx.literal(0) if d in dropped else sx.COLON
+                                         for d in range(x.type.ndim)])
+        remaining = [d for d in range(x.type.ndim) if d not in dropped]
+        perm = [remaining.index(d) for d in kept]
+        value = sx.method(value, "transpose", *(sx.literal(p) for p in perm))
+        if "x" in order:
+            value = sx.subscript(value, [sx.NEWAXIS if d == "x" else sx.COLON for d in order])
+    else:
+        index, pending = [], list(dropped)
+        for d in order:
+            if d == "x":
+                index.append(sx.NEWAXIS)
+                continue
+            while pending and pending[0] < d:
+                index.append(sx.literal(0))
+                pending.pop(0)
+            index.append(sx.COLON)
+        index.extend(sx.literal(0) for _ in pending)
+        if all(i is sx.COLON for i in index):
+            fn.alias(out, value, view_of=x)
+            return
+        value = sx.subscript(value, index)
+    if out.type.ndim == 0:
+        fn.bind(out, value, hint="item")
+        return
+    fn.bind(out, value, hint=_dimshuffle_hint(op), view_of=x)
+
+
+def _dimshuffle_hint(op) -> str:
+    name = type(op).__name__
+    if getattr(op, "is_transpose", False) or "Transpose" in str(op):
+        return "transposed"
+    if getattr(op, "is_expand_dims", False) or "ExpandDims" in str(op):
+        return "expanded"
+    if "DropDims" in str(op):
+        return "dropped"
+    return name.lower()

@@ -1,0 +1,151 @@
+"""Reductions: the ``CAReduce`` family (Sum, Prod, Max, Min, All, Any) and ``Argmax``.
+
+A reduction is a loop nest over the input with an accumulator.  When the reduced axes
+are the trailing ones (a full reduction, a row sum) the accumulator is a local scalar::
+
+    for i in range(x.shape[0]):
+        acc = 0.0
+        for j in range(x.shape[1]):
+            acc = acc + x[i, j]
+        sum_[i] = acc
+
+otherwise it is the output array itself, updated in place in input order.
+"""
+
+import numpy as np
+from pytensor.tensor.elemwise import CAReduce
+from pytensor.tensor.math import Argmax
+
+from .. import syntax as sx
+from ..dtypes import cast, cast_if_unnatural, dtype_attr, typed_literal
+from ..errors import UnsupportedOpError
+from ..registry import register
+from .elemwise import dim_size, shape_tuple
+from .scalar import scalar_apply
+
+
+def reduced_axes(op, ndim: int) -> list[int]:
+    axis = op.axis
+    if axis is None:
+        return list(range(ndim))
+    return sorted(a % ndim for a in (axis if isinstance(axis, (tuple, list)) else [axis]))
+
+
+def identity(op, dtype: str) -> sx.Expr:
+    value = getattr(op.scalar_op, "identity", None)
+    if value is None:
+        raise UnsupportedOpError(
+            f"reduction {op} has no identity: only reductions with one are supported"
+        )
+    value = np.asarray(value)
+    if value.dtype.kind == "f" and np.isinf(value) and np.dtype(dtype).kind in "iub":
+        info = np.iinfo(dtype) if dtype != "bool" else None
+        value = (value > 0) if info is None else (info.max if value > 0 else info.min)
+    return typed_literal(value, dtype)
+
+
+_HINTS = {"Sum": "sum", "Prod": "prod", "Max": "max", "Min": "min", "All": "all",
+          "Any": "any"}
+
+
+class _ScalarNode:
+    """The dtypes a scalar lowering sees for ``acc <op> element``."""
+
+    def __init__(self, acc_dtype: str, in_dtype: str):
+        from types import SimpleNamespace as NS
+
+        self.inputs = [NS(type=NS(dtype=acc_dtype)), NS(type=NS(dtype=in_dtype))]
+        self.outputs = [NS(type=NS(dtype=acc_dtype))]
+
+
+@register(CAReduce)
+def lower_CAReduce(op, node, fn):
+    (x,) = node.inputs
+    (out,) = node.outputs
+    hint = _HINTS.get(type(op).__name__, "reduced")
+    out_dtype = out.type.dtype
+    acc_dtype = getattr(op, "acc_dtype", None) or out_dtype
+    axes = reduced_axes(op, x.type.ndim)
+    kept = [d for d in range(x.type.ndim) if d not in axes]
+    scalar_node = _ScalarNode(acc_dtype, x.type.dtype)
+
+    if x.type.ndim == 0 or not axes:  # nothing to reduce
+        value = fn.expr(x)
+        if x.type.ndim == 0:
+            fn.bind(out, cast_if_unnatural(value, out_dtype), hint=hint)
+        else:
+            fn.bind(out, sx.method(value, "astype", dtype_attr(out_dtype)), hint=hint)
+            fn.contiguous.add(out)
+        return
+
+    def combine(acc, elem):
+        (expr,) = scalar_apply(op.scalar_op, [acc, elem], scalar_node, fn)
+        return expr
+
+    with fn.indices(x.type.ndim) as indices:
+        elem = sx.subscript(fn.expr(x), [sx.name(i) for i in indices])
+        dims = [dim_size(fn, x, d) for d in range(x.type.ndim)]
+        kept_idx = [indices[d] for d in kept]
+        if axes == list(range(len(kept), x.type.ndim)):  # trailing axes: scalar accumulator
+            acc = fn.fresh(out.name or hint if not kept and acc_dtype == out_dtype
+                           else "acc")
+            with fn.block() as inner:
+                fn.emit(sx.assign(acc, combine(sx.name(acc), elem)))
+            loops = sx.for_nest([indices[d] for d in axes], [dims[d] for d in axes], inner)
+            init = sx.assign(acc, identity(op, acc_dtype))
+            if not kept:
+                fn.emit(init, *loops)
+                if acc_dtype == out_dtype:
+                    fn.alias(out, sx.name(acc))
+                else:
+                    fn.bind(out, cast(sx.name(acc), out_dtype), hint=hint)
+                return
+            target = fn.bind(out, sx.call("np.empty", shape_tuple([dims[d] for d in kept]),
+                                          dtype=dtype_attr(out_dtype)), hint=hint)
+            store = sx.assign(sx.subscript(target, [sx.name(i) for i in kept_idx]),
+                              sx.name(acc))
+            fn.emit(*sx.for_nest(kept_idx, [dims[d] for d in kept], [init, *loops, store]))
+            fn.contiguous.add(out)
+            return
+
+        # General axes: accumulate into the output, visiting the input in memory order.
+        acc_name = fn.fresh(hint if acc_dtype == out_dtype else "acc")
+        fn.emit(sx.assign(acc_name, sx.call(
+            "np.full", shape_tuple([dims[d] for d in kept]), identity(op, acc_dtype),
+            dtype=dtype_attr(acc_dtype))))
+        slot = sx.subscript(sx.name(acc_name), [sx.name(i) for i in kept_idx])
+        update = sx.assign(slot, combine(slot, elem))
+        fn.emit(*sx.for_nest(indices, dims, [update]))
+    if acc_dtype == out_dtype:
+        fn.alias(out, sx.name(acc_name))
+    else:
+        fn.bind(out, sx.method(sx.name(acc_name), "astype", dtype_attr(out_dtype)), hint=hint)
+    fn.contiguous.add(out)
+
+
+@register(Argmax)
+def lower_Argmax(op, node, fn):
+    (x,) = node.inputs[:1]
+    (out,) = node.outputs
+    axes = reduced_axes(op, x.type.ndim)
+    kept = [d for d in range(x.type.ndim) if d not in axes]
+    value = fn.expr(x)
+    if not kept:
+        fn.bind(out, sx.call("np.argmax", value), hint="argmax")
+        return
+    # Move the reduced axes last, flatten them, and take np.argmax of each row.
+    perm = kept + axes
+    if perm != list(range(x.type.ndim)):
+        value = sx.method(value, "transpose", *(sx.literal(p) for p in perm))
+    dims = [dim_size(fn, x, d) for d in kept]
+    rows = fn.fresh("rows")
+    fn.emit(sx.assign(rows, sx.method(sx.call("np.ascontiguousarray", value), "reshape",
+                                      shape_tuple([*dims, sx.literal(-1)]))))
+    target = fn.bind(out, sx.call("np.empty", shape_tuple(dims), dtype=dtype_attr("int64")),
+                     hint="argmax")
+    with fn.indices(len(kept)) as indices:
+        idx = [sx.name(i) for i in indices]
+        store = sx.assign(sx.subscript(target, idx),
+                          sx.call("np.argmax", sx.subscript(sx.name(rows), idx)))
+        fn.emit(*sx.for_nest(indices, dims, [store]))
+    fn.contiguous.add(out)

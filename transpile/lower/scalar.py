@@ -1,0 +1,334 @@
+"""Scalar Ops: the element-level expressions inside ``Elemwise`` and ``Composite``.
+
+Each lowering maps ``(op, args, node, fn)`` to one expression (a list of them for
+multi-output Ops), where ``args`` are the expressions of the inputs' element values and
+``node`` carries the dtypes.  Most are rows of a table; the few with real logic
+(``Composite``, ``Clip``, casts, the special functions) have functions of their own.
+"""
+
+import libcst as cst
+import pytensor.scalar.basic as ps
+import pytensor.scalar.math as psm
+from pytensor.tensor.xlogx import XlogX, XlogY0
+
+from .. import syntax as sx
+from ..dtypes import cast, is_complex, is_float, typed_literal
+from ..registry import register, register_scalar, scalar_lowering_for
+
+
+def scalar_apply(op, args, node, fn) -> list[sx.Expr]:
+    """Lower one scalar Op application; always returns a list of expressions."""
+    result = scalar_lowering_for(op, node)(op, list(args), node, fn)
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def out_dtype(node, i: int = 0) -> str:
+    return node.outputs[i].type.dtype
+
+
+def in_dtype(node, i: int) -> str:
+    return node.inputs[i].type.dtype
+
+
+# ---- operators ----------------------------------------------------------------
+
+_CHAINS = {ps.Add: "+", ps.Mul: "*"}
+_BINARY = {ps.Sub: "-", ps.IntDiv: "//", ps.Mod: "%", ps.Pow: "**"}
+_COMPARISONS = {ps.LT: "<", ps.GT: ">", ps.LE: "<=", ps.GE: ">=", ps.EQ: "==", ps.NEQ: "!="}
+_BITWISE = {ps.AND: "&", ps.OR: "|", ps.XOR: "^"}
+
+
+def _chain_lowering(symbol):
+    def lower(op, args, node, fn):
+        if len(args) == 1:
+            return args[0]
+        return sx.chain(symbol, args)
+
+    return lower
+
+
+def _binary_lowering(symbol):
+    def lower(op, args, node, fn):
+        return sx.binop(symbol, args[0], args[1])
+
+    return lower
+
+
+def _comparison_lowering(symbol):
+    def lower(op, args, node, fn):
+        return sx.compare(symbol, args[0], args[1])
+
+    return lower
+
+
+for _table, _factory in (
+    (_CHAINS, _chain_lowering),
+    (_BINARY, _binary_lowering),
+    (_COMPARISONS, _comparison_lowering),
+    (_BITWISE, _chain_lowering),
+):
+    for _cls, _symbol in _table.items():
+        register_scalar(_cls)(_factory(_symbol))
+
+
+@register_scalar(ps.TrueDiv)
+def scalar_TrueDiv(op, args, node, fn):
+    return sx.binop("/", *args)
+
+
+@register_scalar(ps.Neg)
+def scalar_Neg(op, args, node, fn):
+    return sx.unary("-", args[0])
+
+
+@register_scalar(ps.Invert)
+def scalar_Invert(op, args, node, fn):
+    return sx.unary("not" if in_dtype(node, 0) == "bool" else "~", args[0])
+
+
+@register_scalar(ps.Sqr)
+def scalar_Sqr(op, args, node, fn):
+    return sx.binop("*", args[0], args[0])
+
+
+@register_scalar(ps.Reciprocal)
+def scalar_Reciprocal(op, args, node, fn):
+    return sx.binop("/", typed_literal(1, out_dtype(node)), args[0])
+
+
+@register_scalar(ps.Abs)
+def scalar_Abs(op, args, node, fn):
+    return sx.call("abs", args[0])
+
+
+@register_scalar(ps.Identity)
+def scalar_Identity(op, args, node, fn):
+    return args[0]
+
+
+@register_scalar(ps.Second)
+def scalar_Second(op, args, node, fn):
+    return args[1]
+
+
+@register_scalar(ps.Cast)
+def scalar_Cast(op, args, node, fn):
+    if in_dtype(node, 0) == out_dtype(node):
+        return args[0]
+    return cast(args[0], out_dtype(node))
+
+
+@register_scalar(ps.Switch)
+def scalar_Switch(op, args, node, fn):
+    return sx.ifexp(args[0], args[1], args[2])
+
+
+@register_scalar(ps.Clip)
+def scalar_Clip(op, args, node, fn):
+    # As PyTensor's C code: NaN in x propagates, the bounds are tested in order.
+    x, low, high = args
+    return sx.ifexp(sx.compare("<", x, low), low,
+                    sx.ifexp(sx.compare(">", x, high), high, x))
+
+
+def _extremum(np_name, py_name):
+    def lower(op, args, node, fn):
+        # np.maximum propagates NaN as PyTensor does; integers read better with max.
+        if is_float(out_dtype(node)) or is_complex(out_dtype(node)):
+            return sx.call(f"np.{np_name}", *args)
+        return sx.call(py_name, *args)
+
+    return lower
+
+
+register_scalar(ps.ScalarMaximum)(_extremum("maximum", "max"))
+register_scalar(ps.ScalarMinimum)(_extremum("minimum", "min"))
+
+
+# ---- functions ------------------------------------------------------------------
+
+# Op -> (math spelling for real arguments, numpy spelling otherwise).  Numba keeps
+# float32 arguments float32 through both; math reads more like hand-written code.
+_FUNCTIONS = {
+    ps.Exp: ("math.exp", "np.exp"),
+    ps.Exp2: (None, "np.exp2"),
+    ps.Expm1: ("math.expm1", "np.expm1"),
+    ps.Log: ("math.log", "np.log"),
+    ps.Log2: ("math.log2", "np.log2"),
+    ps.Log10: ("math.log10", "np.log10"),
+    ps.Log1p: ("math.log1p", "np.log1p"),
+    ps.Sqrt: ("math.sqrt", "np.sqrt"),
+    ps.Cos: ("math.cos", "np.cos"),
+    ps.Sin: ("math.sin", "np.sin"),
+    ps.Tan: ("math.tan", "np.tan"),
+    ps.ArcCos: ("math.acos", "np.arccos"),
+    ps.ArcSin: ("math.asin", "np.arcsin"),
+    ps.ArcTan: ("math.atan", "np.arctan"),
+    ps.Cosh: ("math.cosh", "np.cosh"),
+    ps.Sinh: ("math.sinh", "np.sinh"),
+    ps.Tanh: ("math.tanh", "np.tanh"),
+    ps.ArcCosh: ("math.acosh", "np.arccosh"),
+    ps.ArcSinh: ("math.asinh", "np.arcsinh"),
+    ps.ArcTanh: ("math.atanh", "np.arctanh"),
+    ps.ArcTan2: ("math.atan2", "np.arctan2"),
+    ps.Deg2Rad: (None, "np.deg2rad"),
+    ps.Rad2Deg: (None, "np.rad2deg"),
+    ps.Ceil: (None, "np.ceil"),  # math.ceil/floor return ints
+    ps.Floor: (None, "np.floor"),
+    ps.Trunc: (None, "np.trunc"),
+    ps.RoundHalfToEven: (None, "np.rint"),
+    ps.Sign: (None, "np.sign"),
+    ps.IsNan: (None, "np.isnan"),
+    ps.IsInf: (None, "np.isinf"),
+    ps.Conj: (None, "np.conj"),
+    ps.Angle: (None, "np.angle"),
+    psm.Erf: ("math.erf", None),
+    psm.Erfc: ("math.erfc", None),
+    psm.Gamma: ("math.gamma", None),
+    psm.GammaLn: ("math.lgamma", None),
+}
+
+
+def _function_lowering(math_name, np_name):
+    def lower(op, args, node, fn):
+        real = not any(is_complex(in_dtype(node, i)) for i in range(len(args)))
+        if math_name and (real or np_name is None):
+            return sx.call(math_name, *args)
+        return sx.call(np_name, *args)
+
+    return lower
+
+
+for _cls, (_math, _np) in _FUNCTIONS.items():
+    register_scalar(_cls)(_function_lowering(_math, _np))
+
+
+@register_scalar(ps.RoundHalfAwayFromZero)
+def scalar_RoundHalfAwayFromZero(op, args, node, fn):
+    return sx.call(fn.helper("round_half_away_from_zero"), args[0])
+
+
+@register_scalar(ps.Real)
+def scalar_Real(op, args, node, fn):
+    return sx.attr(args[0], "real")
+
+
+@register_scalar(ps.Imag)
+def scalar_Imag(op, args, node, fn):
+    return sx.attr(args[0], "imag")
+
+
+@register_scalar(ps.Complex)
+def scalar_Complex(op, args, node, fn):
+    return sx.call("complex", *args)
+
+
+# Special functions that Numba's math lacks: plain-numba helpers from
+# transpile/runtime/special.py, copied into the generated module when used.
+_HELPERS = {
+    psm.Sigmoid: "sigmoid",
+    psm.Softplus: "softplus",
+    psm.Log1mexp: "log1mexp",
+    psm.Erfcx: "erfcx",
+    psm.Erfinv: "erfinv",
+    psm.Erfcinv: "erfcinv",
+    psm.Psi: "digamma",
+    psm.TriGamma: "trigamma",
+    XlogX: "xlogx",
+    XlogY0: "xlogy0",
+    psm.GammaInc: "gammainc",
+    psm.GammaIncC: "gammaincc",
+    psm.GammaU: "gammau",
+    psm.GammaL: "gammal",
+    psm.BetaInc: "betainc",
+    psm.I0: "i0",
+    psm.I1: "i1",
+    psm.Log1pmx if hasattr(psm, "Log1pmx") else None: "log1pmx",
+}
+
+
+def _helper_lowering(helper_name):
+    def lower(op, args, node, fn):
+        return sx.call(fn.helper(helper_name), *args)
+
+    return lower
+
+
+def register_helpers(table: dict) -> None:
+    """Register scalar Ops lowered to runtime helpers that exist."""
+    from ..runtime import RuntimeLibrary
+
+    available = set(RuntimeLibrary().names())
+    for cls, helper_name in table.items():
+        if cls is not None and helper_name in available:
+            register_scalar(cls)(_helper_lowering(helper_name))
+
+
+register_helpers(_HELPERS)
+
+
+# ---- inner graphs -------------------------------------------------------------
+
+
+def _is_atomic(expr: sx.Expr) -> bool:
+    return isinstance(expr, (cst.Name, cst.Integer, cst.Float, cst.Attribute)) or (
+        isinstance(expr, cst.Subscript)
+    )
+
+
+def _hint(var) -> str:
+    name = var.name or ""
+    # Composite's auto-generated names (t10, o0, i1) say nothing: use the Op's name.
+    if not name or (name[0] in "toi" and name[1:].isdigit()):
+        name = getattr(var.owner.op, "name", None) or type(var.owner.op).__name__.lower()
+    return name
+
+
+def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
+    """Lower a scalar inner graph.  Values used once are inlined into their consumer;
+    values used more than once get a local name in the current block."""
+    from pytensor.graph.basic import Constant
+    from ..compat import io_toposort
+
+    values = dict(zip(inputs, args))
+    uses: dict = {}
+    nodes = io_toposort(inputs, outputs)
+    for node in nodes:
+        for var in node.inputs:
+            uses[var] = uses.get(var, 0) + 1
+    for var in outputs:
+        uses[var] = uses.get(var, 0) + 1
+
+    def value(var):
+        if var in values:
+            return values[var]
+        if isinstance(var, Constant):
+            return typed_literal(var.data, var.type.dtype)
+        raise KeyError(var)
+
+    for node in nodes:
+        exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
+        for var, expr in zip(node.outputs, exprs):
+            if uses.get(var, 0) > 1 and not _is_atomic(expr):
+                local = fn.fresh(_hint(var))
+                fn.emit(sx.assign(local, expr))
+                expr = sx.name(local)
+            values[var] = expr
+    return [value(v) for v in outputs]
+
+
+@register_scalar(ps.Composite)
+def scalar_Composite(op, args, node, fn):
+    return scalar_graph(op.fgraph.inputs, op.fgraph.outputs, args, fn)
+
+
+# ---- scalar Ops applied directly in the graph (ScalarType variables) ---------------
+
+
+@register(ps.ScalarOp)
+def lower_ScalarOp(op, node, fn):
+    from ..dtypes import cast_if_unnatural
+
+    exprs = scalar_apply(op, [fn.expr(v) for v in node.inputs], node, fn)
+    for var, expr in zip(node.outputs, exprs):
+        fn.bind(var, cast_if_unnatural(expr, var.type.dtype), hint=_hint(var))

@@ -1,0 +1,38 @@
+"""Rewrite: apply the graph rewrites PyTensor's own Numba mode applies.
+
+The query is Numba mode's (``fast_run`` + ``numba``) minus every rewrite tagged
+``inplace``: in-place Ops are how PyTensor reuses buffers, and in a vendored module
+they would write into the caller's arrays.  (The lowerings never honour an Op's
+``destroy_map`` either, so a graph that already holds in-place Ops, as a compiled
+``Function``'s does, is still lowered without mutation.)
+"""
+
+import warnings
+
+INCLUDE = ("fast_run", "numba")
+EXCLUDE = ("inplace",)
+
+
+def query():
+    from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+
+    return RewriteDatabaseQuery(include=list(INCLUDE), exclude=list(EXCLUDE))
+
+
+def rewrite(fgraph):
+    """Rewrite ``fgraph`` in place and return it."""
+    from pytensor.compile.mode import optdb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optdb.query(query()).rewrite(fgraph)
+    return fgraph
+
+
+def rewrite_inner(inputs, outputs):
+    """Rewrite an inner graph (a Scan body): returns new ``(inputs, outputs)``."""
+    from pytensor.graph.fg import FunctionGraph
+
+    fgraph = FunctionGraph(list(inputs), list(outputs), clone=True)
+    rewrite(fgraph)
+    return fgraph.inputs, fgraph.outputs
