@@ -44,6 +44,7 @@ def generate(loaded, options: Options = Options()) -> str:
     from .rewrite import rewrite
 
     module = ModuleBuilder(options.name, cache=options.cache, fastmath=options.fastmath)
+    module.rewrite_inner_graphs = options.rewrite
     check_entry_name(options.name, module.runtime.names())
     fgraph = loaded.fgraph
     if not fgraph.outputs:

@@ -33,6 +33,7 @@ class ModuleBuilder:
         self.constants: list[cst.SimpleStatementLine] = []
         self.classes: dict[type, cst.ClassDef] = {}
         self._constant_names: dict[tuple, str] = {}
+        self.rewrite_inner_graphs = True  # rewrite Scan bodies as the outer graph
 
     def decorator(self) -> cst.Decorator:
         kwargs = {}
@@ -117,7 +118,7 @@ class FunctionBuilder:
     def __init__(self, module: ModuleBuilder, namespace: Namespace | None = None):
         self.module = module
         self.ns = namespace or module.namespace.child()
-        for index in (*LOOP_INDICES, "t"):
+        for index in (*LOOP_INDICES, "t", "t1", "t2", "t3"):
             self.ns.reserve(index)
         self.values: dict = {}
         self.view_of: dict = {}  # variable -> the input/constant whose memory it may share
@@ -150,7 +151,7 @@ class FunctionBuilder:
     def indices(self, n: int, preferred=LOOP_INDICES):
         """``n`` loop index names not used by any enclosing loop."""
         names: list[str] = []
-        pool = [*preferred, *(f"i{d}" for d in range(len(preferred), 64))]
+        pool = [*preferred, *(f"i{d}" for d in range(len(LOOP_INDICES), 64))]
         for candidate in pool:
             if len(names) == n:
                 break
@@ -221,6 +222,41 @@ class FunctionBuilder:
         self.values[var] = sx.name(target)
         self.set_view(var, view_of)
         return sx.name(target)
+
+    def bind_name(self, target: str, value: sx.Expr) -> cst.Name:
+        """Emit ``target = value`` for a name that is no graph variable's."""
+        self.emit(sx.assign(target, value))
+        return sx.name(target)
+
+    def rename(self, old: str, new: str) -> cst.Name:
+        """Rename a local everywhere it was emitted (``new`` must be fresh)."""
+
+        class Rename(cst.CSTTransformer):
+            def leave_Attribute(self, original, updated):
+                return updated.with_changes(attr=original.attr)
+
+            def leave_Name(self, original, updated):
+                return updated.with_changes(value=new) if updated.value == old else updated
+
+        for block in self._blocks:
+            block[:] = [stmt.visit(Rename()) for stmt in block]
+        for var, value in list(self.values.items()):
+            if isinstance(value, cst.Name) and value.value == old:
+                self.values[var] = sx.name(new)
+        return sx.name(new)
+
+    def owns(self, var) -> bool:
+        """Whether ``var`` is an array this function allocated (not a view)."""
+        return var in self.contiguous and var not in self.view_of
+
+    def can_donate(self, var) -> bool:
+        """Whether the node being lowered may write into ``var``: a fresh array of
+        ours with no other consumer and not returned to the caller."""
+        if not self.owns(var) or self.graph is None:
+            return False
+        clients = self.graph.clients.get(var, ())
+        return len(clients) == 1 and var not in self.graph.outputs and hasattr(
+            clients[0][0], "op") and type(clients[0][0].op).__name__ != "Output"
 
     def alias(self, var, value: sx.Expr, view_of=None) -> None:
         """Make ``var``'s value an existing expression (no statement)."""

@@ -1,3 +1,3 @@
 """Lowerings, one module per Op family; importing this package registers them all."""
 
-from . import basic, blas, blockwise, elemwise, reduction, scalar, shape, special, subtensor  # noqa: F401
+from . import basic, blas, blockwise, elemwise, reduction, scalar, scan, shape, special, subtensor  # noqa: F401

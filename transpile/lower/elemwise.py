@@ -13,6 +13,7 @@ at index 0.  Dimensions that must agree at run time are checked once, up front.
 
 import libcst as cst
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
+from pytensor.tensor.subtensor import IncSubtensor
 
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr
@@ -145,7 +146,8 @@ def lower_DimShuffle(op, node, fn):
             fn.alias(out, value)
             return
         fn.broadcast_scalars[out] = value
-        if all(isinstance(c.op, Elemwise) for c, _ in fn.clients(out)):
+        if all(isinstance(c.op, Elemwise) or (isinstance(c.op, IncSubtensor) and i == 1)
+               for c, i in fn.clients(out)):
             fn.alias(out, value)  # every consumer reads the scalar itself
             return
         full = sx.call("np.full", shape_tuple([sx.literal(1)] * out.type.ndim), value,

@@ -37,11 +37,16 @@ def lower_Subtensor(op, node, fn):
 def lower_IncSubtensor(op, node, fn):
     x, y, *idx = node.inputs
     (out,) = node.outputs
-    target = fn.bind(out, sx.method(fn.expr(x), "copy"),
-                     hint="updated" if op.set_instead_of_inc else "incremented")
+    if fn.can_donate(x):  # a fresh array only this node uses: update it in place
+        target = fn.expr(x)
+        fn.alias(out, target)
+    else:
+        target = fn.bind(out, sx.method(fn.expr(x), "copy"),
+                         hint="updated" if op.set_instead_of_inc else "incremented")
     fn.contiguous.add(out)
+    value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
     slot = sx.subscript(target, index_exprs(fn, idx, op.idx_list))
     if op.set_instead_of_inc:
-        fn.emit(sx.assign(slot, fn.expr(y)))
+        fn.emit(sx.assign(slot, value))
     else:
-        fn.emit(sx.augassign(slot, "+", fn.expr(y)))
+        fn.emit(sx.augassign(slot, "+", value))
