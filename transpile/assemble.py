@@ -144,25 +144,44 @@ def _assigned_name(stmt) -> str | None:
 
 
 def prune_dead_assignments(body: list) -> list:
-    """Drop top-level ``name = value`` statements whose name is never read.
+    """Drop ``name = value`` statements (at any depth) whose name is never read.
 
     Lowerings bind every output (a Gemv's scratch buffer, a shape only a dropped
     term needed); what nothing reads is removed here.  Every bound value is a pure
     expression, so removing one changes no behaviour.
     """
+
+    class Prune(cst.CSTTransformer):
+        def __init__(self, dead):
+            self.dead = dead
+
+        def leave_SimpleStatementLine(self, original, updated):
+            if _assigned_name(updated) in self.dead:
+                return cst.RemoveFromParent()
+            return updated
+
     while True:
+        tree = cst.Module(body=list(body))
         used = _UsedNames(count=True)
-        for stmt in body:
-            stmt.visit(used)
-        dead = set()
-        for k, stmt in enumerate(body):
-            target = _assigned_name(stmt)
-            if target is not None and used.counts.get(target, 0) <= 1 and \
-                    sum(_assigned_name(s) == target for s in body) == 1:
-                dead.add(k)
+        tree.visit(used)
+        targets = _AssignTargets()
+        tree.visit(targets)
+        dead = {n for n, k in targets.counts.items() if used.counts.get(n, 0) <= k}
         if not dead:
             return body
-        body = [s for k, s in enumerate(body) if k not in dead]
+        body = list(tree.visit(Prune(dead)).body)
+
+
+class _AssignTargets(cst.CSTVisitor):
+    """How many simple ``name = ...`` statements assign each name."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def visit_SimpleStatementLine(self, node) -> None:
+        target = _assigned_name(node)
+        if target is not None:
+            self.counts[target] = self.counts.get(target, 0) + 1
 
 
 # ---- the module -------------------------------------------------------------------

@@ -201,15 +201,30 @@ def load_file(path, allowed_modules: Sequence[str] = ()) -> LoadedGraph:
         raise LoadError(f"empty file: {path}")
     obj = load_bytes(data, allowed_modules)
     fgraph = to_fgraph(obj)
-    return LoadedGraph(fgraph, path.name, hashlib.sha256(data).hexdigest())
+    return LoadedGraph(fgraph, path.name, graph_digest(fgraph))
 
 
 def load_object(obj) -> LoadedGraph:
     fgraph = to_fgraph(obj)
+    return LoadedGraph(fgraph, "<object>", graph_digest(fgraph))
+
+
+def graph_digest(fgraph) -> str:
+    """A sha256 of the graph itself: its printout (Ops, types, names, inner graphs)
+    and the bytes of its constants.  Pickles of one graph differ from run to run
+    (timings, file paths, set orders); this does not."""
+    from pytensor.graph.basic import Constant
     from pytensor.printing import debugprint
 
     text = debugprint(fgraph, file="str", print_type=True)
-    return LoadedGraph(fgraph, "<object>", hashlib.sha256(text.encode()).hexdigest())
+    digest = hashlib.sha256(text.encode())
+    for node in fgraph.toposort():
+        for var in node.inputs:
+            if isinstance(var, Constant):
+                data = getattr(var, "data", None)
+                digest.update(data.tobytes() if hasattr(data, "tobytes") else
+                              repr(data).encode())
+    return digest.hexdigest()
 
 
 def _is_variable(x) -> bool:
