@@ -1,0 +1,121 @@
+"""The benchmark cases: graphs, inputs, and a hand-written @njit reference for each."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numba
+import numpy as np
+
+import pytensor
+import pytensor.tensor as pt
+
+import transpile
+
+ROOT = Path(__file__).resolve().parent.parent
+rng = np.random.default_rng(0)
+
+
+from references import ref_add, ref_chain, ref_logreg, ref_seed, ref_softmax  # noqa: E402
+
+
+# ---- graphs ----------------------------------------------------------------------
+
+
+def seed_graph():
+    x0 = pt.scalar("x0")
+    a = pt.vector("a")
+    b = pt.vector("b")
+    xs, _ = pytensor.scan(lambda a_t, b_t, x: x * a_t + b_t, sequences=[a, b],
+                          outputs_info=[x0])
+    return [x0, a, b], [xs]
+
+
+def chain_graph():
+    x = pt.vector("x")
+    return [x], [pt.exp(-x**2) * pt.sin(x) + pt.log1p(pt.abs(x))]
+
+
+def logreg_graph():
+    X, y, w, b = pt.matrix("X"), pt.vector("y"), pt.vector("w"), pt.scalar("b")
+    p = pt.sigmoid(X @ w + b)
+    loss = -pt.mean(y * pt.log(p) + (1 - y) * pt.log(1 - p))
+    return [X, y, w, b], [loss, *pytensor.grad(loss, [w, b])]
+
+
+def softmax_graph():
+    x = pt.matrix("x")
+    return [x], [pt.special.softmax(x, axis=1), pt.logsumexp(x, axis=1)]
+
+
+def add_graph():
+    a, b = pt.scalar("a"), pt.scalar("b")
+    return [a, b], [a + b]
+
+
+CASES = {
+    "seed scan, 10^5 steps": (seed_graph, lambda: [0.5, rng.uniform(-1, 1, 10**5),
+                                                    rng.normal(size=10**5)], ref_seed),
+    "seed scan, 100 steps": (seed_graph, lambda: [0.5, rng.uniform(-1, 1, 100),
+                                                   rng.normal(size=100)], ref_seed),
+    "elementwise chain, 10^6": (chain_graph, lambda: [rng.normal(size=10**6)], ref_chain),
+    "logistic regression loss+grad, X 1000x50": (
+        logreg_graph, lambda: [rng.normal(size=(1000, 50)),
+                               (rng.random(1000) > 0.5).astype(float),
+                               rng.normal(size=50), 0.1], ref_logreg),
+    "row softmax + logsumexp, 500x1000": (softmax_graph,
+                                          lambda: [rng.normal(size=(500, 1000))], ref_softmax),
+    "scalar add (call overhead)": (add_graph, lambda: [1.0, 2.0], ref_add),
+}
+COLD_CASES = ["seed scan, 100 steps"]
+COLD_BACKENDS = ["generated", "pytensor numba", "hand-written @njit"]
+
+
+def generated_module(name: str, inputs, outputs, directory: Path | None = None):
+    source = transpile.transpile((inputs, outputs))
+    directory = directory or ROOT / "bench" / "results"
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = "gen_" + "".join(c if c.isalnum() else "_" for c in name)
+    path = directory / f"{stem}.py"
+    if not path.exists() or path.read_text() != source:
+        path.write_text(source)
+    spec = importlib.util.spec_from_file_location(stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(name: str) -> dict:
+    graph, make_args, ref = CASES[name]
+    inputs, outputs = graph()
+    args = make_args()
+    module = generated_module(name, inputs, outputs)
+    out = outputs if len(outputs) > 1 else outputs[0]
+    numba_fn = pytensor.function(inputs, out, mode="NUMBA", trust_input=True)
+    c_fn = pytensor.function(inputs, out, mode=pytensor.compile.mode.Mode(
+        linker="cvm", optimizer="fast_run"), trust_input=True)
+    pt_args = [np.asarray(a) for a in args]
+    backends = {
+        "generated": (module.kernel, args),
+        "pytensor numba": (numba_fn, pt_args),
+        "pytensor C (cvm)": (c_fn, pt_args),
+        "hand-written @njit": (ref, args),
+    }
+    if graph is chain_graph:
+        backends["numpy"] = (lambda x: np.exp(-x**2) * np.sin(x) + np.log1p(np.abs(x)), args)
+    return backends
+
+
+def first_call(name: str, backend: str, tmp: str) -> None:
+    """PyTensor's first call on case ``name`` (run in a fresh process)."""
+    args = [np.load(Path(tmp) / "args.npz")[f"a{k}"] for k in range(len(CASES[name][1]()))]
+    inputs, outputs = CASES[name][0]()
+    pytensor.function(inputs, outputs[0], mode="NUMBA")(*args)
+
+
+def prepare_cold(name: str, tmp: str) -> None:
+    """Write the case's arguments and its generated module (the vendored file)."""
+    inputs, outputs = CASES[name][0]()
+    args = CASES[name][1]()
+    np.savez(Path(tmp) / "args.npz", **{f"a{k}": np.asarray(a) for k, a in enumerate(args)})
+    (Path(tmp) / "kernels.py").write_text(transpile.transpile((inputs, outputs)))
