@@ -1,3 +1,18 @@
 """Lowerings, one module per Op family; importing this package registers them all."""
 
-from . import basic, blas, blockwise, elemwise, reduction, scalar, scan, shape, special, subtensor  # noqa: F401
+from . import (  # noqa: F401
+    basic,
+    blas,
+    blockwise,
+    elemwise,
+    extra,
+    indexing,
+    linalg,
+    ofg,
+    reduction,
+    scalar,
+    scan,
+    shape,
+    special,
+    subtensor,
+)
