@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 rng = np.random.default_rng(0)
 
 
-from references import ref_add, ref_chain, ref_logreg, ref_seed, ref_softmax  # noqa: E402
+from references import (  # noqa: E402
+    ref_add,
+    ref_chain,
+    ref_logreg,
+    ref_rnn,
+    ref_rnn_grad,
+    ref_seed,
+    ref_softmax,
+)
 
 
 # ---- graphs ----------------------------------------------------------------------
@@ -53,11 +61,29 @@ def add_graph():
     return [a, b], [a + b]
 
 
+def rnn_graph(grad: bool):
+    W, U = pt.matrix("W"), pt.matrix("U")
+    xs, h0 = pt.matrix("xs"), pt.vector("h0")
+    hs, _ = pytensor.scan(lambda x_t, h: pt.tanh(W @ h + U @ x_t), sequences=[xs],
+                          outputs_info=[h0])
+    h_last = hs[-1]
+    outputs = [h_last, pytensor.grad(h_last.sum(), W)] if grad else [h_last]
+    return [W, U, xs, h0], outputs
+
+
+def rnn_args():
+    return [rng.normal(size=(32, 32)) / 6, rng.normal(size=(32, 16)) / 4,
+            rng.normal(size=(200, 16)), np.zeros(32)]
+
+
 CASES = {
     "seed scan, 10^5 steps": (seed_graph, lambda: [0.5, rng.uniform(-1, 1, 10**5),
                                                     rng.normal(size=10**5)], ref_seed),
     "seed scan, 100 steps": (seed_graph, lambda: [0.5, rng.uniform(-1, 1, 100),
                                                    rng.normal(size=100)], ref_seed),
+    "RNN forward, hidden 32, input 16, 200 steps": (lambda: rnn_graph(False), rnn_args,
+                                                     ref_rnn),
+    "RNN forward + grad wrt W": (lambda: rnn_graph(True), rnn_args, ref_rnn_grad),
     "elementwise chain, 10^6": (chain_graph, lambda: [rng.normal(size=10**6)], ref_chain),
     "logistic regression loss+grad, X 1000x50": (
         logreg_graph, lambda: [rng.normal(size=(1000, 50)),
@@ -67,7 +93,7 @@ CASES = {
                                           lambda: [rng.normal(size=(500, 1000))], ref_softmax),
     "scalar add (call overhead)": (add_graph, lambda: [1.0, 2.0], ref_add),
 }
-COLD_CASES = ["seed scan, 100 steps"]
+COLD_CASES = ["seed scan, 100 steps", "RNN forward + grad wrt W"]
 COLD_BACKENDS = ["generated", "pytensor numba", "hand-written @njit"]
 
 

@@ -59,3 +59,31 @@ def ref_add(a, b):
     return a + b
 
 
+
+
+@numba.njit(cache=True)
+def ref_rnn(W, U, xs, h0):
+    h = h0.copy()
+    pre = np.empty_like(h0)
+    for t in range(xs.shape[0]):
+        pre[:] = W @ h + U @ xs[t]
+        for i in range(h.shape[0]):
+            h[i] = math.tanh(pre[i])
+    return h
+
+
+@numba.njit(cache=True)
+def ref_rnn_grad(W, U, xs, h0):
+    """h_T and d sum(h_T) / dW by backpropagation through time."""
+    n, k = xs.shape[0], h0.shape[0]
+    hs = np.empty((n + 1, k))
+    hs[0] = h0
+    for t in range(n):
+        hs[t + 1] = np.tanh(W @ hs[t] + U @ xs[t])
+    grad = np.zeros_like(W)
+    dh = np.ones(k)
+    for t in range(n - 1, -1, -1):
+        dpre = dh * (1.0 - hs[t + 1] ** 2)
+        grad += np.outer(dpre, hs[t])
+        dh = W.T @ dpre
+    return hs[n].copy(), grad

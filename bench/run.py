@@ -68,6 +68,21 @@ def cold_start(case: str, backend: str) -> float:
         return float(out.stdout.strip().splitlines()[-1])
 
 
+def check_agreement(name, backends) -> None:
+    """Every backend must compute what the reference computes before it is timed."""
+    import numpy as np
+
+    def first(result):
+        return np.asarray(result[0] if isinstance(result, (tuple, list)) else result)
+
+    ref_fn, ref_args = backends["hand-written @njit"]
+    want = first(ref_fn(*ref_args))
+    for backend, (fn, args) in backends.items():
+        got = first(fn(*args))
+        if not np.allclose(got, want, rtol=1e-6, atol=1e-8):
+            raise SystemExit(f"{name}: {backend} disagrees with the reference")
+
+
 def fmt(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:.2f} s"
@@ -85,6 +100,7 @@ def main() -> int:
     rows = []
     for name in cases.CASES:
         backends = cases.build(name)
+        check_agreement(name, backends)
         times = {}
         for backend, (fn, fargs) in backends.items():
             single = median_time(fn, fargs, 1, 1)
