@@ -10,9 +10,18 @@ inline, into the loop body, by the same lowerings as the outer graph::
 
     for t in range(n_steps):
         x[t + 1] = x[t] * a[t] + b[t]
+
+Numba does not check bounds, so what the loop indexes must be long enough.  As
+``pytensor.scan`` builds them, sequences and buffers are, and the lowering proves it
+from the graph (``_length``); otherwise it emits a check (a sequence shorter than
+the steps is an error, as in PyTensor) or, for a state buffer of another length (a
+circular one, from PyTensor's memory-saving rewrites in a compiled ``Function``'s
+graph), runs the loop on a full-length buffer and returns what PyTensor's Scan would
+(``transpile/runtime/scan.py``).
 """
 
 import libcst as cst
+import numpy as np
 from pytensor.scan.op import Scan
 
 from .. import syntax as sx
@@ -58,6 +67,30 @@ def _result_name(fn, outer_out) -> str | None:
     return None
 
 
+def _initial_name(outer_in) -> str | None:
+    """``x`` for a state whose initial value is named ``x0`` (or ``x_0``): the
+    buffer ``pytensor.scan`` builds is ``set_subtensor(empty[:k], x0)``."""
+    from pytensor.tensor.subtensor import IncSubtensor, Subtensor
+
+    var = outer_in
+    for _ in range(8):
+        if var.name or var.owner is None:
+            break
+        op = var.owner.op
+        if isinstance(op, IncSubtensor) and op.set_instead_of_inc:
+            var = var.owner.inputs[1]
+        elif isinstance(op, Subtensor) or (
+                type(op).__name__ in ("DimShuffle", "Unbroadcast", "SpecifyShape")
+                and len(var.owner.inputs) == 1):
+            var = var.owner.inputs[0]
+        else:
+            break
+    name = var.name or ""
+    if name.endswith("0") and name.rstrip("0").rstrip("_").isidentifier():
+        return name.rstrip("0").rstrip("_")
+    return None
+
+
 def _tap_name(base: str, tap: int) -> str:
     if tap == 0:
         return f"{base}_t"
@@ -79,8 +112,63 @@ def _read(fn, inner_var, value: sx.Expr, hint: str) -> None:
     """Bind an inner input to ``value``: inline for scalars, a local view otherwise."""
     if inner_var.type.ndim == 0:
         fn.alias(inner_var, value)
-    else:
-        fn.bind(inner_var, value, hint=hint)
+    else:  # a view: what is derived from it is a view of it too
+        fn.bind(inner_var, value, hint=hint, view_of=inner_var)
+
+
+def _mentions(fn, value: sx.Expr, read: sx.Expr) -> bool:
+    """Whether the expression ``value`` reads the location ``read`` (a local or a
+    buffer entry)."""
+    if isinstance(read, cst.Name):
+        counter = _Counter(read.value)
+        value.visit(counter)
+        return counter.count > 0
+    return fn.code(read) in fn.code(value)
+
+
+def _store(fn, writes, until_var) -> None:
+    """Emit the step's stores ``target = value`` so that every value is the one the
+    step computed, though an earlier store may overwrite an inner input it reads.
+
+    A buffer entry is overwritten in memory, so a view of it is clobbered too; a
+    plain name (an untraced state) is rebound, so only reading that name is.  A
+    rebound state gets an array of its own unless the step made a fresh one for it.
+    """
+    overwritten, pending = [], []
+    for target, inner_var, clobbers in writes:
+        pending.append((target, inner_var, list(overwritten)))
+        overwritten.extend((c, not isinstance(target, cst.Name)) for c in clobbers)
+    if until_var is not None:
+        pending.append((None, until_var, list(overwritten)))
+    values, rebound = [], set()
+    for target, inner_var, clobbered in pending:
+        value = fn.expr(inner_var)
+        base = fn.view_of.get(inner_var, inner_var)
+        array = bool(inner_var.type.ndim)
+        rebind = isinstance(target, cst.Name)
+        own = array and fn.owns(inner_var) and not (rebind and inner_var in rebound)
+        if rebind and own:
+            rebound.add(inner_var)
+        if any(_mentions(fn, value, fn.expr(c)) or (in_memory and base is c)
+               for c, in_memory in clobbered):
+            if array and not own:
+                value, own = sx.method(value, "copy"), True
+            hint = "stop" if target is None else f"{_target_name(target)}_new"
+            value = fn.bind_name(fn.fresh(hint), value)
+            if target is None:
+                fn.alias(inner_var, value)
+        if rebind and array and not own:
+            value = sx.method(value, "copy")
+        values.append(value)
+    for (target, _, _), value in zip(pending, values):
+        if target is not None:
+            fn.emit(sx.assign(target, value))
+
+
+def _target_name(target) -> str:
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target.value if isinstance(target, cst.Name) else "value"
 
 
 def _storage(fn, outer_in, hint: str) -> cst.Name:
@@ -106,6 +194,18 @@ def lower_Scan(op, node, fn):
     if not isinstance(n_steps, cst.Name):
         n_steps = fn.bind_name(fn.fresh("n_steps"), n_steps)
 
+    # PyTensor's Scan refuses a sequence shorter than its steps; here it would be
+    # read out of bounds.  As ``pytensor.scan`` slices them, they are long enough.
+    short = [fn.expr(seq) for seq in op.outer_seqs(outer_in)
+             if not _covers_steps(seq, outer_in[0])]
+    if short:
+        tests = [sx.compare("<", _len0(seq), n_steps) for seq in short]
+        test = tests[0]
+        for more in tests[1:]:
+            test = sx.boolop("or", test, more)
+        fn.emit(sx.if_(test, [sx.raise_(
+            "ValueError", "Scan: a sequence is shorter than the number of steps")]))
+
     # ---- storage -------------------------------------------------------------
     traced_taps = [*info.mit_mot_in_slices, *info.mit_sot_in_slices, *info.sit_sot_in_slices]
     traced_outer_in = [*op.outer_mitmot(outer_in), *op.outer_mitsot(outer_in),
@@ -121,26 +221,54 @@ def lower_Scan(op, node, fn):
         [*op.inner_mitmot_outs(inner_out), *op.inner_mitsot_outs(inner_out),
          *op.inner_sitsot_outs(inner_out)],
         [len(t) for t in traced_out_taps])
-    buffers, bases = [], []
-    for outer_i, outer_o, inner_vars in zip(traced_outer_in, traced_outer_out, traced_inner_in):
-        base = _result_name(fn, outer_o) or _base_name(outer_i, *inner_vars) or "state"
+    buffers, bases, stores = [], [], []
+    for k, (outer_i, outer_o, inner_vars, taps, out_taps) in enumerate(zip(
+            traced_outer_in, traced_outer_out, traced_inner_in, traced_taps,
+            traced_out_taps)):
+        base = (_result_name(fn, outer_o) or _base_name(outer_i, *inner_vars)
+                or _initial_name(outer_i) or "state")
         bases.append(base)
-        buffers.append(_storage(fn, outer_i, base))
+        buf = _storage(fn, outer_i, base)
+        buffers.append(buf)
+        lookback = _lookback(taps)
+        if k < info.n_mit_mot:
+            # read and written at t + tap: PyTensor's Scan fails on a buffer too short
+            need = lookback + max(0, *taps, *out_taps) + 1
+            if not _at_least(_length(outer_i, 0), outer_in[0], need - 1):
+                fn.emit(sx.if_(sx.compare("<", _len0(buf), _plus(n_steps, need - 1)), [
+                    sx.raise_("IndexError", "Scan: a mit-mot buffer is shorter than "
+                              "its taps need")]))
+            stores.append(None)
+        elif _difference(_length(outer_i, 0), outer_in[0]) == lookback:
+            stores.append(None)
+        else:  # a circular buffer, or one of unknown length
+            store = fn.fresh(f"{buf.value}_store")
+            fn.emit(sx.with_comment(sx.assign(store, _len0(buf)),
+                f"{buf.value} may be shorter than {fn.code(_plus(n_steps, lookback))} "
+                "(a circular buffer)"))
+            store = sx.name(store)
+            full = sx.call(fn.helper("scan_full_buffer"), buf, _plus(n_steps, lookback),
+                           sx.literal(lookback))
+            fn.emit(sx.assign(buf, full))
+            stores.append(store)
 
     nitsot_sizes = op.outer_nitsot(outer_in)
     nitsot_inner = op.inner_nitsot_outs(inner_out)
     nitsot_outer = op.outer_nitsot_outs(outer_out)
-    nitsot_buffers, deferred = [], []
+    nitsot_buffers, nitsot_stores, deferred = [], [], []
     for size, inner_var, outer_var in zip(nitsot_sizes, nitsot_inner, nitsot_outer):
         name = fn.fresh(_result_name(fn, outer_var) or _base_name(inner_var) or "ys")
         core = list(inner_var.type.shape)
         known = all(s is not None for s in core)
-        dims = [fn.expr(size), *(sx.literal(s if known else 0) for s in core)]
+        exact = _difference(size, outer_in[0]) == 0
+        rows = fn.expr(size) if exact else n_steps
+        dims = [rows, *(sx.literal(s if known else 0) for s in core)]
         fn.emit(sx.assign(name, sx.call("np.empty", sx.tuple_(dims),
                                         dtype=dtype_attr(inner_var.type.dtype))))
         nitsot_buffers.append(sx.name(name))
+        nitsot_stores.append(None if exact else fn.expr(size))
         if not known:
-            deferred.append((name, size, inner_var))
+            deferred.append((name, rows, inner_var))
 
     untraced_states = []
     for outer_i, inner_var in zip(op.outer_untraced_sit_sot(outer_in),
@@ -168,37 +296,49 @@ def lower_Scan(op, node, fn):
                     _read(fn, inner_var, sx.subscript(buf, [_at(t, lookback + tap)]),
                           _tap_name(base, tap))
             for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in)):
-                fn.alias(inner_var, state)
+                fn.alias(inner_var, state, view_of=inner_var if inner_var.type.ndim else None)
             for outer_v, inner_var in zip(op.outer_non_seqs(outer_in), op.inner_non_seqs(inner_in)):
                 fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
 
             from ..assemble import lower_nodes
 
-            outer_graph, fn.graph = fn.graph, fgraph
+            outer_graph, outer_needed = fn.graph, getattr(fn, "needed", None)
+            fn.graph = fgraph
+            fn.needed = lambda v: bool(fgraph.clients.get(v)) or v in fgraph.outputs
             try:
                 lower_nodes(fn, fgraph.toposort())
             finally:
                 fn.graph = outer_graph
+                if outer_needed is not None:
+                    fn.needed = outer_needed
 
-            for name, size, inner_var in deferred:  # shape known after the first step
-                shape = sx.binop("+", sx.tuple_([fn.expr(size)]),
+            for name, rows, inner_var in deferred:  # shape known after the first step
+                shape = sx.binop("+", sx.tuple_([rows]),
                                  sx.attr(fn.expr(inner_var), "shape"))
                 fn.emit(sx.if_(sx.compare("==", sx.name(t), sx.literal(0)), [
                     sx.assign(name, sx.call("np.empty", shape,
                                             dtype=dtype_attr(inner_var.type.dtype)))]))
-            for buf, taps, out_taps, inner_vars in zip(buffers, traced_taps, traced_out_taps,
-                                                      traced_inner_out):
+
+            # The step's results, stored in order.  A store may overwrite what a
+            # later store (or the until condition) still reads: a mit-mot tap that
+            # is both read and written, an untraced state rebound before another
+            # state's new value (a swap) is taken from it.  Such values are taken
+            # before the first store.
+            writes = []  # (target, inner output, inner inputs the store overwrites)
+            for buf, taps, out_taps, in_vars, out_vars in zip(
+                    buffers, traced_taps, traced_out_taps, traced_inner_in, traced_inner_out):
                 lookback = _lookback(taps)
-                for tap, inner_var in zip(out_taps, inner_vars):
-                    fn.emit(sx.assign(sx.subscript(buf, [_at(t, lookback + tap)]),
-                                      fn.expr(inner_var)))
+                for tap, inner_var in zip(out_taps, out_vars):
+                    overwritten = [v for k, v in zip(taps, in_vars) if k == tap]
+                    target = sx.subscript(buf, [_at(t, lookback + tap)])
+                    writes.append((target, inner_var, overwritten))
             for buf, inner_var in zip(nitsot_buffers, nitsot_inner):
-                fn.emit(sx.assign(sx.subscript(buf, [sx.name(t)]), fn.expr(inner_var)))
-            for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot_outs(inner_out)):
-                value = fn.expr(inner_var)
-                if inner_var.type.ndim and not fn.owns(inner_var):
-                    value = sx.method(value, "copy")
-                fn.emit(sx.assign(state, value))
+                writes.append((sx.subscript(buf, [sx.name(t)]), inner_var, []))
+            for state, inner_in_var, inner_var in zip(
+                    untraced_states, op.inner_untraced_sit_sot(inner_in),
+                    op.inner_untraced_sit_sot_outs(inner_out)):
+                writes.append((state, inner_var, [inner_in_var]))
+            _store(fn, writes, inner_out[-1] if info.as_while else None)
             if info.as_while:
                 until = fn.expr(inner_out[-1])
                 fn.emit(sx.if_(until, [
@@ -208,22 +348,274 @@ def lower_Scan(op, node, fn):
         fn.emit(sx.for_range(t, [n_steps], inline_single_use(body)))
 
     # ---- results -------------------------------------------------------------
-    for buf, taps, outer_var in zip(buffers, traced_taps, traced_outer_out):
-        value = buf
+    def result(buf, store, lookback: int):
+        if store is not None:  # what PyTensor leaves in a buffer of `store` entries
+            entries = _plus(steps if info.as_while else n_steps, lookback)
+            trim = sx.binop("-", n_steps, steps) if info.as_while else sx.literal(0)
+            return fn.bind_name(fn.fresh(buf.value), sx.call(
+                fn.helper("scan_stored"), buf, store, entries, trim))
         if info.as_while:
-            end = sx.binop("+", steps, sx.literal(_lookback(taps)))
-            value = fn.bind_name(fn.fresh(buf.value), sx.subscript(buf, [sx.slice_(None, end)]))
-        fn.alias(outer_var, value)
+            end = _plus(steps, lookback)
+            ran = sx.subscript(buf, [sx.slice_(None, end)])
+            return fn.bind_name(fn.fresh(buf.value), ran)
+        return buf
+
+    for buf, store, taps, outer_var in zip(buffers, stores, traced_taps, traced_outer_out):
+        fn.alias(outer_var, result(buf, store, _lookback(taps)))
         fn.contiguous.add(outer_var)
-    for buf, outer_var in zip(nitsot_buffers, nitsot_outer):
-        value = buf
-        if info.as_while:
-            value = sx.subscript(buf, [sx.slice_(None, steps)])
-            value = fn.bind_name(fn.fresh(buf.value), value)
-        fn.alias(outer_var, value)
+    for buf, store, outer_var in zip(nitsot_buffers, nitsot_stores, nitsot_outer):
+        fn.alias(outer_var, result(buf, store, 0))
         fn.contiguous.add(outer_var)
     for state, outer_var in zip(untraced_states, op.outer_untraced_sit_sot_outs(outer_out)):
         fn.alias(outer_var, state)
+
+
+def _len0(array: sx.Expr) -> sx.Expr:
+    return sx.subscript(sx.attr(array, "shape"), [sx.literal(0)])
+
+
+def _plus(expr, offset: int):
+    return expr if offset == 0 else sx.binop("+", expr, sx.literal(offset))
+
+
+
+
+# ---- lengths known at transpile time ------------------------------------------------
+#
+# PyTensor hands a Scan one buffer per state, of ``n_steps + lookback`` entries as
+# ``pytensor.scan`` builds it, or fewer (a circular buffer: PyTensor's memory-saving
+# rewrites keep only the last values a graph uses).  The plain loop needs the full
+# length; when the graph shows that the buffer has it (as ``pytensor.scan`` builds it,
+# before and after rewriting), no run-time check is emitted.  Integer scalar graphs
+# are compared as linear forms over opaque terms: ``1 + min(a.shape[0], b.shape[0])``
+# is ``{1: 1, min(len(a, 0), len(b, 0)): 1}``.
+
+
+def _form(var, depth: int = 0):
+    """``var`` (an integer scalar) as a linear form: a dict from term to
+    coefficient, the key ``1`` holding the constant; ``None`` if not integer."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.basic import ScalarFromTensor, TensorFromScalar
+    from pytensor.tensor.elemwise import Elemwise
+
+    dtype = str(getattr(var.type, "dtype", ""))
+    if not dtype.startswith(("int", "uint")) or getattr(var.type, "ndim", 0) != 0:
+        return None
+    if isinstance(var, Constant):
+        return {1: int(np.asarray(var.data))}
+    node = var.owner
+    if node is None or depth > 64:
+        return {("var", var): 1}
+    op = node.op
+    if isinstance(op, (ScalarFromTensor, TensorFromScalar)):
+        return _form(node.inputs[0], depth + 1)
+    if isinstance(op, Elemwise):
+        args = [_form(v, depth + 1) for v in node.inputs]
+        return _scalar_form(op.scalar_op, args, node.outputs.index(var), depth)
+    length = _length_of_shape(var, depth)
+    if length is not None:
+        return length
+    return {("var", var): 1}
+
+
+def _scalar_form(scalar_op, args, index: int, depth: int):
+    import pytensor.scalar as ps
+
+    if any(a is None for a in args):
+        return None
+    if isinstance(scalar_op, ps.Composite):
+        inner = dict(zip(scalar_op.fgraph.inputs, args))
+        for node in scalar_op.fgraph.toposort():
+            node_args = [inner[v] if v in inner else _const_form(v)
+                         for v in node.inputs]
+            for k, out in enumerate(node.outputs):
+                inner[out] = _scalar_form(node.op, node_args, k, depth + 1)
+        out = scalar_op.fgraph.outputs[index]
+        return inner.get(out) if out in inner else _const_form(out)
+    if isinstance(scalar_op, (ps.Identity, ps.Cast)):
+        return args[0]
+    if isinstance(scalar_op, ps.Add):
+        return _combine(args, [1] * len(args))
+    if isinstance(scalar_op, ps.Sub):
+        return _combine(args, [1, -1])
+    if isinstance(scalar_op, ps.Neg):
+        return _combine(args, [-1])
+    if isinstance(scalar_op, ps.Mul):
+        consts = [a[1] for a in args if set(a) <= {1}]
+        others = [a for a in args if not set(a) <= {1}]
+        factor = int(np.prod([c for c in consts])) if consts else 1
+        if not others:
+            return {1: factor}
+        if len(others) == 1:
+            return _combine(others, [factor])
+    if isinstance(scalar_op, ps.ScalarMinimum):  # nested minima are one
+        terms = set()
+        for a in args:
+            key = _key(a)
+            if isinstance(key, tuple) and key[:1] == ("min",):
+                terms |= key[1]
+            else:
+                terms.add(key)
+        return {("min", frozenset(terms)): 1}
+    return {(type(scalar_op).__name__, str(scalar_op), tuple(_key(a) for a in args)): 1}
+
+
+def _const_form(var):
+    from pytensor.graph.basic import Constant
+
+    if isinstance(var, Constant) and str(var.type.dtype).startswith(("int", "uint")):
+        return {1: int(np.asarray(var.data))}
+    return None
+
+
+def _combine(forms, coefficients):
+    out: dict = {}
+    for form, c in zip(forms, coefficients):
+        for term, k in form.items():
+            out[term] = out.get(term, 0) + c * k
+    return {term: k for term, k in out.items() if k != 0 or term == 1}
+
+
+def _key(form):
+    """A hashable stand-in for a form: the term itself when the form is one term."""
+    items = {t: k for t, k in form.items() if not (t == 1 and k == 0)}
+    if len(items) == 1:
+        ((term, k),) = items.items()
+        if k == 1 and term != 1:
+            return term
+    return ("sum", frozenset(items.items()))
+
+
+def _length_of_shape(var, depth: int):
+    """``len(x, axis)`` for ``x.shape[axis]`` spelled as Shape_i or Shape()[axis]."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.shape import Shape, Shape_i
+    from pytensor.tensor.subtensor import Subtensor
+
+    node = var.owner
+    if isinstance(node.op, Shape_i):
+        return _length(node.inputs[0], node.op.i, depth + 1)
+    if (isinstance(node.op, Subtensor) and len(node.inputs) == 2
+            and node.inputs[0].owner is not None
+            and isinstance(node.inputs[0].owner.op, Shape)
+            and isinstance(node.inputs[1], Constant)):
+        shaped = node.inputs[0].owner.inputs[0]
+        return _length(shaped, int(node.inputs[1].data), depth + 1)
+    return None
+
+
+def _length(x, axis: int, depth: int = 0):
+    """The form of ``x.shape[axis]``.  Where slicing clips (``x[:-1]`` of an empty
+    ``x``) the true length is larger than the form, never smaller: a proof that a
+    buffer is long enough stays sound."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.basic import Alloc, AllocEmpty
+    from pytensor.tensor.elemwise import DimShuffle, Elemwise
+    from pytensor.tensor.subtensor import IncSubtensor, Subtensor, get_idx_list
+
+    static = x.type.shape[axis] if axis < x.type.ndim else None
+    if static is not None:
+        return {1: int(static)}
+    opaque = {("len", x, axis): 1}
+    node = x.owner
+    if node is None or depth > 64:
+        return opaque
+    op = node.op
+    if isinstance(op, AllocEmpty):
+        return _form(node.inputs[axis], depth + 1) or opaque
+    if isinstance(op, Alloc):
+        return _form(node.inputs[1 + axis], depth + 1) or opaque
+    if isinstance(op, IncSubtensor):
+        return _length(node.inputs[0], axis, depth + 1)
+    if isinstance(op, DimShuffle):
+        source = op.new_order[axis]
+        return {1: 1} if source == "x" else _length(node.inputs[0], source, depth + 1)
+    if isinstance(op, Elemwise):
+        for inp in node.inputs:
+            if inp.type.ndim == x.type.ndim and inp.type.shape[axis] != 1:
+                return _length(inp, axis, depth + 1)
+        return opaque
+    if isinstance(op, Scan) and not op.info.as_while:
+        k = node.outputs.index(x)
+        n_traced = op.info.n_mit_mot + op.info.n_mit_sot + op.info.n_sit_sot
+        if k < n_traced:  # a state's result is as long as its buffer
+            return _length(node.inputs[1 + op.info.n_seqs + k], axis, depth + 1)
+        if k < n_traced + op.info.n_nit_sot and axis == 0:
+            size = node.inputs[1 + op.info.n_seqs + op.info.n_untraced_sit_sot + k]
+            return _form(size, depth + 1) or opaque
+        return opaque
+    if not isinstance(op, Subtensor):
+        return opaque
+    idx = get_idx_list(node.inputs, op.idx_list)
+    dropped = sum(not isinstance(i, slice) for i in idx[:axis])
+    source = node.inputs[0]
+    if axis >= len(idx) - dropped and all(isinstance(i, slice) for i in idx):
+        return _length(source, axis, depth + 1)
+    if dropped or axis >= len(idx) or not isinstance(idx[axis], slice):
+        return opaque
+    s = idx[axis]
+
+    def const(v):
+        return int(v.data) if isinstance(v, Constant) else None
+
+    step = 1 if s.step is None else const(s.step)
+    if step == -1 and s.start is None and s.stop is None:  # x[::-1]
+        return _length(source, axis, depth + 1)
+    if step != 1 or (s.start is not None and const(s.start) != 0):
+        return opaque
+    if s.stop is None:
+        return _length(source, axis, depth + 1)
+    whole = _length(source, axis, depth + 1)
+    stop = const(s.stop)
+    if stop is not None and stop < 0:
+        return _combine([whole, {1: stop}], [1, 1])
+    stop = _form(s.stop, depth + 1)
+    if stop is None:
+        return opaque
+    key, whole_key = _key(stop), _key(whole)
+    if key == whole_key or (isinstance(key, tuple) and key[:1] == ("min",)
+                            and whole_key in key[1]):
+        return stop  # x[:n] with n no more than x's length
+    return {("min", frozenset({key, whole_key})): 1}
+
+
+def _difference(a, b):
+    """``a - b`` (integer scalars, or their forms) as a constant when the graph
+    shows it is one, else None."""
+    a, b = (x if isinstance(x, dict) else _form(x) for x in (a, b))
+    if a is None or b is None:
+        return None
+    diff = _combine([a, b], [1, -1])
+    if set(diff) <= {1}:
+        return diff.get(1, 0)
+    return None
+
+
+def _at_least(a, b, c: int) -> bool:
+    """Whether the graph shows ``a - b >= c`` (integer scalars or forms); ``b`` may
+    be a minimum, no more than any of its terms."""
+    a, b = (x if isinstance(x, dict) else _form(x) for x in (a, b))
+    if a is None or b is None:
+        return False
+    diff = _difference(a, b)
+    if diff is not None:
+        return diff >= c
+    key = _key(b)
+    if isinstance(key, tuple) and key[:1] == ("min",):
+        return any(_at_least(a, _unkey(term), c) for term in key[1])
+    return False
+
+
+def _unkey(key) -> dict:
+    if isinstance(key, tuple) and key[:1] == ("sum",):
+        return dict(key[1])
+    return {key: 1}
+
+
+def _covers_steps(seq, n_steps) -> bool:
+    """Whether a sequence provably has ``n_steps`` entries or more (as the ones
+    ``pytensor.scan`` slices to the shortest's length)."""
+    return _at_least(_length(seq, 0), n_steps, 0)
 
 
 class _Counter(cst.CSTVisitor):
@@ -240,19 +632,70 @@ class _Counter(cst.CSTVisitor):
 
 
 class _Replace(cst.CSTTransformer):
+    """Substitute ``value`` for the name ``target``, parenthesized only where the
+    surrounding operator needs it."""
+
     def __init__(self, target: str, value):
         self.target, self.value = target, value
+        self.wrapped = None  # the parenthesized copy of value, if one was made
 
     def leave_Attribute(self, original, updated):
-        return updated
+        return updated.with_changes(attr=original.attr)
 
     def leave_Name(self, original, updated):
-        if updated.value == self.target:
-            from .. import syntax
+        if updated.value != self.target:
+            return updated
+        if sx.precedence(self.value) >= sx._PREC_ATOM:
+            return self.value
+        self.wrapped = sx.paren(self.value)
+        return self.wrapped
 
-            return syntax.paren(self.value) if not isinstance(
-                self.value, (cst.Name, cst.Subscript, cst.Call, cst.Attribute)) else self.value
-        return updated
+    def _fit(self, child, below: int):
+        if (child is self.wrapped and child is not None
+                and sx.precedence(self.value) >= below):
+            return self.value
+        return child
+
+    def leave_BinaryOperation(self, original, updated):
+        prec = sx.precedence(updated.with_changes(lpar=[], rpar=[]))
+        power = isinstance(updated.operator, cst.Power)
+        return updated.with_changes(
+            left=self._fit(updated.left, prec + 1 if power else prec),
+            right=self._fit(updated.right, sx._PREC_UNARY if power else prec + 1))
+
+    def leave_UnaryOperation(self, original, updated):
+        not_ = isinstance(updated.operator, cst.Not)
+        below = sx._PREC_NOT if not_ else sx._PREC_UNARY
+        return updated.with_changes(expression=self._fit(updated.expression, below))
+
+    def leave_BooleanOperation(self, original, updated):
+        prec = sx.precedence(updated.with_changes(lpar=[], rpar=[]))
+        return updated.with_changes(left=self._fit(updated.left, prec),
+                                    right=self._fit(updated.right, prec + 1))
+
+    def leave_Comparison(self, original, updated):
+        return updated.with_changes(left=self._fit(updated.left, sx._PREC_CMP + 1))
+
+    def leave_ComparisonTarget(self, original, updated):
+        return updated.with_changes(comparator=self._fit(updated.comparator,
+                                                         sx._PREC_CMP + 1))
+
+    def leave_IfExp(self, original, updated):
+        return updated.with_changes(test=self._fit(updated.test, sx._PREC_IFEXP + 1),
+                                    body=self._fit(updated.body, sx._PREC_IFEXP + 1),
+                                    orelse=self._fit(updated.orelse, sx._PREC_IFEXP))
+
+    def leave_Assign(self, original, updated):
+        return updated.with_changes(value=self._fit(updated.value, sx._PREC_IFEXP))
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(value=self._fit(updated.value, sx._PREC_IFEXP))
+
+    def leave_Index(self, original, updated):
+        return updated.with_changes(value=self._fit(updated.value, sx._PREC_IFEXP))
+
+    def leave_Element(self, original, updated):
+        return updated.with_changes(value=self._fit(updated.value, sx._PREC_IFEXP))
 
 
 def _single_assign(stmt):
@@ -281,9 +724,12 @@ def inline_single_use(body: list) -> list:
             in_value = _Counter(target)
             second.value.visit(in_value)
             if uses == 2 and in_value.count == 1:
+                replace = _Replace(target, first.value)
+                value = second.value.visit(replace)
+                if value is replace.wrapped:
+                    value = first.value
                 merged = out[k + 1].with_changes(
-                    body=[second.with_changes(value=second.value.visit(
-                        _Replace(target, first.value)))],
+                    body=[second.with_changes(value=value)],
                     leading_lines=[*out[k].leading_lines, *out[k + 1].leading_lines])
                 out[k:k + 2] = [merged]
                 continue
