@@ -1,1 +1,64 @@
-"""(being written)"""
+"""``OpFromGraph``: a graph used as one Op (``AllocDiag``, ``Einsum``, ``Pad``,
+``KroneckerProduct`` and users' own are subclasses).
+
+The inner graph is inlined: its inputs are bound to the outer expressions and its nodes
+lowered in place by the same lowerings, so the generated code reads as if the graph had
+been written out.  The rewrite step inlines ``inline=True`` OpFromGraphs itself; the
+others (the default) arrive here, and their inner graph gets the same rewrites as the
+outer one.
+"""
+
+from pytensor.compile.builders import OpFromGraph
+
+from ..registry import register
+
+
+def inner_graph(op, fn):
+    """A copy of the inner graph, rewritten as the outer graph was."""
+    from pytensor.graph.fg import FunctionGraph
+
+    from ..rewrite import rewrite
+
+    fgraph = FunctionGraph(list(op.inner_inputs), list(op.inner_outputs), clone=True)
+    if fn.module.rewrite_inner_graphs:
+        rewrite(fgraph)
+    return fgraph
+
+
+def lower_inline(fn, fgraph, outer_inputs, outer_outputs) -> None:
+    """Lower ``fgraph`` with its inputs bound to ``outer_inputs``, binding
+    ``outer_outputs`` to its results."""
+    from ..assemble import lower_nodes
+
+    for inner, outer in zip(fgraph.inputs, outer_inputs, strict=True):
+        # A view of the outer value: never written, copied if returned.
+        fn.alias(inner, fn.expr(outer), view_of=outer)
+        if outer in fn.broadcast_scalars:
+            fn.broadcast_scalars[inner] = fn.broadcast_scalars[outer]
+
+    outer_graph, outer_needed = fn.graph, getattr(fn, "needed", None)
+    fn.graph = fgraph
+    fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs
+    try:
+        lower_nodes(fn, fgraph.toposort())
+    finally:
+        fn.graph = outer_graph
+        if outer_needed is not None:
+            fn.needed = outer_needed
+
+    seen = {}
+    for inner, outer in zip(fgraph.outputs, outer_outputs, strict=True):
+        base = fn.view_of.get(inner)
+        if inner in seen:  # a result returned twice: the second is a view of the first
+            base = seen[inner]
+        fn.alias(outer, fn.expr(inner), view_of=base)
+        # An array of our own, unless shared by two results (then neither may be
+        # updated in place).
+        if base is None and inner in fn.contiguous and fgraph.outputs.count(inner) == 1:
+            fn.contiguous.add(outer)
+        seen.setdefault(inner, outer)
+
+
+@register(OpFromGraph)
+def lower_OpFromGraph(op, node, fn):
+    lower_inline(fn, inner_graph(op, fn), node.inputs, node.outputs)
