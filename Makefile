@@ -20,9 +20,10 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/transpile $(EXAMPLE)
 
-# The test suite (CI runs exactly this through .ci/run).
+# The test suite (CI runs exactly this through .ci/run), on both cores: Numba
+# compilation dominates its run time.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 # Regenerate generated_examples/ (graphs and modules).
 examples: $(STAMP)

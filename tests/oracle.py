@@ -8,6 +8,7 @@ tests that produce the same module.
 
 import hashlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,10 @@ def import_source(source: str, stem: str = "k"):
         return sys.modules[name]
     path = MODULE_DIR / f"{name}.py"
     if not path.exists() or path.read_text() != source:
-        path.write_text(source)
+        # Atomic: parallel test workers may write the same module at once.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source)
+        os.replace(tmp, path)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

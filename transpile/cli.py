@@ -6,6 +6,7 @@ error), with nothing written.
 
 import argparse
 import importlib
+import logging
 import os
 import runpy
 import sys
@@ -62,8 +63,10 @@ def _dump_parser() -> argparse.ArgumentParser:
     p.add_argument("script", help="the Python file that builds the graph")
     p.add_argument("-o", "--output", default="graph.pkl",
                    help="where to write the pickle (default: graph.pkl)")
-    p.add_argument("--inputs", default="inputs", help="the inputs' name in the script")
-    p.add_argument("--outputs", default="outputs", help="the outputs' name in the script")
+    p.add_argument("--inputs", default="inputs",
+                   help="the inputs' name in the script (default: inputs)")
+    p.add_argument("--outputs", default="outputs",
+                   help="the outputs' name in the script (default: outputs)")
     return p
 
 
@@ -73,7 +76,19 @@ def _import_plugins(modules) -> None:
         try:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - report any plugin failure as one line
-            raise TranspileError(f"--plugin {module}: {type(exc).__name__}: {exc}") from None
+            raise TranspileError(
+                f"--plugin {module}: {type(exc).__name__}: {exc}") from None
+
+
+def _check_name(name: str) -> None:
+    from .assemble import check_entry_name
+    from .naming import is_reserved
+    from .runtime import RuntimeLibrary
+
+    check_entry_name(name, RuntimeLibrary().names())
+    if is_reserved(name):
+        raise TranspileError(f"--name {name!r} is a Python builtin or keyword; the "
+                             "module would shadow it")
 
 
 def run(argv) -> int:
@@ -81,6 +96,7 @@ def run(argv) -> int:
     from .output import write_atomic
 
     args = _parser().parse_args(argv)
+    _check_name(args.name)  # before the slow part: loading PyTensor and the graph
     _import_plugins(args.plugin)
     source = transpile(
         args.graph,
@@ -93,7 +109,8 @@ def run(argv) -> int:
     if args.output:
         write_atomic(Path(args.output), source)
     else:
-        sys.stdout.write(source)
+        sys.stdout.buffer.write(source.encode())
+        sys.stdout.flush()
     return 0
 
 
@@ -104,8 +121,12 @@ def run_dump(argv) -> int:
     script = Path(args.script)
     if not script.is_file():
         raise TranspileError(f"no such script: {script}")
+    sys.path.insert(0, str(script.resolve().parent))  # as `python script.py` does
     try:
         namespace = runpy.run_path(str(script), run_name="__transpile_dump__")
+    except SystemExit as exc:
+        raise TranspileError(f"{script} exited (status {exc.code}) before it "
+                             "defined the graph") from None
     except Exception as exc:  # noqa: BLE001 - the user's script failed
         raise TranspileError(f"{script} failed: {type(exc).__name__}: {exc}") from None
     for key in (args.inputs, args.outputs):
@@ -118,6 +139,7 @@ def run_dump(argv) -> int:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     warnings.filterwarnings("ignore")  # PyTensor's import-time notices are not ours
+    logging.getLogger("pytensor").setLevel(logging.ERROR)  # e.g. "g++ not available"
     try:
         if argv[:1] == ["dump"]:
             return run_dump(argv[1:])
@@ -128,7 +150,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("transpile: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `transpile graph.pkl | head`: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
         return 1
     except Exception as exc:  # noqa: BLE001
         if os.environ.get("TRANSPILE_DEBUG"):

@@ -1,5 +1,6 @@
 """Spelling PyTensor dtypes and typed constants in generated code."""
 
+import libcst as cst
 import numpy as np
 
 from . import syntax as sx
@@ -15,8 +16,11 @@ def dtype_attr(dtype: str) -> sx.Expr:
 
 
 def cast(value: sx.Expr, dtype: str) -> sx.Expr:
-    """``np.float32(value)``."""
-    return sx.call(dtype_attr(dtype), value)
+    """``np.float32(value)`` (``value`` itself when it is already such a cast)."""
+    func = dtype_attr(dtype)
+    if isinstance(value, cst.Call) and value.func.deep_equals(func):
+        return value
+    return sx.call(func, value)
 
 
 def cast_if_unnatural(value: sx.Expr, dtype: str) -> sx.Expr:

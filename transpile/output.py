@@ -4,23 +4,46 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import TranspileError
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, else what a plain ``open`` would give."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename.
 
     Readers never see a half-written file, and on any error the old file (if any) is
-    left as it was.
+    left as it was and no temporary file remains.  A symlink is written through.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent)
+    except OSError as exc:
+        raise TranspileError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise TranspileError(f"cannot write {path}: {exc.strerror}") from None
         raise

@@ -110,7 +110,7 @@ def kernel(W, U, xs, h0):
     # Shape_i{0}
     U_0 = U.shape[0]
     # Alloc
-    state_2 = np.full((add, U_0, U_1), 0.0, dtype=np.float64)
+    state_1 = np.full((add, U_0, U_1), 0.0, dtype=np.float64)
     # Shape_i{0}
     h0_0 = h0.shape[0]
     # Alloc
@@ -132,46 +132,48 @@ def kernel(W, U, xs, h0):
     # ExpandDims{axis=0}
     expanded_1 = h0[None, :]
     # AllocEmpty{dtype='float64'}
-    state = np.empty((add, h0_0), dtype=np.float64)
+    h = np.empty((add, h0_0), dtype=np.float64)
     # SetSubtensor{:stop}
-    state[:1] = expanded_1
+    h[:1] = expanded_1
     # ExpandDims{axis=2}
     expanded_2 = xs[:, :, None]
     # Scan{scan_fn, while_loop=False, inplace=none}
     for t in range(xs_0):
         seq_t = expanded_2[t]
-        state_tm1 = state[t]
+        h_tm1 = h[t]
         # Squeeze{axis=1}
         dimshuffle = seq_t[:, 0]
         # Gemv{no_inplace}
         # Gemv{no_inplace}
-        dot_1 = np.dot(W, state_tm1) + np.dot(U, dimshuffle)
+        dot_1 = np.dot(W, h_tm1) + np.dot(U, dimshuffle)
         # Tanh
         tanh = np.empty(dot_1.shape, dtype=np.float64)
         for i in range(dot_1.shape[0]):
             tanh[i] = math.tanh(dot_1[i])
-        state[t + 1] = tanh
+        h[t + 1] = tanh
     # Subtensor{start:stop:step}
-    part_1 = state[fused_2:fused_3:-1]
+    part_1 = h[fused_2:fused_3:-1]
     # ExpandDims{axis=1}
     expanded_3 = part_1[:, None, :]
     # Subtensor{start:stop:step}
-    part_2 = state[fused_5:fused_4:-1]
+    part_2 = h[fused_5:fused_4:-1]
     # Composite{(1.0 - sqr(i0))}
     sub_10 = np.empty(part_2.shape, dtype=np.float64)
     for i in range(part_2.shape[0]):
         for j in range(part_2.shape[1]):
             sub_10[i, j] = 1.0 - part_2[i, j] * part_2[i, j]
     # Scan{grad_of_scan_fn, while_loop=False, inplace=none}
-    state_1 = part.copy()
+    if sub_10.shape[0] < xs_0 or expanded_3.shape[0] < xs_0 or expanded.shape[0] < xs_0:
+        raise ValueError("Scan: a sequence is shorter than the number of steps")
+    state = part.copy()
     ys = np.empty((xs_0, 0), dtype=np.float64)
     for t in range(xs_0):
         seq_t_1 = sub_10[t]
         seq_t_2 = expanded_3[t]
         seq_t_3 = expanded[t]
-        state_t = state_1[t]
-        state_tp1 = state_1[t + 1]
-        state_tm1_1 = state_2[t]
+        state_t = state[t]
+        state_tp1 = state[t + 1]
+        state_tm1 = state_1[t]
         grad_W_tm1 = grad_W[t]
         # ExpandDims{axis=1}
         expanded_4 = seq_t_1[:, None]
@@ -193,17 +195,17 @@ def kernel(W, U, xs, h0):
         dot_3 = grad_W_tm1 + np.outer(dimshuffle_1, seq_t_2[0, :])
         # Squeeze{axis=0}
         # Ger{non-destructive}
-        dot_4 = state_tm1_1 + np.outer(dimshuffle_1, seq_t_3[0, :])
+        dot_4 = state_tm1 + np.outer(dimshuffle_1, seq_t_3[0, :])
         # Gemv{no_inplace}
         dot_5 = state_tp1 + np.dot(transposed, dimshuffle_1)
         if t == 0:
             ys = np.empty((xs_0,) + dot_2.shape, dtype=np.float64)
-        state_1[t + 1] = dot_5
-        state_2[t + 1] = dot_4
+        state[t + 1] = dot_5
+        state_1[t + 1] = dot_4
         grad_W[t + 1] = dot_3
         ys[t] = dot_2
     # Subtensor{i}
     grad_W_1 = grad_W[-1]
     # Subtensor{i}
-    part_3 = state[fused]
+    part_3 = h[fused]
     return (part_3, grad_W_1)

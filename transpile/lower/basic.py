@@ -21,6 +21,7 @@ from pytensor.tensor.basic import (
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr
 from ..registry import register
+from .shape import int_value
 
 
 def _fresh_array(fn, out, value, hint):
@@ -35,7 +36,7 @@ def lower_Alloc(op, node, fn):
     if out.type.ndim == 0:
         fn.bind(out, cast_if_unnatural(fn.expr(value), out.type.dtype), hint="filled")
         return
-    dims = sx.tuple_(fn.expr(s) for s in shape)
+    dims = sx.tuple_(int_value(fn, s) for s in shape)
     dtype = dtype_attr(out.type.dtype)
     if value.type.ndim == 0:
         _fresh_array(fn, out, sx.call("np.full", dims, fn.expr(value), dtype=dtype), "filled")
@@ -49,7 +50,7 @@ def lower_Alloc(op, node, fn):
 @register(AllocEmpty)
 def lower_AllocEmpty(op, node, fn):
     (out,) = node.outputs
-    dims = sx.tuple_(fn.expr(s) for s in node.inputs)
+    dims = sx.tuple_(int_value(fn, s) for s in node.inputs)
     if out.type.ndim == 0:
         fn.bind(out, sx.call(dtype_attr(out.type.dtype), sx.literal(0)), hint="empty")
         return

@@ -5,12 +5,14 @@ Op and is lowered as such.  With batch dimensions the core Op's lowering runs in
 explicit loops over the batch, writing each core result into a preallocated array.
 """
 
+import libcst as cst
 from pytensor.tensor.blockwise import Blockwise
 
 from .. import syntax as sx
 from ..dtypes import dtype_attr
 from ..errors import UnsupportedOpError
 from ..registry import lowering_for, register
+from .elemwise import check_shapes, dim_size
 
 
 def _core_ndims(op):
@@ -40,14 +42,30 @@ def lower_batched(op, node, fn, batch_ndim, in_core, out_core):
     from ..assemble import lower_nodes
 
     # Output batch lengths: from the first input with a non-broadcast batch dim.
-    def batch_len(d):
+    def batch_lens(d):
+        lens = []
         for var, core in zip(node.inputs, in_core):
             offset = var.type.ndim - core - batch_ndim
             if var.type.ndim - core > 0 and d + offset >= 0 and var.type.shape[d + offset] != 1:
-                return sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(d + offset)])
-        return sx.literal(1)
+                lens.append(dim_size(fn, var, d + offset))
+        return lens or [sx.literal(1)]
 
-    batch = [batch_len(d) for d in range(batch_ndim)]
+    lens = [batch_lens(d) for d in range(batch_ndim)]
+    batch = [first for first, *_ in lens]
+    # Every input is read at every batch index, so their batch lengths must agree;
+    # the core shapes come from batch element 0, so there must be one.
+    check_shapes(fn, [sx.compare("!=", other, first) for first, *others in lens
+                      for other in others if fn.code(other) != fn.code(first)],
+                 "Blockwise")
+    empty = [sx.compare("==", n, sx.literal(0)) for n in batch
+             if not (isinstance(n, cst.Integer) and int(n.value) > 0)]
+    if empty and fn.code(sx.tuple_(empty)) not in fn.checked:
+        fn.checked.add(fn.code(sx.tuple_(empty)))
+        test = empty[0]
+        for other in empty[1:]:
+            test = sx.boolop("or", test, other)
+        fn.emit(sx.if_(test, [sx.raise_(
+            "ValueError", "Blockwise: empty batch dimensions are not supported")]))
     # Core output shapes are known only from a core result, so the core computation
     # runs once on batch element 0 before the outputs are allocated and the loop runs.
     with fn.indices(batch_ndim) as indices:

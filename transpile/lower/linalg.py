@@ -1,1 +1,182 @@
-"""(being written)"""
+"""Dense linear algebra (``pytensor.tensor.slinalg`` and ``nlinalg``): ``Cholesky``,
+``SolveTriangular``, ``Solve``, ``CholeskySolve``, ``LUFactor``,
+``PivotToPermutations``, ``LUFactorTridiagonal``, ``SolveLUFactorTridiagonal``,
+``Det``, ``SLogDet``, ``MatrixInverse``, ``MatrixPinv``, ``Eigh`` and ``EighGrad``.
+
+Each node is one call of a helper from ``transpile/runtime/linalg.py``, with its
+options spelled as keywords (``cholesky(K, lower=True)``).  The helpers work in one
+float dtype, so operands of another dtype (integers, a float32 ``b`` against a
+float64 ``A``) are cast to the output's dtype first, as PyTensor's ``perform`` does
+through SciPy.  ``pt.linalg`` wraps most of these Ops in a ``Blockwise``, which
+lowers to these same calls (inside batch loops when there are batch dimensions).
+"""
+
+from pytensor.tensor._linalg.solve.tridiagonal import (
+    LUFactorTridiagonal,
+    SolveLUFactorTridiagonal,
+)
+from pytensor.tensor.nlinalg import Det, Eigh, EighGrad, MatrixInverse, MatrixPinv, SLogDet
+from pytensor.tensor.slinalg import (
+    Cholesky,
+    CholeskySolve,
+    LUFactor,
+    PivotToPermutations,
+    Solve,
+    SolveTriangular,
+)
+
+from .. import syntax as sx
+from ..dtypes import cast_if_unnatural, dtype_attr, is_complex
+from ..errors import UnsupportedOpError
+from ..registry import register
+
+_SOLVERS = {  # Solve's assume_a -> helper (and whether it reads one triangle)
+    "gen": ("solve_general", False),
+    "banded": ("solve_general", False),
+    "sym": ("solve_symmetric", True),
+    "her": ("solve_symmetric", True),  # real matrices only: hermitian is symmetric
+    "pos": ("solve_positive_definite", True),
+    "tridiagonal": ("solve_tridiagonal", False),
+}
+
+
+def _check_real(node):
+    if any(is_complex(v.type.dtype) for v in (*node.inputs, *node.outputs)):
+        raise UnsupportedOpError(
+            f"complex linear algebra is not supported (node {node}); the runtime "
+            "helpers in transpile/runtime/linalg.py are written for real matrices")
+
+
+def _operand(fn, var, dtype: str) -> sx.Expr:
+    """``var``, cast to ``dtype`` if it is of another."""
+    value = fn.expr(var)
+    if var.type.dtype != dtype:
+        value = sx.method(value, "astype", dtype_attr(dtype))
+    return value
+
+
+def _call(fn, node, helper: str, *, uncast=(), **options) -> sx.Expr:
+    """``helper(*inputs, **options)``, the inputs cast to the first output's dtype
+    (but those at the positions in ``uncast``: pivots)."""
+    _check_real(node)
+    dtype = node.outputs[0].type.dtype
+    args = [fn.expr(var) if k in uncast else _operand(fn, var, dtype)
+            for k, var in enumerate(node.inputs)]
+    kwargs = {k: sx.literal(v) for k, v in options.items()}
+    return sx.call(fn.helper(helper), *args, **kwargs)
+
+
+def _bind_array(fn, out, value, hint):
+    fn.bind(out, value, hint=hint)
+    fn.contiguous.add(out)  # every helper returns a fresh C-contiguous array
+
+
+def _bind_all(fn, node, value, hints):
+    """``a, b = value`` for a helper returning one value per output."""
+    names = [fn.fresh(out.name or hint, hint) for out, hint in zip(node.outputs, hints)]
+    fn.emit(sx.assign_many(names, value))
+    for out, name in zip(node.outputs, names):
+        fn.values[out] = sx.name(name)
+        if out.type.ndim:
+            fn.contiguous.add(out)
+
+
+@register(Cholesky)
+def lower_Cholesky(op, node, fn):
+    _bind_array(fn, node.outputs[0], _call(fn, node, "cholesky", lower=op.lower), "chol")
+
+
+@register(SolveTriangular)
+def lower_SolveTriangular(op, node, fn):
+    value = _call(fn, node, "solve_triangular", lower=op.lower,
+                  unit_diagonal=op.unit_diagonal)
+    _bind_array(fn, node.outputs[0], value, "solved")
+
+
+@register(Solve)
+def lower_Solve(op, node, fn):
+    if op.assume_a not in _SOLVERS:
+        raise UnsupportedOpError(f"Solve with assume_a={op.assume_a!r} is not supported "
+                                 f"(node {node})")
+    helper, reads_triangle = _SOLVERS[op.assume_a]
+    options = {"lower": op.lower} if reads_triangle else {}
+    _bind_array(fn, node.outputs[0], _call(fn, node, helper, **options), "solved")
+
+
+@register(CholeskySolve)
+def lower_CholeskySolve(op, node, fn):
+    _bind_array(fn, node.outputs[0], _call(fn, node, "cho_solve", lower=op.lower), "solved")
+
+
+@register(LUFactor)
+def lower_LUFactor(op, node, fn):
+    _bind_all(fn, node, _call(fn, node, "lu_factor"), ["lu", "pivots"])
+
+
+@register(LUFactorTridiagonal)
+def lower_LUFactorTridiagonal(op, node, fn):
+    _bind_all(fn, node, _call(fn, node, "tridiagonal_lu_factor"),
+              ["lu_dl", "lu_d", "lu_du", "lu_du2", "pivots"])
+
+
+@register(SolveLUFactorTridiagonal)
+def lower_SolveLUFactorTridiagonal(op, node, fn):
+    value = _call(fn, node, "tridiagonal_lu_solve", uncast=(4,), transposed=op.transposed)
+    _bind_array(fn, node.outputs[0], value, "solved")
+
+
+@register(PivotToPermutations)
+def lower_PivotToPermutations(op, node, fn):
+    (pivots,) = node.inputs
+    value = sx.call(fn.helper("permutation_from_pivots"), fn.expr(pivots),
+                    inverse=sx.literal(op.inverse))
+    _bind_array(fn, node.outputs[0], value, "permutation")
+
+
+@register(MatrixInverse)
+def lower_MatrixInverse(op, node, fn):
+    _bind_array(fn, node.outputs[0], _call(fn, node, "inv"), "inverse")
+
+
+@register(MatrixPinv)
+def lower_MatrixPinv(op, node, fn):
+    helper = "pinv_hermitian" if op.hermitian else "pinv"
+    _bind_array(fn, node.outputs[0], _call(fn, node, helper), "pseudo_inverse")
+
+
+@register(Det)
+def lower_Det(op, node, fn):
+    (out,) = node.outputs
+    # The helper computes in float64; a float32 determinant is cast back.
+    fn.bind(out, cast_if_unnatural(_call(fn, node, "det"), out.type.dtype), hint="determinant")
+
+
+@register(SLogDet)
+def lower_SLogDet(op, node, fn):
+    value = _call(fn, node, "slogdet")
+    dtype = node.outputs[0].type.dtype
+    if dtype == "float64":
+        _bind_all(fn, node, value, ["sign", "logabsdet"])
+        return
+    # The helper computes in float64: cast both results back.
+    names = [fn.fresh(hint) for hint in ("sign64", "logabsdet64")]
+    fn.emit(sx.assign_many(names, value))
+    for out, name, hint in zip(node.outputs, names, ("sign", "logabsdet")):
+        fn.bind(out, cast_if_unnatural(sx.name(name), dtype), hint=hint)
+
+
+@register(Eigh)
+def lower_Eigh(op, node, fn):
+    _bind_all(fn, node, _call(fn, node, "eigh", lower=op.UPLO == "L"),
+              ["eigenvalues", "eigenvectors"])
+
+
+@register(EighGrad)
+def lower_EighGrad(op, node, fn):
+    _check_real(node)
+    _x, *rest = node.inputs  # the gradient depends on x only through w and v
+    (out,) = node.outputs
+    dtype = out.type.dtype
+    args = [_operand(fn, var, dtype) for var in rest]
+    value = sx.call(fn.helper("eigh_grad"), *args, lower=sx.literal(op.UPLO == "L"))
+    _bind_array(fn, out, value, "eigh_grad")

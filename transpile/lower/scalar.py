@@ -9,10 +9,13 @@ multi-output Ops), where ``args`` are the expressions of the inputs' element val
 import libcst as cst
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
-from pytensor.tensor.xlogx import XlogX, XlogY0
+try:
+    from pytensor.tensor.xlogx import XlogX, XlogY0
+except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
+    XlogX = XlogY0 = None
 
 from .. import syntax as sx
-from ..dtypes import cast, is_complex, is_float, typed_literal
+from ..dtypes import NATURAL, cast, is_complex, is_float, is_int, typed_literal
 from ..registry import register, register_scalar, scalar_lowering_for
 
 
@@ -32,7 +35,8 @@ def in_dtype(node, i: int) -> str:
 
 # ---- operators ----------------------------------------------------------------
 
-_CHAINS = {ps.Add: "+", ps.Mul: "*"}
+# On bools PyTensor's add is "or" and its mul "and"; Python's + and * would count.
+_CHAINS = {ps.Add: ("+", "|"), ps.Mul: ("*", "&")}
 _BINARY = {ps.Sub: "-", ps.IntDiv: "//", ps.Mod: "%", ps.Pow: "**"}
 _COMPARISONS = {ps.LT: "<", ps.GT: ">", ps.LE: "<=", ps.GE: ">=", ps.EQ: "==", ps.NEQ: "!="}
 _BITWISE = {ps.AND: "&", ps.OR: "|", ps.XOR: "^"}
@@ -43,6 +47,15 @@ def _chain_lowering(symbol):
         if len(args) == 1:
             return args[0]
         return sx.chain(symbol, args)
+
+    return lower
+
+
+def _arithmetic_chain_lowering(symbols):
+    arithmetic, logical = (_chain_lowering(s) for s in symbols)
+
+    def lower(op, args, node, fn):
+        return (logical if out_dtype(node) == "bool" else arithmetic)(op, args, node, fn)
 
     return lower
 
@@ -62,7 +75,7 @@ def _comparison_lowering(symbol):
 
 
 for _table, _factory in (
-    (_CHAINS, _chain_lowering),
+    (_CHAINS, _arithmetic_chain_lowering),
     (_BINARY, _binary_lowering),
     (_COMPARISONS, _comparison_lowering),
     (_BITWISE, _chain_lowering),
@@ -88,6 +101,8 @@ def scalar_Invert(op, args, node, fn):
 
 @register_scalar(ps.Sqr)
 def scalar_Sqr(op, args, node, fn):
+    if out_dtype(node) == "bool":
+        return args[0]  # p and p
     return sx.binop("*", args[0], args[0])
 
 
@@ -284,6 +299,16 @@ def _hint(var) -> str:
     return name
 
 
+# Numba computes narrow-integer arithmetic in int64 where NumPy wraps around in the
+# narrow dtype: an intermediate result of these Ops is cast back to its dtype.
+_MAY_OVERFLOW = (ps.Add, ps.Sub, ps.Mul, ps.Neg, ps.Sqr, ps.Pow, ps.IntDiv, ps.Abs,
+                 ps.Composite)
+
+
+def _wraps_around(op, dtype: str) -> bool:
+    return isinstance(op, _MAY_OVERFLOW) and is_int(dtype) and dtype not in NATURAL
+
+
 def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     """Lower a scalar inner graph.  Values used once are inlined into their consumer;
     values used more than once get a local name in the current block."""
@@ -296,6 +321,7 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     for node in nodes:
         for var in node.inputs:
             uses[var] = uses.get(var, 0) + 1
+    consumed = set(uses)  # read by another inner node, not only returned
     for var in outputs:
         uses[var] = uses.get(var, 0) + 1
 
@@ -309,6 +335,8 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     for node in nodes:
         exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
         for var, expr in zip(node.outputs, exprs):
+            if var in consumed and _wraps_around(node.op, var.type.dtype):
+                expr = cast(expr, var.type.dtype)
             if uses.get(var, 0) > 1 and not _is_atomic(expr):
                 local = fn.fresh(_hint(var))
                 fn.emit(sx.assign(local, expr))

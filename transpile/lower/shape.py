@@ -26,10 +26,19 @@ def lower_Shape_i(op, node, fn):
             if x.name else "n")
 
 
+def int_value(fn, var) -> sx.Expr:
+    """An integer operand (a length, an index): a plain literal when constant."""
+    from pytensor.graph.basic import Constant
+
+    if isinstance(var, Constant) and getattr(var.type, "ndim", None) == 0:
+        return sx.literal(int(var.data))
+    return fn.expr(var)
+
+
 def vector_elements(fn, vec) -> list[sx.Expr]:
     """The elements of a short vector of known length: MakeVector's scalars inline."""
     if vec.owner is not None and isinstance(vec.owner.op, MakeVector):
-        return [fn.expr(v) for v in vec.owner.inputs]
+        return [int_value(fn, v) for v in vec.owner.inputs]
     from pytensor.graph.basic import Constant
 
     if isinstance(vec, Constant):
@@ -74,7 +83,7 @@ def lower_SpecifyShape(op, node, fn):
         if isinstance(s, Constant) and s.data is None or s.type.__class__.__name__ == "NoneTypeT":
             continue
         checks.append(sx.compare("!=", sx.subscript(sx.attr(fn.expr(x), "shape"),
-                                                    [sx.literal(d)]), fn.expr(s)))
+                                                    [sx.literal(d)]), int_value(fn, s)))
     if checks and x.type.ndim:
         test = checks[0]
         for c in checks[1:]:

@@ -4,13 +4,19 @@ The work is a row-wise helper over a 2-d view: the axis is moved last, the rest
 flattened into rows, and the result given back its shape and axis order.
 """
 
-from pytensor.tensor.special import LogSoftmax, Softmax, SoftmaxGrad
+import pytensor.tensor.special as pts
 
 from .. import syntax as sx
 from ..registry import register
 
-_HELPERS = {Softmax: "softmax_rows", LogSoftmax: "log_softmax_rows",
-            SoftmaxGrad: "softmax_grad_rows"}
+# PyTensor 3 has no SoftmaxGrad (its softmax is a symbolic Op with a graph gradient).
+_HELPERS = {
+    getattr(pts, cls_name): helper
+    for cls_name, helper in (("Softmax", "softmax_rows"),
+                             ("LogSoftmax", "log_softmax_rows"),
+                             ("SoftmaxGrad", "softmax_grad_rows"))
+    if hasattr(pts, cls_name)
+}
 
 
 def _as_rows(fn, var, axis):
@@ -31,7 +37,7 @@ def _as_rows(fn, var, axis):
                                                              [sx.literal(axis)])])), perm
 
 
-@register(Softmax, LogSoftmax, SoftmaxGrad)
+@register(*_HELPERS)
 def lower_Softmax(op, node, fn):
     (out,) = node.outputs
     ndim = out.type.ndim
@@ -46,6 +52,8 @@ def lower_Softmax(op, node, fn):
         perm = None
     result = sx.call(helper, *rows)
     x = fn.expr(node.inputs[0])
+    if perm is None or perm == list(range(ndim)):
+        fn.contiguous.add(out)  # the helper's fresh array, at most reshaped
     if perm is None or perm != list(range(ndim)) or ndim != 2:
         if perm is None or perm == list(range(ndim)):
             result = sx.method(result, "reshape", sx.attr(x, "shape"))

@@ -8,6 +8,7 @@ from pytensor.tensor.subtensor import IncSubtensor, Subtensor, indices_from_subt
 
 from .. import syntax as sx
 from ..registry import register
+from .shape import int_value
 
 
 def index_exprs(fn, idx_inputs, idx_list) -> list:
@@ -15,10 +16,11 @@ def index_exprs(fn, idx_inputs, idx_list) -> list:
     result = []
     for entry in indices_from_subtensor(idx_inputs, idx_list):
         if isinstance(entry, slice):
-            parts = [None if p is None else fn.expr(p) for p in (entry.start, entry.stop, entry.step)]
+            parts = [None if p is None else int_value(fn, p)
+                     for p in (entry.start, entry.stop, entry.step)]
             result.append(sx.slice_(*parts))
         else:
-            result.append(fn.expr(entry))
+            result.append(int_value(fn, entry))
     return result
 
 

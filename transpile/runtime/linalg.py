@@ -1,6 +1,419 @@
-"""Dense linear algebra helpers for generated modules (plain @numba.njit code)."""
+"""Dense linear algebra for generated modules: PyTensor's ``slinalg``/``nlinalg`` Ops.
 
-import math
+Plain ``@numba.njit`` code, tested in ``tests/test_linalg.py``; generated modules
+copy what they use.  Factorisations and general solves go through Numba's own
+``np.linalg`` (LAPACK); what it lacks (triangular and Cholesky solves, LU factors
+with their pivots, tridiagonal solves, the eigh gradient) is written out here.
+
+Failure is reported as PyTensor's ``perform`` reports it, not as Numba's
+``np.linalg`` does: a matrix that cannot be factorised or solved gives a result
+full of nan (``potrf``/``trtrs``/``getrf`` ``info != 0``), and only a wrong shape
+raises.  Numba's ``np.linalg`` also refuses nan and inf entries, which NumPy
+propagates, so ``det``, ``slogdet`` and ``inv`` return nan for them instead.
+Matrices are real; inputs are never written to.
+"""
 
 import numba
 import numpy as np
+
+
+@numba.njit(cache=True, error_model="numpy")
+def cholesky(a, lower):
+    """The Cholesky factor of ``a`` read from one triangle: ``L @ L.T == a``
+    (lower) or ``U.T @ U == a`` (upper), the other triangle zero.  A matrix that
+    is not positive definite gives a factor full of nan."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    try:
+        if lower:
+            return np.linalg.cholesky(a)
+        # The upper triangle of a is the lower triangle of a.T.
+        return np.ascontiguousarray(np.linalg.cholesky(a.T).T)
+    except Exception:  # LinAlgError: not positive definite
+        return np.full(a.shape, np.nan, dtype=a.dtype)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def triangular_substitution(a, x, lower, transposed, unit_diagonal):
+    """Overwrite the C-contiguous matrix ``x`` with the solution of ``t @ y = x``,
+    where ``t`` is the ``lower`` (else upper) triangle of ``a``, transposed if
+    ``transposed``, with ones on its diagonal if ``unit_diagonal``."""
+    n, k = x.shape
+    forward = lower != transposed  # t is lower triangular: solve top down
+    for step in range(n):
+        i = step if forward else n - 1 - step
+        start, stop = (0, i) if forward else (i + 1, n)
+        for j in range(start, stop):
+            t_ij = a[j, i] if transposed else a[i, j]
+            for c in range(k):
+                x[i, c] -= t_ij * x[j, c]
+        if not unit_diagonal:
+            t_ii = a[i, i]
+            for c in range(k):
+                x[i, c] /= t_ii
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_triangular(a, b, lower, unit_diagonal):
+    """``x`` with ``t @ x = b``, ``t`` the ``lower`` (else upper) triangle of ``a``;
+    ``b`` is a vector or a matrix of columns.  A zero on the diagonal gives nan."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    x = b.copy()
+    if x.size == 0:
+        return x
+    if not unit_diagonal:
+        for i in range(a.shape[0]):
+            if a[i, i] == 0:
+                x.fill(np.nan)
+                return x
+    columns = x.reshape((x.shape[0], x.size // x.shape[0]))  # a view of x
+    triangular_substitution(a, columns, lower, False, unit_diagonal)
+    return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def cho_solve(c, b, lower):
+    """``x`` with ``a @ x = b`` given the Cholesky factor ``c`` of ``a``
+    (``a = c @ c.T`` if ``lower``, else ``a = c.T @ c``)."""
+    if c.shape[0] != c.shape[1] or b.shape[0] != c.shape[0]:
+        raise ValueError("expected a square matrix c and b with as many rows")
+    x = b.copy()
+    if x.size == 0:
+        return x
+    columns = x.reshape((x.shape[0], x.size // x.shape[0]))  # a view of x
+    triangular_substitution(c, columns, lower, not lower, False)
+    triangular_substitution(c, columns, lower, lower, False)
+    return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_general(a, b):
+    """``x`` with ``a @ x = b`` by LU with partial pivoting; nan if ``a`` is
+    singular (or holds nan or inf)."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    x = b.copy()
+    if x.size == 0:
+        return x
+    # b as a matrix of columns: one specialisation of np.linalg.solve, not two.
+    columns = x.reshape((x.shape[0], x.size // x.shape[0]))
+    try:
+        return np.ascontiguousarray(np.linalg.solve(a, columns)).reshape(b.shape)
+    except Exception:  # LinAlgError: singular, or not finite
+        x.fill(np.nan)
+        return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def symmetric_from_triangle(a, lower):
+    """The symmetric matrix whose ``lower`` (else upper) triangle is that of ``a``."""
+    n = a.shape[0]
+    s = np.empty((n, n), dtype=a.dtype)
+    for i in range(n):
+        for j in range(i + 1):
+            value = a[i, j] if lower else a[j, i]
+            s[i, j] = value
+            s[j, i] = value
+    return s
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_symmetric(a, b, lower):
+    """``x`` with ``s @ x = b``, ``s`` the symmetric matrix given by one triangle
+    of ``a``; nan if it is singular."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    return solve_general(symmetric_from_triangle(a, lower), b)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_positive_definite(a, b, lower):
+    """``x`` with ``s @ x = b`` by Cholesky, ``s`` the symmetric matrix given by
+    one triangle of ``a``; nan if it is not positive definite."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    return cho_solve(cholesky(a, lower), b, lower)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_tridiagonal(a, b):
+    """``x`` with ``t @ x = b``, ``t`` the three central diagonals of ``a``, by
+    Gaussian elimination with partial pivoting (LAPACK's gtsv); nan if singular."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    x = b.copy()
+    n = a.shape[0]
+    if x.size == 0:
+        return x
+    rhs = x.reshape((n, x.size // n))  # a view of x
+    d = np.empty(n, dtype=a.dtype)  # diagonal, then U's
+    du = np.zeros(n, dtype=a.dtype)  # superdiagonal, then U's first superdiagonal
+    dl = np.zeros(n, dtype=a.dtype)  # subdiagonal, then U's second superdiagonal
+    for i in range(n):
+        d[i] = a[i, i]
+        if i + 1 < n:
+            du[i] = a[i, i + 1]
+            dl[i] = a[i + 1, i]
+    for i in range(n - 1):
+        if abs(d[i]) >= abs(dl[i]):  # keep row i as the pivot row
+            if d[i] == 0:
+                x.fill(np.nan)
+                return x
+            factor = dl[i] / d[i]
+            d[i + 1] -= factor * du[i]
+            for c in range(rhs.shape[1]):
+                rhs[i + 1, c] -= factor * rhs[i, c]
+            dl[i] = 0
+        else:  # swap rows i and i + 1
+            factor = d[i] / dl[i]
+            d[i] = dl[i]
+            below = d[i + 1]
+            d[i + 1] = du[i] - factor * below
+            if i + 2 < n:
+                dl[i] = du[i + 1]
+                du[i + 1] = -factor * dl[i]
+            else:
+                dl[i] = 0
+            du[i] = below
+            for c in range(rhs.shape[1]):
+                top = rhs[i, c]
+                rhs[i, c] = rhs[i + 1, c]
+                rhs[i + 1, c] = top - factor * rhs[i + 1, c]
+    if d[n - 1] == 0:
+        x.fill(np.nan)
+        return x
+    for i in range(n - 1, -1, -1):
+        for c in range(rhs.shape[1]):
+            value = rhs[i, c]
+            if i + 1 < n:
+                value -= du[i] * rhs[i + 1, c]
+            if i + 2 < n:
+                value -= dl[i] * rhs[i + 2, c]
+            rhs[i, c] = value / d[i]
+    return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def tridiagonal_lu_factor(dl, d, du):
+    """LAPACK's gttrf: the LU factors of the tridiagonal matrix with diagonals
+    ``dl``, ``d``, ``du``, with row interchanges: L's multipliers, U's three
+    diagonals and the pivots (1-based, as LAPACK's)."""
+    n = d.shape[0]
+    dl, d, du = dl.copy(), d.copy(), du.copy()
+    du2 = np.zeros(max(n - 2, 0), dtype=d.dtype)  # U's second superdiagonal
+    pivots = np.arange(1, n + 1).astype(np.int32)
+    for i in range(n - 1):
+        if abs(d[i]) >= abs(dl[i]):  # keep row i as the pivot row
+            if d[i] != 0:
+                factor = dl[i] / d[i]
+                dl[i] = factor
+                d[i + 1] -= factor * du[i]
+        else:  # swap rows i and i + 1
+            factor = d[i] / dl[i]
+            d[i] = dl[i]
+            dl[i] = factor
+            below = du[i]
+            du[i] = d[i + 1]
+            d[i + 1] = below - factor * d[i + 1]
+            if i + 2 < n:
+                du2[i] = du[i + 1]
+                du[i + 1] = -factor * du[i + 1]
+            pivots[i] = i + 2
+    return dl, d, du, du2, pivots
+
+
+@numba.njit(cache=True, error_model="numpy")
+def tridiagonal_lu_solve(dl, d, du, du2, pivots, b, transposed):
+    """LAPACK's gttrs: ``x`` with ``t @ x = b`` (or ``t.T @ x = b``) from the
+    factors of ``tridiagonal_lu_factor``."""
+    x = b.copy()
+    n = d.shape[0]
+    if x.size == 0:
+        return x
+    rhs = x.reshape((n, x.size // n))  # a view of x
+    for c in range(rhs.shape[1]):
+        y = rhs[:, c]
+        if not transposed:
+            for i in range(n - 1):  # L, with its row interchanges
+                p = pivots[i] - 1
+                other = y[2 * i + 1 - p] - dl[i] * y[p]
+                y[i] = y[p]
+                y[i + 1] = other
+            for i in range(n - 1, -1, -1):  # U
+                value = y[i]
+                if i + 1 < n:
+                    value -= du[i] * y[i + 1]
+                if i + 2 < n:
+                    value -= du2[i] * y[i + 2]
+                y[i] = value / d[i]
+        else:
+            for i in range(n):  # U.T
+                value = y[i]
+                if i >= 1:
+                    value -= du[i - 1] * y[i - 1]
+                if i >= 2:
+                    value -= du2[i - 2] * y[i - 2]
+                y[i] = value / d[i]
+            for i in range(n - 2, -1, -1):  # L.T, undoing the interchanges
+                p = pivots[i] - 1
+                value = y[i] - dl[i] * y[i + 1]
+                y[i] = y[p]
+                y[p] = value
+    return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lu_factor(a):
+    """LAPACK's getrf: the packed ``L`` (unit diagonal, below) and ``U`` factors of
+    ``a[perm] = L @ U`` and the pivots (row ``i`` was swapped with row
+    ``pivots[i]``, 0-based).  A zero pivot gives factors full of nan."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    n = a.shape[0]
+    lu = a.copy()
+    pivots = np.empty(n, dtype=np.int32)
+    singular = False
+    for j in range(n):
+        p = j
+        largest = abs(lu[j, j])
+        for i in range(j + 1, n):
+            if abs(lu[i, j]) > largest:
+                p = i
+                largest = abs(lu[i, j])
+        pivots[j] = p
+        if lu[p, j] == 0:
+            singular = True
+            continue
+        if p != j:
+            for c in range(n):
+                lu[j, c], lu[p, c] = lu[p, c], lu[j, c]
+        for i in range(j + 1, n):
+            lu[i, j] /= lu[j, j]
+            l_ij = lu[i, j]
+            for c in range(j + 1, n):
+                lu[i, c] -= l_ij * lu[j, c]
+    if singular:
+        lu.fill(np.nan)
+    return lu, pivots
+
+
+@numba.njit(cache=True, error_model="numpy")
+def permutation_from_pivots(pivots, inverse):
+    """The row permutation the pivots of ``lu_factor`` apply (``inverse``), or its
+    inverse."""
+    n = pivots.shape[0]
+    p_inv = np.arange(n)
+    for i in range(n):
+        j = pivots[i]
+        p_inv[i], p_inv[j] = p_inv[j], p_inv[i]
+    if inverse:
+        return p_inv
+    perm = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        perm[p_inv[i]] = i
+    return perm
+
+
+@numba.njit(cache=True, error_model="numpy")
+def det(a):
+    """The determinant of ``a`` (float64); nan if ``a`` holds nan or inf."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    if not np.all(np.isfinite(a)):
+        return np.nan
+    return np.linalg.det(a)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def slogdet(a):
+    """(sign, log|det|) of ``a`` (float64); both nan if ``a`` holds nan or inf."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    if not np.all(np.isfinite(a)):
+        return np.nan, np.nan
+    sign, logabsdet = np.linalg.slogdet(a)
+    return float(sign), float(logabsdet)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def inv(a):
+    """The inverse of ``a``, C-contiguous; nan if ``a`` holds nan or inf.  A
+    singular ``a`` raises ``LinAlgError``, as NumPy's ``inv`` does."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    if not np.all(np.isfinite(a)):
+        return np.full(a.shape, np.nan, dtype=a.dtype)
+    return np.ascontiguousarray(np.linalg.inv(a))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def pinv(a):
+    """The Moore-Penrose pseudo-inverse by SVD, singular values below 1e-15 of the
+    largest discarded (NumPy's default)."""
+    return np.ascontiguousarray(np.linalg.pinv(a))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def pinv_hermitian(a):
+    """The pseudo-inverse of the symmetric matrix given by the lower triangle of
+    ``a``, by its eigendecomposition (NumPy's ``pinv(a, hermitian=True)``)."""
+    w, v = np.linalg.eigh(a)
+    n = w.shape[0]
+    if n == 0:
+        return np.zeros((n, n), dtype=a.dtype)
+    cutoff = 1e-15 * np.max(np.abs(w))
+    scaled = np.empty((n, n), dtype=a.dtype)  # v @ diag(1 / w), small w dropped
+    for j in range(n):
+        scale = 1 / w[j] if abs(w[j]) > cutoff else 0
+        for i in range(n):
+            scaled[i, j] = v[i, j] * scale
+    return np.dot(scaled, np.ascontiguousarray(v.T))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def eigh(a, lower):
+    """Eigenvalues (ascending) and eigenvectors (columns, C-contiguous) of the
+    symmetric matrix given by the ``lower`` (else upper) triangle of ``a``."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    if lower:
+        w, v = np.linalg.eigh(a)
+    else:  # the upper triangle of a is the lower triangle of a.T
+        w, v = np.linalg.eigh(a.T)
+    return w, np.ascontiguousarray(v)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def eigh_grad(w, v, gw, gv, lower):
+    """The gradient of ``eigh`` with respect to the triangle it reads, given the
+    gradients ``gw`` and ``gv`` of its outputs ``w`` and ``v`` (PyTensor's
+    ``EighGrad``, from first-order perturbation theory)."""
+    n = w.shape[0]
+    g = np.zeros((n, n), dtype=w.dtype)
+    coupled = np.empty(n, dtype=w.dtype)
+    for k in range(n):
+        # g += outer(v[:, k], coupled), where eigenvector k couples to every
+        # other eigenvector m through gv[:, k] . v[:, m] / (w[k] - w[m])
+        for j in range(n):
+            coupled[j] = v[j, k] * gw[k]
+        for m in range(n):
+            if m != k:
+                overlap = 0.0
+                for r in range(n):
+                    overlap += gv[r, k] * v[r, m]
+                factor = overlap / (w[k] - w[m])
+                for j in range(n):
+                    coupled[j] += v[j, m] * factor
+        for i in range(n):
+            for j in range(n):
+                g[i, j] += v[i, k] * coupled[j]
+    # eigh reads one triangle: an off-diagonal entry there stands for two of g's.
+    out = np.zeros((n, n), dtype=w.dtype)
+    for i in range(n):
+        for j in range(i + 1):
+            if lower:
+                out[i, j] = g[i, j] + g[j, i] if i != j else g[i, i]
+            else:
+                out[j, i] = g[j, i] + g[i, j] if i != j else g[i, i]
+    return out

@@ -1,0 +1,98 @@
+"""Reductions: Sum, Prod, Max, Min, All, Any over every subset of the axes of a 3-d
+tensor (trailing axes take the scalar-accumulator path, the others accumulate into the
+output), integer and bool inputs and their accumulator dtypes, and Argmax.
+"""
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+from chunked import compare_chunked
+from oracle import compare
+
+# Every subset of the axes of a 3-d tensor; (0, 2) and 0 are not trailing, so they
+# accumulate into the output array, the others use a scalar accumulator per row.
+AXES = [None, 0, 1, 2, (0, 1), (0, 2), (1, 2), (2, 0, 1)]
+
+
+def _values(rng, dtype, shape=(3, 4, 5)):
+    if dtype == "bool":
+        return rng.random(shape) > 0.3
+    if np.dtype(dtype).kind in "iu":
+        low = 0 if np.dtype(dtype).kind == "u" else -3
+        return rng.integers(low, 4, shape).astype(dtype)
+    return rng.normal(size=shape).astype(dtype)
+
+
+# One module per axis subset: Numba's compile time grows faster than linearly with the
+# size of a function, so many small kernels compile faster than one big one.
+@pytest.mark.parametrize("axis", AXES, ids=str)
+def test_careduce_over_every_axis_subset(rng, axis):
+    x = pt.tensor3("x")
+    b = pt.tensor3("b", dtype="bool")
+    outs = [pt.sum(x, axis=axis), pt.prod(x, axis=axis), pt.max(x, axis=axis),
+            pt.min(x, axis=axis), pt.all(b, axis=axis), pt.any(b, axis=axis)]
+    xv = _values(rng, "float64")
+    xv[1, 2, 3] = np.nan  # max and min propagate NaN
+    compare([x, b], outs, [xv, _values(rng, "bool")], rewrite=False)
+
+
+@pytest.mark.parametrize("axis", [None, 1, (0, 2)], ids=str)
+def test_careduce_rewritten(rng, axis):
+    # The rewrites fuse elementwise work into the reduction (CAReduce{Composite}),
+    # turn min into -max(-x), and all/any of a float into reductions of x != 0.
+    x = pt.tensor3("x")
+    outs = [pt.sum(pt.exp(x), axis=axis), pt.prod(x * 2, axis=axis),
+            pt.max(x, axis=axis), pt.min(x, axis=axis), pt.all(x, axis=axis),
+            pt.any(x > 0.5, axis=axis)]
+    compare([x], outs, [_values(rng, "float64")], rewrite=True)
+
+
+@pytest.mark.parametrize("dtype, rewrite", [
+    ("float32", True), ("int8", False), ("uint8", True), ("bool", True),
+])
+def test_careduce_dtypes(rng, dtype, rewrite):
+    # Integer sums and products accumulate in (u)int64, float32 stays float32.
+    x = pt.tensor3("x", dtype=dtype)
+    outs = []
+    for axis in (None, (0, 2)):
+        outs += [pt.sum(x, axis=axis), pt.max(x, axis=axis), pt.min(x, axis=axis)]
+        if dtype != "bool":
+            outs.append(pt.prod(x, axis=axis))
+    compare([x], outs, [_values(rng, dtype)], rewrite=rewrite)
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_reduction_variants(rng, rewrite):
+    x = pt.tensor3("x")
+    m = pt.lmatrix("m")
+    f = pt.fmatrix("f")
+    b = pt.matrix("b", dtype="bool")
+    r = pt.tensor("r", shape=(None, 1, None))
+    outs = [
+        pt.sum(x, axis=(0, 2), keepdims=True), pt.max(x, axis=1, keepdims=True),
+        pt.mean(x, axis=(0, 2)), pt.var(f, axis=1),
+        pt.sum(m, axis=0, dtype="int8"), pt.sum(m, acc_dtype="float64"),
+        pt.mean(b), pt.sum(b, axis=1),
+        pt.sum(r, axis=1), pt.max(r, axis=(0, 1)),  # over a broadcastable axis
+        pt.sum(x.transpose(2, 0, 1), axis=1),  # a non-contiguous input
+    ]
+    values = [_values(rng, "float64"), _values(rng, "int64", (4, 5)),
+              _values(rng, "float32", (4, 5)), _values(rng, "bool", (4, 5)),
+              _values(rng, "float64", (3, 1, 5))]
+    compare_chunked([x, m, f, b, r], outs, values, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("dtype, rewrite", [("float64", True), ("float64", False),
+                                            ("int32", False)])
+def test_argmax(rng, dtype, rewrite):
+    x = pt.tensor3("x", dtype=dtype)
+    outs = [pt.argmax(x, axis=a) for a in (None, 0, 1, (0, 2))]
+    values = [_values(rng, dtype)]
+    if dtype == "float64":  # ties (the first one wins), keepdims, a transposed input
+        m = pt.matrix("m")
+        outs += [pt.argmax(m, axis=1, keepdims=True), pt.argmax(m.T, axis=1),
+                 pt.argmin(x, axis=2)]
+        mv = _values(rng, dtype, (4, 5))
+        mv[0, 0] = mv[0, 3] = mv[2, 0] = 9.0
+        return compare([x, m], outs, [*values, mv], rewrite=rewrite)
+    compare([x], outs, values, rewrite=rewrite)

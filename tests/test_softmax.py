@@ -1,0 +1,58 @@
+"""Softmax, LogSoftmax and SoftmaxGrad along every axis of 1-d, 2-d and 3-d inputs
+(axis=None included), and the row logsumexp built from Max, Exp, Sum and Log.
+"""
+
+import pytensor
+import pytensor.tensor as pt
+import pytensor.tensor.special as pts
+import pytest
+from chunked import compare_chunked
+from oracle import compare
+from pytensor.tensor.special import log_softmax, softmax
+
+AXES = {1: [None, 0, -1], 2: [None, 0, 1, -1], 3: [None, 0, 1, -1]}
+SoftmaxGrad = getattr(pts, "SoftmaxGrad", None)  # PyTensor 3 has none
+
+
+@pytest.mark.parametrize("ndim, rewrite",
+                         [(1, False), (2, True), (2, False), (3, True)])
+def test_softmax_log_softmax_and_gradients(rng, ndim, rewrite):
+    x = pt.tensor("x", shape=(None,) * ndim)
+    w = pt.tensor("w", shape=(None,) * ndim)
+    outs = []
+    for axis in AXES[ndim]:
+        sm = softmax(x, axis=axis)
+        lsm = log_softmax(x, axis=axis)
+        outs += [sm, lsm]
+        if SoftmaxGrad is not None:
+            outs.append(SoftmaxGrad(axis=axis)(w, sm))
+        if rewrite and axis in (None, -1):
+            # Gradients as pytensor.grad writes them (without the rewrites, the same
+            # SoftmaxGrad under a page of elementwise plumbing).
+            outs += [pytensor.grad(pt.sum(sm * w), x),
+                     pytensor.grad(pt.sum(lsm * w), x)]
+    shape = (5, 4, 3)[:ndim]
+    values = [rng.normal(scale=3.0, size=shape), rng.normal(size=shape)]
+    values[0].flat[0] = 40.0  # large logits: the max is subtracted first
+    compare_chunked([x, w], outs, values, rewrite=rewrite)
+
+
+def test_float32_and_transposed_inputs(rng):
+    f = pt.fmatrix("f")
+    x = pt.tensor3("x")
+    outs = [softmax(f, axis=1), log_softmax(f, axis=0), softmax(f.T, axis=-1),
+            log_softmax(x.transpose(2, 0, 1), axis=1), softmax(x[:, ::2], axis=-1)]
+    values = [rng.normal(size=(3, 5)).astype("float32"), rng.normal(size=(3, 4, 2))]
+    compare([f, x], outs, values, rewrite=False)
+
+
+def test_logsumexp(rng):
+    # With the rewrites, as compiled: the max is subtracted before exp.
+    x = pt.matrix("x")
+    f = pt.fmatrix("f")
+    outs = [pt.logsumexp(x, axis=1), pt.logsumexp(x, axis=0, keepdims=True),
+            pt.logsumexp(x), pt.logsumexp(f, axis=1),
+            x - pt.logsumexp(x, axis=1, keepdims=True)]
+    xv = rng.normal(scale=3.0, size=(4, 5))
+    xv[0] = [80.0, 79.0, -5.0, 0.0, 1.0]  # large: the rewritten form subtracts the max
+    compare([x, f], outs, [xv, rng.normal(size=(4, 5)).astype("float32")], rewrite=True)

@@ -1,0 +1,70 @@
+"""Basic indexing: Subtensor (views: ints, negative ints, slices with steps, negative
+steps, symbolic bounds) and IncSubtensor / set_subtensor (copies, with broadcasting),
+including results returned directly, which must not share memory with an input.
+"""
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+from chunked import compare_chunked
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_subtensor(rng, rewrite):
+    x = pt.matrix("x")
+    v = pt.vector("v")
+    t = pt.tensor3("t")
+    i = pt.lscalar("i")
+    j = pt.iscalar("j")
+    k = pt.lscalar("k")
+    outs = [
+        v[2], v[-1], x[1], x[-1], x[:, 1], x[1, -1], x[-2, 2], t[1, -1, 0], t[:, -1],
+        v[1:5], v[::2], v[1:6:2], v[::-1], v[5:1:-2], v[-3:], v[:-2], v[-1:-5:-1],
+        x[-2:, ::-1], x[::2, 1:], x[1:, :-1], x[::-1, ::-2], t[:, 1:, ::-1],
+        t[1:, 0, ::2],
+        v[i], x[i, j], v[i:], v[:j], v[i:j], v[j::-1], x[i:, j], t[i, :, j:],
+        v[::k], v[j::k], x[::k, i],  # a symbolic (negative) step
+        x[1] * 2, v[::-1] + v,  # views consumed by other nodes
+        x.T[1:],  # a view of a view
+    ]
+    values = [rng.normal(size=(4, 5)), rng.normal(size=8), rng.normal(size=(3, 4, 5)),
+              np.int64(1), np.int32(3), np.int64(-2)]
+    compare_chunked([x, v, t, i, j, k], outs, values, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_inc_and_set_subtensor(rng, rewrite):
+    x = pt.matrix("x")
+    v = pt.vector("v")
+    s = pt.scalar("s")
+    row = pt.tensor("row", shape=(1, None))
+    col = pt.tensor("col", shape=(None, 1))
+    w = pt.vector("w")
+    i = pt.lscalar("i")
+    outs = [
+        pt.inc_subtensor(x[1:3], row), pt.set_subtensor(x[1:3], row),  # broadcast rows
+        pt.inc_subtensor(x[:, 1:4], col[:4]), pt.set_subtensor(x[::2, 1:4], col[:2]),
+        pt.inc_subtensor(x[1], w), pt.set_subtensor(x[:, -1], v),
+        pt.inc_subtensor(x[1:, ::-2], s), pt.set_subtensor(x[2, 3], s),  # a scalar
+        pt.set_subtensor(x[i], 0.0), pt.inc_subtensor(v[i:], 1.0),
+        pt.set_subtensor(v[::-1][1:3], s * 2),
+        pt.inc_subtensor(pt.exp(x)[0], w),  # into a fresh intermediate
+        pt.set_subtensor(pt.set_subtensor(x[0], w)[1], w),  # chained updates
+        pt.set_subtensor(x[1:3], row)[1:],  # a view of the result
+    ]
+    values = [rng.normal(size=(4, 5)), rng.normal(size=4), 0.5, rng.normal(size=(1, 5)),
+              rng.normal(size=(4, 1)), rng.normal(size=5), np.int64(-2)]
+    compare_chunked([x, v, s, row, col, w, i], outs, values, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_integer_and_bool_arrays(rng, rewrite):
+    m = pt.lmatrix("m")
+    b = pt.vector("b", dtype="bool")
+    f = pt.fmatrix("f")
+    outs = [m[1:, ::-1], m[-1], pt.inc_subtensor(m[0], 5),
+            pt.set_subtensor(b[1:3], np.array(True)), b[::2],
+            pt.inc_subtensor(f[:, 0], 1.5), f[1, 1], pt.set_subtensor(m[:, 1], f[0, 0])]
+    values = [rng.integers(-9, 9, (3, 4)), rng.random(5) > 0.5,
+              rng.normal(size=(3, 4)).astype("float32")]
+    compare_chunked([m, b, f], outs, values, rewrite=rewrite)

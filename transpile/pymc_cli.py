@@ -1,0 +1,109 @@
+"""``transpile pymc MODEL.py [-o OUT] [--model-name NAME] [--no-rewrite] ...``.
+
+Runs a Python file that defines a ``pymc.Model`` and writes the module of its joint
+log-density and gradient (see ``transpile.pymc``).  The model is found by name
+(``--model-name``, default ``model``), else it is the only ``pymc.Model`` the file
+defines at module level.
+"""
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+from .errors import TranspileError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="transpile pymc",
+        description="Run a Python file that defines a PyMC model and write a "
+        "standalone Numba module with logp(<value vars>) and "
+        "logp_dlogp(<value vars>) -> (logp, dlogp).",
+    )
+    p.add_argument("model", help="the Python file that defines the pymc.Model")
+    p.add_argument("-o", "--output", help="write the module here (atomically) instead "
+                   "of to stdout")
+    p.add_argument("--model-name", default=None, metavar="NAME",
+                   help="the model's variable name in the file (default: `model`, "
+                   "else the only pymc.Model the file defines)")
+    p.add_argument("--name", default="logp", help="the log-density entry's name; the "
+                   "gradient entry is NAME_dlogp (default: logp)")
+    p.add_argument("--no-rewrite", action="store_true",
+                   help="lower the graphs as PyMC builds them, without PyTensor's "
+                   "rewrites")
+    p.add_argument("--fastmath", action="store_true",
+                   help="emit @njit(fastmath=True) (off by default)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="emit @njit without cache=True")
+    return p
+
+
+def find_model(namespace: dict, name: str | None, script) -> object:
+    """The ``pymc.Model`` called ``name`` in ``namespace``, else the only one."""
+    import pymc as pm
+
+    if name is not None:
+        if name not in namespace:
+            raise TranspileError(f"{script} does not define `{name}`")
+        model = namespace[name]
+        if not isinstance(model, pm.Model):
+            raise TranspileError(f"`{name}` in {script} is not a pymc.Model but a "
+                                 f"{type(model).__name__}")
+        return model
+    if isinstance(namespace.get("model"), pm.Model):
+        return namespace["model"]
+    found = {}
+    for key, value in namespace.items():
+        if isinstance(value, pm.Model) and not key.startswith("_"):
+            found.setdefault(id(value), (key, value))
+    if not found:
+        raise TranspileError(f"{script} defines no pymc.Model")
+    if len(found) > 1:
+        names = ", ".join(sorted(k for k, _ in found.values()))
+        raise TranspileError(f"{script} defines several pymc.Models ({names}); pick "
+                             "one with --model-name")
+    return next(iter(found.values()))[1]
+
+
+def load_model(script, name: str | None = None):
+    """Run ``script`` and return the model it defines."""
+    script = Path(script)
+    if not script.is_file():
+        raise TranspileError(f"no such model file: {script}")
+    try:
+        import pymc  # noqa: F401
+    except ImportError:
+        raise TranspileError("PyMC is not installed (pip install pymc)") from None
+    sys.path.insert(0, str(script.resolve().parent))  # the script's own imports
+    try:
+        namespace = runpy.run_path(str(script), run_name="__transpile_pymc__")
+    except Exception as exc:  # noqa: BLE001 - the user's script failed
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise TranspileError(f"{script} failed: {type(exc).__name__}"
+                             f"{': ' + detail if detail else ''}") from None
+    finally:
+        sys.path.pop(0)
+    return find_model(namespace, name, script)
+
+
+def run_pymc(argv) -> int:
+    from .pymc import cli_command, from_pymc
+
+    args = _parser().parse_args(argv)
+    model = load_model(args.model, args.model_name)
+    source = from_pymc(
+        model,
+        args.output,
+        name=args.name,
+        rewrite=not args.no_rewrite,
+        fastmath=args.fastmath,
+        cache=not args.no_cache,
+        source=Path(args.model).name,
+        regenerate=cli_command(Path(args.model).name, name=args.name,
+                               rewrite=not args.no_rewrite, fastmath=args.fastmath,
+                               cache=not args.no_cache, model_name=args.model_name),
+    )
+    if not args.output:
+        sys.stdout.write(source)
+    return 0
