@@ -10,6 +10,7 @@ optional transpile.args holds extra command-line flags (e.g. --allow-module pymc
 import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,7 +52,7 @@ def main() -> int:
     stale = []
     for example in args.examples:
         folder = HERE / example
-        scratch = folder / ".build"
+        scratch = Path(tempfile.mkdtemp(prefix=f"{example}-"))
         data, kernel = build(example, scratch)
         # Pickles of one graph differ byte-wise between runs (timings, paths): a
         # graph.pkl is stale when the graph it holds differs, by transpile's digest.

@@ -1,4 +1,4 @@
-"""Dense linear algebra (``transpile/lower/linalg.py``, ``transpile/runtime/linalg.py``):
+"""Dense linear algebra (``transpile/lower/linalg.py``, ``runtime/linalg.py``):
 decompositions, solves, determinants and inverses in float64, float32 and integer
 dtypes, with vector and matrix right-hand sides, non-contiguous and empty inputs,
 PyTensor's failure semantics (nan where it gives nan, an error where it raises),
@@ -9,20 +9,18 @@ module and argument signature, so tests share graphs: one kernel with many outpu
 is run on several sets of values (well-posed, non-contiguous, failing, empty).
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
 import scipy.linalg
+from oracle import compare, reference, transpile_module
 from pytensor.tensor.blockwise import Blockwise
 from pytensor.tensor.nlinalg import SLogDet, slogdet
 from pytensor.tensor.slinalg import Solve, lu_factor, pivot_to_permutation
 
 import transpile
 import transpile.runtime.linalg as R
-from oracle import compare, reference, transpile_module
 from transpile.errors import UnsupportedOpError
 
 LINALG_MODULES = ("pytensor.tensor.slinalg", "pytensor.tensor.nlinalg")
@@ -33,7 +31,8 @@ def compare_or_xfail(inputs, outputs, values, **options):
     """``compare``, but an expected failure while the graph needs a lowering that
     belongs to another module (not a linear algebra Op)."""
     try:
-        transpile.transpile((list(inputs), list(outputs)), rewrite=options.get("rewrite", True))
+        transpile.transpile((list(inputs), list(outputs)),
+                            rewrite=options.get("rewrite", True))
     except UnsupportedOpError as exc:
         if any(f"Op {m}." in str(exc) for m in LINALG_MODULES):
             raise
@@ -123,11 +122,10 @@ def test_solvers(rng):
 
 
 def test_solvers_rewritten(rng):
-    """The same graph after PyTensor's rewrites (no Blockwise; positive-definite
-    solves become a Cholesky factor and CholeskySolve)."""
+    """The same graph after PyTensor's rewrites: the core Ops without their
+    Blockwise, transposes as views."""
     inputs, outs = solver_graph()
-    module = compare(inputs, outs, solver_values(rng, 6), rewrite=True)
-    assert "cho_solve(" in Path(module.__file__).read_text()
+    compare(inputs, outs, solver_values(rng, 6), rewrite=True)
 
 
 # ---- determinants, inverses, LU, eigh -------------------------------------------
@@ -176,7 +174,8 @@ def test_float32_and_integer_dtypes(rng):
     w, v = pt.linalg.eigh(fs)
     outs = [L, pt.linalg.solve_triangular(ft, fb, lower=True),
             pt.linalg.cho_solve((L, True), fb), pt.linalg.solve(f, fb),
-            pt.linalg.solve(ft, fb, assume_a="sym"), pt.linalg.solve(fs, fb, assume_a="pos"),
+            pt.linalg.solve(ft, fb, assume_a="sym"),
+            pt.linalg.solve(fs, fb, assume_a="pos"),
             pt.linalg.det(f), *SLogDet()(f), pt.linalg.inv(f), pt.linalg.pinv(f), w, v,
             pt.linalg.det(m), pt.linalg.cholesky(m),
             pt.linalg.solve_triangular(f, d, lower=True), pt.linalg.solve(m, d)]
@@ -231,7 +230,8 @@ def test_errors_raise_like_pytensor(rng):
     # Numba-mode rewrites wrap batched Blockwise nodes in BlockwiseWithCoreShape, an
     # OpFromGraph whose inner graph, rewritten again when inlined, wraps its
     # Blockwise again: transpile/lower/ofg.py recurses without end.
-    pytest.param(True, marks=pytest.mark.xfail(raises=RecursionError, reason=(
+    # (Not run: reaching the recursion limit takes half a minute.)
+    pytest.param(True, marks=pytest.mark.xfail(run=False, reason=(
         "BlockwiseWithCoreShape is inlined and re-rewritten forever (lower/ofg.py)"))),
     False,
 ])
@@ -241,7 +241,8 @@ def test_batched(rng, rewrite):
     b1 = pt.vector("b1")  # broadcast against every matrix of the batch
     L = pt.linalg.cholesky(s)
     outs = [L, pt.linalg.solve_triangular(L, bm, lower=True),
-            pt.linalg.solve(g, b1, b_ndim=1), pt.linalg.det(g), *Blockwise(SLogDet())(g)]
+            pt.linalg.solve(g, b1, b_ndim=1), pt.linalg.det(g),
+            *Blockwise(SLogDet())(g)]
     batch, n = (3,), 4
     values = [spd(rng, n, batch=batch), well_conditioned(rng, n, batch=batch),
               rng.normal(size=(*batch, n, 2)), rng.normal(size=n)]
@@ -278,8 +279,8 @@ def gradient_graph(rewrite: bool):
     outs = [*gp_outputs, *pytensor.grad(pt.sum(pt.linalg.solve(a, b) ** 2), [a, b]),
             *pytensor.grad(pt.linalg.det(d), [d]), *pytensor.grad(logabsdet, [s])]
     if rewrite:
-        outs += pytensor.grad(pt.sum(pt.linalg.solve(m, b, assume_a="tridiagonal") ** 2),
-                              [m, b])
+        cost = pt.sum(pt.linalg.solve(m, b, assume_a="tridiagonal") ** 2)
+        outs += pytensor.grad(cost, [m, b])
     return [*gp_inputs, a, d, s, m, b], outs
 
 
@@ -307,20 +308,16 @@ def test_gradients_and_gp_marginal_likelihood(rng, rewrite):
     got = module.kernel(*values)[:4]
     np.testing.assert_allclose(got[0], logp(ls, eta, sigma), rtol=1e-10)
     h = 1e-6
-    numeric = [(logp(*(p + h * (k == i) for k, p in enumerate((ls, eta, sigma))))
-                - logp(*(p - h * (k == i) for k, p in enumerate((ls, eta, sigma))))) / (2 * h)
-               for i in range(3)]
+    steps = h * np.eye(3)
+    theta = np.array([ls, eta, sigma])
+    numeric = [(logp(*(theta + step)) - logp(*(theta - step))) / (2 * h)
+               for step in steps]
     np.testing.assert_allclose(got[1:], numeric, rtol=1e-5)
 
 
 # ---- the runtime helpers on their own, against SciPy and LAPACK ------------------
 # Called from Python, the helpers take their options as plain (not literal) bools,
-# so one compilation covers every combination.
-
-
-def layouts(value):
-    """``value`` C-contiguous and strided."""
-    return [value, non_contiguous(value)]
+# so one compilation covers every combination (memory layouts are covered above).
 
 
 def test_runtime_cholesky_and_triangular_solves(rng):
@@ -330,21 +327,18 @@ def test_runtime_cholesky_and_triangular_solves(rng):
     t = well_conditioned(rng, n)
     for lower in (True, False):
         sym = np.tril(a) + np.tril(a, -1).T if lower else np.triu(a) + np.triu(a, 1).T
-        for value in layouts(a):
-            np.testing.assert_allclose(R.cholesky(value, lower),
-                                       scipy.linalg.cholesky(sym, lower=lower), rtol=1e-12)
+        np.testing.assert_allclose(R.cholesky(a, lower),
+                                   scipy.linalg.cholesky(sym, lower=lower), rtol=1e-12)
         c = scipy.linalg.cholesky(sym, lower=lower)
         for b in (rng.normal(size=n), rng.normal(size=(n, 3))):
             np.testing.assert_allclose(R.cho_solve(c, b, lower),
-                                       scipy.linalg.cho_solve((c, lower), b), rtol=1e-10)
+                                       scipy.linalg.cho_solve((c, lower), b),
+                                       rtol=1e-10)
             for unit in (False, True):
-                want = scipy.linalg.solve_triangular(t, b, lower=lower, unit_diagonal=unit)
-                for value, rhs in zip(layouts(t), layouts(b)):
-                    np.testing.assert_allclose(R.solve_triangular(value, rhs, lower, unit),
-                                               want, rtol=1e-10)
+                for value in (t, t.T):  # C- and Fortran-ordered
                     np.testing.assert_allclose(
-                        R.solve_triangular(value.T, rhs, lower, unit),
-                        scipy.linalg.solve_triangular(t.T, b, lower=lower,
+                        R.solve_triangular(value, b, lower, unit),
+                        scipy.linalg.solve_triangular(value, b, lower=lower,
                                                       unit_diagonal=unit), rtol=1e-10)
     assert np.isnan(R.cholesky(-a, True)).all()
     with pytest.raises(ValueError):
@@ -357,9 +351,8 @@ def test_runtime_general_symmetric_and_positive_definite_solves(rng):
     pos = spd(rng, n)
     pos[n - 1, 0] += 1.0
     for b in (rng.normal(size=n), rng.normal(size=(n, 2))):
-        for value, rhs in zip(layouts(a), layouts(b)):
-            np.testing.assert_allclose(R.solve_general(value, rhs), scipy.linalg.solve(a, b),
-                                       rtol=1e-10)
+        np.testing.assert_allclose(R.solve_general(a, b), scipy.linalg.solve(a, b),
+                                   rtol=1e-10)
         for lower in (True, False):
             np.testing.assert_allclose(
                 R.solve_symmetric(a, b, lower),
@@ -377,7 +370,8 @@ def test_runtime_lu_factor_and_pivots(rng):
         np.testing.assert_allclose(lu, want_lu, rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(pivots, want_pivots)
         p_inv = R.permutation_from_pivots(pivots, True)
-        np.testing.assert_allclose(a[p_inv], (np.tril(lu, -1) + np.eye(6)) @ np.triu(lu),
+        unit_lower = np.tril(lu, -1) + np.eye(6)
+        np.testing.assert_allclose(a[p_inv], unit_lower @ np.triu(lu),
                                    rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(R.permutation_from_pivots(pivots, False),
                                       np.argsort(p_inv))
@@ -391,14 +385,15 @@ def test_runtime_tridiagonal_against_lapack(rng):
         a = tridiagonal(rng, n)
         diagonals = np.diag(a, -1), np.diag(a), np.diag(a, 1)
         factors = R.tridiagonal_lu_factor(*diagonals)
-        for got, want in zip(factors, gttrf(*diagonals)[:5]):
+        for got, want in zip(factors, gttrf(*diagonals)[:5], strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-12)
         for b in (rng.normal(size=n), rng.normal(size=(n, 2))):
             want = gtsv(*diagonals, b)[3]
             np.testing.assert_allclose(R.solve_tridiagonal(a, b), want, rtol=1e-12)
             for transposed in (False, True):
                 want, _ = gttrs(*factors, b, trans="T" if transposed else "N")
-                np.testing.assert_allclose(R.tridiagonal_lu_solve(*factors, b, transposed),
-                                           want, rtol=1e-12)
-    np.testing.assert_allclose(R.solve_tridiagonal(np.array([[0.5]]), np.ones(1)), [2.0])
+                got = R.tridiagonal_lu_solve(*factors, b, transposed)
+                np.testing.assert_allclose(got, want, rtol=1e-12)
+    one_by_one = R.solve_tridiagonal(np.array([[0.5]]), np.ones(1))
+    np.testing.assert_allclose(one_by_one, [2.0])
     assert np.isnan(R.solve_tridiagonal(np.zeros((3, 3)), np.ones(3))).all()

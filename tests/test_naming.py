@@ -219,12 +219,6 @@ def test_hostile_names_end_to_end(rng, rewrite):
         assert raw not in source
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="context.ModuleBuilder.constant_array upper-cases the name after "
-    "Namespace.create checked it: an input named CONST hides the constant CONST. "
-    "Fix: create((hint or 'const').upper(), 'CONST'); then drop this marker.",
-)
 def test_an_input_named_like_a_constant_does_not_hide_it(rng):
     x, y = pt.vector("CONST"), pt.vector("y")
     c = pt.constant(np.array([1.0, 2.0, 3.0]))

@@ -32,7 +32,8 @@ def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool 
         loaded = load_file(graph, allow_modules)
     else:
         loaded = load_object(graph)
-    return generate(loaded, Options(name=name, rewrite=rewrite, cache=cache, fastmath=fastmath))
+    return generate(loaded, Options(name=name, rewrite=rewrite, cache=cache, fastmath=fastmath,
+                                    allow_modules=tuple(allow_modules)))
 
 
 def dump(inputs, outputs, path) -> None:

@@ -17,7 +17,7 @@ from . import syntax as sx
 from .context import FunctionBuilder, ModuleBuilder
 from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError
-from .naming import MODULE_NAMES
+from .naming import MODULE_NAMES, is_reserved
 from .registry import lowering_for
 
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
@@ -29,12 +29,13 @@ class Options:
     rewrite: bool = True
     cache: bool = True
     fastmath: bool = False
+    allow_modules: tuple = ()  # recorded in the module's "Regenerate:" line
 
 
 def check_entry_name(name: str, runtime_names=()) -> None:
     if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
         raise TranspileError(f"--name {name!r} is not a valid Python identifier")
-    if name in MODULE_NAMES or name in runtime_names:
+    if name in MODULE_NAMES or name in runtime_names or is_reserved(name):
         raise TranspileError(f"--name {name!r} clashes with a name the module defines")
 
 
@@ -227,6 +228,7 @@ def header(loaded, options: Options, inputs_meta, outputs_meta) -> str:
         flags.append("--no-cache")
     if options.fastmath:
         flags.append("--fastmath")
+    flags += [f"--allow-module {m}" for m in options.allow_modules]
     source = sx.one_line(loaded.source, 60)
     args = ", ".join(p for p, _, _ in inputs_meta)
     outs = ", ".join(p for p, _, _ in outputs_meta)
@@ -243,7 +245,8 @@ def header(loaded, options: Options, inputs_meta, outputs_meta) -> str:
         f"Rewrites:    {rewrites if options.rewrite else 'none (--no-rewrite)'}",
         f"Regenerate:  transpile {' '.join([source, *flags])} -o <this file>",
         "",
-        "Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each",
+        "Needs only numba and numpy at run time (and SciPy where it calls np.dot:",
+        "Numba's BLAS comes from it).  INPUTS and OUTPUTS give each",
         "argument's and result's name, dtype and static shape (None: any length).",
         "Do not edit: regenerate instead.",
     ])

@@ -22,6 +22,7 @@ examples:
   transpile graph.pkl > kernels.py
   transpile graph.pkl -o kernels.py --name logp --fastmath
   transpile dump model.py -o graph.pkl     (model.py defines `inputs` and `outputs`)
+  transpile pymc model.py -o logp.py       (model.py defines a PyMC model: logp, logp_dlogp)
 
 See docs/usage.md for the accepted pickle forms and the generated module's contract.
 """
@@ -143,6 +144,10 @@ def main(argv=None) -> int:
     try:
         if argv[:1] == ["dump"]:
             return run_dump(argv[1:])
+        if argv[:1] == ["pymc"]:
+            from .pymc_cli import run_pymc
+
+            return run_pymc(argv[1:])
         return run(argv)
     except TranspileError as exc:
         print(f"transpile: error: {one_line(str(exc), 1000)}", file=sys.stderr)

@@ -82,8 +82,7 @@ class ModuleBuilder:
     def constant_array(self, value: np.ndarray, hint: str | None) -> cst.Name:
         key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
         if key not in self._constant_names:
-            const_name = self.namespace.create(hint, "const").upper()
-            self.namespace.reserve(const_name)
+            const_name = self.namespace.create((hint or "const").upper(), "CONST")
             self._constant_names[key] = const_name
             self.constants.append(sx.assign(const_name, array_literal(value)))
         return sx.name(self._constant_names[key])

@@ -191,7 +191,8 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     inputs; ``INPUTS`` is theirs and ``OUTPUTS`` the last entry's (or
     ``outputs_meta``).  ``metadata`` is ``(NAME, value)`` pairs of plain Python
     data written after ``OUTPUTS``.  ``doc`` is the docstring, or a function of
-    ``INPUTS`` (``(parameter, dtype, shape)`` triples) returning it.
+    ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the code of the
+    functions (entries and helpers) returning it.
     """
     import black
     import libcst as cst
@@ -231,7 +232,12 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         functions.append(function)
         last_outputs = outs
     module.entry_name = names[0]
-    text = doc(inputs_meta) if callable(doc) else doc
+    if callable(doc):
+        code = "\n".join(cst.Module([]).code_for_node(f) for f in
+                         [*module.helpers.values(), *functions])
+        text = doc(inputs_meta, code)
+    else:
+        text = doc
     tree = assemble(module, functions[-1], inputs_meta, outputs_meta or last_outputs,
                     text)
     body = list(tree.body)
@@ -304,8 +310,18 @@ def _shape_text(shape) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
+# Numba implements these with the BLAS and LAPACK that SciPy ships.
+_BLAS_CALLS = ("np.dot(", "np.linalg.", "np.outer(", " @ ")
+_NEEDS = ["Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each"]
+_NEEDS_BLAS = [
+    "Needs only numba and numpy at run time (and SciPy, whose BLAS and",
+    "LAPACK Numba's np.dot and np.linalg use).  INPUTS and OUTPUTS give each",
+]
+
+
 def docstring(values: list[ValueVariable], params: list[str], *, name: str,
-              dlogp_size: int, source: str, digest: str, options: dict) -> str:
+              dlogp_size: int, source: str, digest: str, options: dict,
+              blas: bool = False) -> str:
     import pymc
     import pytensor
 
@@ -351,7 +367,7 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         f"Rewrites:    {rewrites}",
         f"Regenerate:  {regen}",
         "",
-        "Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each",
+        *(_NEEDS_BLAS if blas else _NEEDS),
         f"argument's and {name}_dlogp's results' name, dtype and static shape;",
         "VALUE_VARIABLES each argument's (PyMC name, dtype, shape, transform, model",
         "variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop)",
@@ -416,8 +432,9 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
         both_graph = load_object((inputs, [logp, dlogp]))
     dlogp_size = sum(v.size for v in values if v.gradient)
 
-    def doc(inputs_meta):
+    def doc(inputs_meta, code):
         return docstring(values, [p for p, _, _ in inputs_meta], name=name,
+                         blas=any(call in code for call in _BLAS_CALLS),
                          dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
                          digest=both_graph.digest,
                          options={"rewrite": rewrite, "fastmath": fastmath,

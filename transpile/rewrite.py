@@ -32,7 +32,12 @@ def rewrite(fgraph):
 
     rewriters = [r for r in optdb.query(query()).data
                  if getattr(r, "name", None) not in SKIPPED]
-    with warnings.catch_warnings():
+    import pytensor
+
+    # The same graph must give the same module on every machine: without this,
+    # whether a C++ compiler is configured changes which fusions PyTensor makes
+    # (and constant folding could fall back to compiling C).
+    with warnings.catch_warnings(), pytensor.config.change_flags(cxx=""):
         warnings.simplefilter("ignore")
         SequentialGraphRewriter(*rewriters).rewrite(fgraph)
     return fgraph

@@ -7,7 +7,8 @@ PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>
 
-Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each
+Needs only numba and numpy at run time (and SciPy where it calls np.dot:
+Numba's BLAS comes from it).  INPUTS and OUTPUTS give each
 argument's and result's name, dtype and static shape (None: any length).
 Do not edit: regenerate instead.
 """
@@ -55,11 +56,11 @@ def kernel(X, y, w, b):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     b = np.float64(np.asarray(b).item())
     # Shape_i{0}
-    y_0 = y.shape[0]
-    # Shape_i{0}
     X_0 = X.shape[0]
+    # Shape_i{0}
+    y_0 = y.shape[0]
     # Eq
-    eq = X_0 == y_0
+    eq = y_0 == X_0
     # Assert{msg='Could not broadcast dimensi...'}
     if not eq:
         raise AssertionError(
@@ -85,7 +86,7 @@ def kernel(X, y, w, b):
     for i in range(add.shape[0]):
         sum_ = sum_ + add[i]
     # Composite{...}
-    convert_to_float64 = np.float64(X_0)
+    convert_to_float64 = np.float64(y_0)
     neg = -(sum_ / convert_to_float64)
     # Composite{((i0 / i1) - (i2 / i3))}
     if mul.shape[0] != mul_1.shape[0]:

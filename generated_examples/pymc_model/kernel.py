@@ -5,9 +5,10 @@
 Graph:       graph.pkl (sha256 3764265c5d8a77f2)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
-Regenerate:  transpile graph.pkl -o <this file>
+Regenerate:  transpile graph.pkl --allow-module pymc -o <this file>
 
-Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each
+Needs only numba and numpy at run time (and SciPy where it calls np.dot:
+Numba's BLAS comes from it).  INPUTS and OUTPUTS give each
 argument's and result's name, dtype and static shape (None: any length).
 Do not edit: regenerate instead.
 """

@@ -7,7 +7,8 @@ PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>
 
-Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each
+Needs only numba and numpy at run time (and SciPy where it calls np.dot:
+Numba's BLAS comes from it).  INPUTS and OUTPUTS give each
 argument's and result's name, dtype and static shape (None: any length).
 Do not edit: regenerate instead.
 """

@@ -15,7 +15,14 @@ from pytensor.tensor._linalg.solve.tridiagonal import (
     LUFactorTridiagonal,
     SolveLUFactorTridiagonal,
 )
-from pytensor.tensor.nlinalg import Det, Eigh, EighGrad, MatrixInverse, MatrixPinv, SLogDet
+from pytensor.tensor.nlinalg import (
+    Det,
+    Eigh,
+    EighGrad,
+    MatrixInverse,
+    MatrixPinv,
+    SLogDet,
+)
 from pytensor.tensor.slinalg import (
     Cholesky,
     CholeskySolve,
@@ -55,27 +62,30 @@ def _operand(fn, var, dtype: str) -> sx.Expr:
     return value
 
 
-def _call(fn, node, helper: str, *, uncast=(), **options) -> sx.Expr:
-    """``helper(*inputs, **options)``, the inputs cast to the first output's dtype
-    (but those at the positions in ``uncast``: pivots)."""
+def _call(fn, node, helper: str, *, inputs=None, uncast=(), **options) -> sx.Expr:
+    """``helper(*inputs, **options)``, the inputs (``node``'s by default) cast to
+    the first output's dtype, but those at the positions in ``uncast`` (pivots)."""
     _check_real(node)
     dtype = node.outputs[0].type.dtype
+    inputs = node.inputs if inputs is None else inputs
     args = [fn.expr(var) if k in uncast else _operand(fn, var, dtype)
-            for k, var in enumerate(node.inputs)]
+            for k, var in enumerate(inputs)]
     kwargs = {k: sx.literal(v) for k, v in options.items()}
     return sx.call(fn.helper(helper), *args, **kwargs)
 
 
-def _bind_array(fn, out, value, hint):
+def _bind_array(fn, node, value, hint):
+    (out,) = node.outputs
     fn.bind(out, value, hint=hint)
     fn.contiguous.add(out)  # every helper returns a fresh C-contiguous array
 
 
 def _bind_all(fn, node, value, hints):
     """``a, b = value`` for a helper returning one value per output."""
-    names = [fn.fresh(out.name or hint, hint) for out, hint in zip(node.outputs, hints)]
+    names = [fn.fresh(out.name or hint, hint)
+             for out, hint in zip(node.outputs, hints, strict=True)]
     fn.emit(sx.assign_many(names, value))
-    for out, name in zip(node.outputs, names):
+    for out, name in zip(node.outputs, names, strict=True):
         fn.values[out] = sx.name(name)
         if out.type.ndim:
             fn.contiguous.add(out)
@@ -83,34 +93,42 @@ def _bind_all(fn, node, value, hints):
 
 @register(Cholesky)
 def lower_Cholesky(op, node, fn):
-    _bind_array(fn, node.outputs[0], _call(fn, node, "cholesky", lower=op.lower), "chol")
+    _bind_array(fn, node, _call(fn, node, "cholesky", lower=op.lower), "chol")
 
 
 @register(SolveTriangular)
 def lower_SolveTriangular(op, node, fn):
     value = _call(fn, node, "solve_triangular", lower=op.lower,
                   unit_diagonal=op.unit_diagonal)
-    _bind_array(fn, node.outputs[0], value, "solved")
+    _bind_array(fn, node, value, "solved")
 
 
 @register(Solve)
 def lower_Solve(op, node, fn):
     if op.assume_a not in _SOLVERS:
-        raise UnsupportedOpError(f"Solve with assume_a={op.assume_a!r} is not supported "
-                                 f"(node {node})")
+        raise UnsupportedOpError(
+            f"Solve with assume_a={op.assume_a!r} is not supported (node {node})")
     helper, reads_triangle = _SOLVERS[op.assume_a]
     options = {"lower": op.lower} if reads_triangle else {}
-    _bind_array(fn, node.outputs[0], _call(fn, node, helper, **options), "solved")
+    _bind_array(fn, node, _call(fn, node, helper, **options), "solved")
 
 
 @register(CholeskySolve)
 def lower_CholeskySolve(op, node, fn):
-    _bind_array(fn, node.outputs[0], _call(fn, node, "cho_solve", lower=op.lower), "solved")
+    _bind_array(fn, node, _call(fn, node, "cho_solve", lower=op.lower), "solved")
 
 
 @register(LUFactor)
 def lower_LUFactor(op, node, fn):
     _bind_all(fn, node, _call(fn, node, "lu_factor"), ["lu", "pivots"])
+
+
+@register(PivotToPermutations)
+def lower_PivotToPermutations(op, node, fn):
+    (pivots,) = node.inputs
+    value = sx.call(fn.helper("permutation_from_pivots"), fn.expr(pivots),
+                    inverse=sx.literal(op.inverse))
+    _bind_array(fn, node, value, "permutation")
 
 
 @register(LUFactorTridiagonal)
@@ -121,34 +139,28 @@ def lower_LUFactorTridiagonal(op, node, fn):
 
 @register(SolveLUFactorTridiagonal)
 def lower_SolveLUFactorTridiagonal(op, node, fn):
-    value = _call(fn, node, "tridiagonal_lu_solve", uncast=(4,), transposed=op.transposed)
-    _bind_array(fn, node.outputs[0], value, "solved")
-
-
-@register(PivotToPermutations)
-def lower_PivotToPermutations(op, node, fn):
-    (pivots,) = node.inputs
-    value = sx.call(fn.helper("permutation_from_pivots"), fn.expr(pivots),
-                    inverse=sx.literal(op.inverse))
-    _bind_array(fn, node.outputs[0], value, "permutation")
+    value = _call(fn, node, "tridiagonal_lu_solve", uncast=(4,),
+                  transposed=op.transposed)
+    _bind_array(fn, node, value, "solved")
 
 
 @register(MatrixInverse)
 def lower_MatrixInverse(op, node, fn):
-    _bind_array(fn, node.outputs[0], _call(fn, node, "inv"), "inverse")
+    _bind_array(fn, node, _call(fn, node, "inv"), "inverse")
 
 
 @register(MatrixPinv)
 def lower_MatrixPinv(op, node, fn):
     helper = "pinv_hermitian" if op.hermitian else "pinv"
-    _bind_array(fn, node.outputs[0], _call(fn, node, helper), "pseudo_inverse")
+    _bind_array(fn, node, _call(fn, node, helper), "pseudo_inverse")
 
 
 @register(Det)
 def lower_Det(op, node, fn):
     (out,) = node.outputs
     # The helper computes in float64; a float32 determinant is cast back.
-    fn.bind(out, cast_if_unnatural(_call(fn, node, "det"), out.type.dtype), hint="determinant")
+    value = cast_if_unnatural(_call(fn, node, "det"), out.type.dtype)
+    fn.bind(out, value, hint="determinant")
 
 
 @register(SLogDet)
@@ -161,7 +173,7 @@ def lower_SLogDet(op, node, fn):
     # The helper computes in float64: cast both results back.
     names = [fn.fresh(hint) for hint in ("sign64", "logabsdet64")]
     fn.emit(sx.assign_many(names, value))
-    for out, name, hint in zip(node.outputs, names, ("sign", "logabsdet")):
+    for out, name, hint in zip(node.outputs, names, ("sign", "logabsdet"), strict=True):
         fn.bind(out, cast_if_unnatural(sx.name(name), dtype), hint=hint)
 
 
@@ -173,10 +185,6 @@ def lower_Eigh(op, node, fn):
 
 @register(EighGrad)
 def lower_EighGrad(op, node, fn):
-    _check_real(node)
-    _x, *rest = node.inputs  # the gradient depends on x only through w and v
-    (out,) = node.outputs
-    dtype = out.type.dtype
-    args = [_operand(fn, var, dtype) for var in rest]
-    value = sx.call(fn.helper("eigh_grad"), *args, lower=sx.literal(op.UPLO == "L"))
-    _bind_array(fn, out, value, "eigh_grad")
+    # The gradient depends on the matrix only through its eigenvalues and vectors.
+    value = _call(fn, node, "eigh_grad", inputs=node.inputs[1:], lower=op.UPLO == "L")
+    _bind_array(fn, node, value, "eigh_grad")

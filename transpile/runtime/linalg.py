@@ -137,64 +137,6 @@ def solve_positive_definite(a, b, lower):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def solve_tridiagonal(a, b):
-    """``x`` with ``t @ x = b``, ``t`` the three central diagonals of ``a``, by
-    Gaussian elimination with partial pivoting (LAPACK's gtsv); nan if singular."""
-    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
-        raise ValueError("expected a square matrix a and b with as many rows")
-    x = b.copy()
-    n = a.shape[0]
-    if x.size == 0:
-        return x
-    rhs = x.reshape((n, x.size // n))  # a view of x
-    d = np.empty(n, dtype=a.dtype)  # diagonal, then U's
-    du = np.zeros(n, dtype=a.dtype)  # superdiagonal, then U's first superdiagonal
-    dl = np.zeros(n, dtype=a.dtype)  # subdiagonal, then U's second superdiagonal
-    for i in range(n):
-        d[i] = a[i, i]
-        if i + 1 < n:
-            du[i] = a[i, i + 1]
-            dl[i] = a[i + 1, i]
-    for i in range(n - 1):
-        if abs(d[i]) >= abs(dl[i]):  # keep row i as the pivot row
-            if d[i] == 0:
-                x.fill(np.nan)
-                return x
-            factor = dl[i] / d[i]
-            d[i + 1] -= factor * du[i]
-            for c in range(rhs.shape[1]):
-                rhs[i + 1, c] -= factor * rhs[i, c]
-            dl[i] = 0
-        else:  # swap rows i and i + 1
-            factor = d[i] / dl[i]
-            d[i] = dl[i]
-            below = d[i + 1]
-            d[i + 1] = du[i] - factor * below
-            if i + 2 < n:
-                dl[i] = du[i + 1]
-                du[i + 1] = -factor * dl[i]
-            else:
-                dl[i] = 0
-            du[i] = below
-            for c in range(rhs.shape[1]):
-                top = rhs[i, c]
-                rhs[i, c] = rhs[i + 1, c]
-                rhs[i + 1, c] = top - factor * rhs[i + 1, c]
-    if d[n - 1] == 0:
-        x.fill(np.nan)
-        return x
-    for i in range(n - 1, -1, -1):
-        for c in range(rhs.shape[1]):
-            value = rhs[i, c]
-            if i + 1 < n:
-                value -= du[i] * rhs[i + 1, c]
-            if i + 2 < n:
-                value -= dl[i] * rhs[i + 2, c]
-            rhs[i, c] = value / d[i]
-    return x
-
-
-@numba.njit(cache=True, error_model="numpy")
 def tridiagonal_lu_factor(dl, d, du):
     """LAPACK's gttrf: the LU factors of the tridiagonal matrix with diagonals
     ``dl``, ``d``, ``du``, with row interchanges: L's multipliers, U's three
@@ -261,6 +203,23 @@ def tridiagonal_lu_solve(dl, d, du, du2, pivots, b, transposed):
                 y[i] = y[p]
                 y[p] = value
     return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_tridiagonal(a, b):
+    """``x`` with ``t @ x = b``, ``t`` the three central diagonals of ``a``, by
+    Gaussian elimination with partial pivoting (LAPACK's gtsv); nan if singular."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    if b.size == 0:
+        return b.copy()
+    dl, d, du, du2, pivots = tridiagonal_lu_factor(np.diag(a, -1), np.diag(a),
+                                                   np.diag(a, 1))
+    if np.any(d == 0):
+        x = b.copy()
+        x.fill(np.nan)
+        return x
+    return tridiagonal_lu_solve(dl, d, du, du2, pivots, b, False)
 
 
 @numba.njit(cache=True, error_model="numpy")
