@@ -35,8 +35,11 @@ class Options:
 def check_entry_name(name: str, runtime_names=()) -> None:
     if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
         raise TranspileError(f"--name {name!r} is not a valid Python identifier")
-    if name in MODULE_NAMES or name in runtime_names or is_reserved(name):
+    if name in MODULE_NAMES or name in runtime_names:
         raise TranspileError(f"--name {name!r} clashes with a name the module defines")
+    if is_reserved(name):
+        raise TranspileError(f"--name {name!r} is a Python builtin or soft keyword; "
+                             "the module would shadow it")
 
 
 def generate(loaded, options: Options = Options()) -> str:

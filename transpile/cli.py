@@ -83,13 +83,9 @@ def _import_plugins(modules) -> None:
 
 def _check_name(name: str) -> None:
     from .assemble import check_entry_name
-    from .naming import is_reserved
     from .runtime import RuntimeLibrary
 
     check_entry_name(name, RuntimeLibrary().names())
-    if is_reserved(name):
-        raise TranspileError(f"--name {name!r} is a Python builtin or keyword; the "
-                             "module would shadow it")
 
 
 def run(argv) -> int:

@@ -17,10 +17,11 @@ _LOWERINGS: dict[type, Callable] = {}
 _SCALAR_LOWERINGS: dict[type, Callable] = {}
 
 
-def _registrar(table: dict, op_classes: tuple[type, ...]):
+def _registrar(table: dict, op_classes: tuple[type | None, ...]):
     def decorator(fn):
         for cls in op_classes:
-            table[cls] = fn
+            if cls is not None:  # an Op this PyTensor version lacks (compat.op_class)
+                table[cls] = fn
         return fn
 
     return decorator

@@ -7,7 +7,10 @@ they would write into the caller's arrays.  (The lowerings never honour an Op's
 ``Function``'s does, is still lowered without mutation.)
 """
 
+import contextlib
+import importlib
 import warnings
+from collections.abc import MutableSet
 
 INCLUDE = ("fast_run", "numba")
 EXCLUDE = ("inplace",)
@@ -16,6 +19,99 @@ EXCLUDE = ("inplace",)
 # per access and the outer graph a page of index arithmetic; full-length buffers
 # keep the loop as plain as a hand-written one, for n_steps * state-size memory.
 SKIPPED = frozenset({"scan_save_mem_prealloc", "scan_save_mem_no_prealloc"})
+
+
+# Modules whose rewrites iterate over a ``set()`` of variables.  A variable hashes by
+# its address, so that order changes from process to process, and with it the graph
+# that comes out: ``broadcast_shape_iter`` picks the first of a set of equal run-time
+# lengths to keep and asserts the others against it (``X_0 == y_0`` in one run,
+# ``y_0 == X_0`` in the next).  While rewriting, ``set()`` in these modules makes an
+# insertion-ordered set instead.
+ORDERED_SET_MODULES = ("pytensor.tensor.extra_ops",)
+
+
+class InsertionOrderedSet(MutableSet):
+    """A ``set`` that iterates in insertion order (a dict's keys underneath)."""
+
+    __slots__ = ("_items",)
+    __hash__ = None
+
+    def __init__(self, iterable=()):
+        self._items = dict.fromkeys(iterable)
+
+    @classmethod
+    def _from_iterable(cls, iterable):
+        return cls(iterable)
+
+    def __contains__(self, item):
+        return item in self._items
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({list(self._items)!r})"
+
+    def add(self, item):
+        self._items[item] = None
+
+    def discard(self, item):
+        self._items.pop(item, None)
+
+    def copy(self):
+        return type(self)(self._items)
+
+    def update(self, *others):
+        for other in others:
+            self._items.update(dict.fromkeys(other))
+
+    def union(self, *others):
+        result = self.copy()
+        result.update(*others)
+        return result
+
+    def intersection(self, *others):
+        keep = [set(other) for other in others]
+        return type(self)(x for x in self if all(x in k for k in keep))
+
+    def difference(self, *others):
+        drop = set().union(*others)
+        return type(self)(x for x in self if x not in drop)
+
+    def difference_update(self, *others):
+        for other in others:
+            for item in other:
+                self.discard(item)
+
+    def intersection_update(self, *others):
+        self._items = self.intersection(*others)._items
+
+    def issubset(self, other):
+        return all(x in other for x in self)
+
+    def issuperset(self, other):
+        return all(x in self for x in other)
+
+
+@contextlib.contextmanager
+def ordered_sets(module_names=ORDERED_SET_MODULES):
+    """Within the block, ``set()`` in ``module_names`` builds an InsertionOrderedSet."""
+    patched = []
+    try:
+        for name in module_names:
+            module = importlib.import_module(name)
+            patched.append((module, module.__dict__.get("set")))
+            module.set = InsertionOrderedSet
+        yield
+    finally:
+        for module, previous in reversed(patched):
+            if previous is None:
+                del module.set
+            else:
+                module.set = previous
 
 
 def query():
@@ -37,7 +133,8 @@ def rewrite(fgraph):
     # The same graph must give the same module on every machine: without this,
     # whether a C++ compiler is configured changes which fusions PyTensor makes
     # (and constant folding could fall back to compiling C).
-    with warnings.catch_warnings(), pytensor.config.change_flags(cxx=""):
+    with (warnings.catch_warnings(), pytensor.config.change_flags(cxx=""),
+          ordered_sets()):
         warnings.simplefilter("ignore")
         SequentialGraphRewriter(*rewriters).rewrite(fgraph)
     return fgraph

@@ -11,31 +11,27 @@ through SciPy.  ``pt.linalg`` wraps most of these Ops in a ``Blockwise``, which
 lowers to these same calls (inside batch loops when there are batch dimensions).
 """
 
-from pytensor.tensor._linalg.solve.tridiagonal import (
-    LUFactorTridiagonal,
-    SolveLUFactorTridiagonal,
-)
-from pytensor.tensor.nlinalg import (
-    Det,
-    Eigh,
-    EighGrad,
-    MatrixInverse,
-    MatrixPinv,
-    SLogDet,
-)
-from pytensor.tensor.slinalg import (
-    Cholesky,
-    CholeskySolve,
-    LUFactor,
-    PivotToPermutations,
-    Solve,
-    SolveTriangular,
-)
-
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_complex
 from ..errors import UnsupportedOpError
+from ..compat import op_class
 from ..registry import register
+
+# None where this PyTensor version has no such Op (EighGrad is gone in PyTensor 3).
+Cholesky = op_class("Cholesky")
+CholeskySolve = op_class("CholeskySolve")
+Det = op_class("Det")
+Eigh = op_class("Eigh")
+EighGrad = op_class("EighGrad")
+LUFactor = op_class("LUFactor")
+LUFactorTridiagonal = op_class("LUFactorTridiagonal")
+MatrixInverse = op_class("MatrixInverse")
+MatrixPinv = op_class("MatrixPinv")
+PivotToPermutations = op_class("PivotToPermutations")
+SLogDet = op_class("SLogDet")
+Solve = op_class("Solve")
+SolveLUFactorTridiagonal = op_class("SolveLUFactorTridiagonal")
+SolveTriangular = op_class("SolveTriangular")
 
 _SOLVERS = {  # Solve's assume_a -> helper (and whether it reads one triangle)
     "gen": ("solve_general", False),
