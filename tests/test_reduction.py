@@ -96,3 +96,38 @@ def test_argmax(rng, dtype, rewrite):
         mv[0, 0] = mv[0, 3] = mv[2, 0] = 9.0
         return compare([x, m], outs, [*values, mv], rewrite=rewrite)
     compare([x], outs, values, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int8", "bool"])
+def test_a_full_reduction_is_accumulated_in_the_loop_that_feeds_it(rng, dtype):
+    """An Elemwise result read only by a full reduction is never stored: the
+    reduction's accumulator is updated in the Elemwise's loop.  Accumulator dtypes
+    (int8 sums in int64, float32 in float32), every reduction kind, two
+    reductions of one fused Composite, and a result that is also returned."""
+    x = pt.tensor("x", dtype=dtype, shape=(None, None))
+    y = pt.tensor("y", dtype=dtype, shape=(None, None))
+    if dtype == "bool":
+        outs = [pt.all(x & y), pt.any(x ^ y), pt.sum(x | y), pt.all(~x)]
+        values = [rng.random((3, 4)) > 0.5, rng.random((3, 4)) > 0.3]
+    else:
+        a = x * y + 1
+        outs = [pt.sum(a), pt.prod(x + 1), pt.max(x - y), pt.min(x * 2),
+                pt.sum(x * y), pt.max(x * y), pt.sum(a) + a[0, 0]]
+        if dtype.startswith("float"):
+            outs += [pt.sum(pt.exp(x) * y) + pt.sum(pt.exp(x) - y), pt.max(pt.abs(x))]
+        values = [rng.integers(-3, 4, size=(3, 4)).astype(dtype),
+                  rng.integers(-3, 4, size=(3, 4)).astype(dtype)]
+    modules = compare_chunked([x, y], outs, values)
+    source = "".join(open(m.__file__).read() for m in modules)
+    assert ", in one loop" in source
+
+
+def test_fused_reductions_inside_a_scan_body(rng):
+    import pytensor
+
+    xs = pt.matrix("xs")
+    s0 = pt.scalar("s0")
+    out, _ = pytensor.scan(lambda x_t, s: pt.sum(pt.exp(x_t * s)) / 4 - pt.max((x_t - s) ** 2),
+                           sequences=[xs], outputs_info=[s0])
+    module = compare([xs, s0], [out], [rng.normal(size=(5, 3)), 0.5])
+    assert ", in one loop" in open(module.__file__).read()

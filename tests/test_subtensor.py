@@ -57,6 +57,27 @@ def test_inc_and_set_subtensor(rng, rewrite):
     compare_chunked([x, v, s, row, col, w, i], outs, values, rewrite=rewrite)
 
 
+def test_an_increment_that_does_not_fit_raises_like_pytensor(rng):
+    """Numba's ``a[i:j] += y`` reads past the end of a short ``y``; the generated
+    code compares the lengths first.  A length-1 increment broadcasts, as in NumPy."""
+    import pytensor
+    from oracle import compare, transpile_module
+
+    x = pt.matrix("x")
+    y = pt.vector("y")
+    out = pt.inc_subtensor(x[1:3, 0], y)
+    module = transpile_module([x, y], [out])
+    reference = pytensor.function([x, y], out)
+    for size in (1, 2):
+        compare([x, y], [out], [rng.normal(size=(5, 2)), rng.normal(size=size)])
+    for size in (0, 3):
+        args = [rng.normal(size=(5, 2)), rng.normal(size=size)]
+        with pytest.raises(ValueError):
+            reference(*args)
+        with pytest.raises(ValueError, match="does not fit"):
+            module.kernel(*args)
+
+
 @pytest.mark.parametrize("rewrite", [True, False])
 def test_integer_and_bool_arrays(rng, rewrite):
     m = pt.lmatrix("m")

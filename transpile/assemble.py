@@ -80,9 +80,12 @@ def lower_nodes(fn: FunctionBuilder, nodes) -> None:
         start = len(block)
         lowering(node.op, node, fn)
         if len(block) > start:
-            block[start] = sx.with_comment(block[start], str(node.op))
+            fused = [str(fn.fused[v].op) for v in node.outputs if v in fn.fused]
+            comment = " and ".join([str(node.op), *fused]) + (", in one loop" if fused
+                                                               else "")
+            block[start] = sx.with_comment(block[start], comment)
         for var in node.outputs:
-            if var not in fn.values and fn.needed(var):
+            if var not in fn.values and var not in fn.fused and fn.needed(var):
                 raise TranspileError(f"lowering of {node} did not bind output {var}")
 
 

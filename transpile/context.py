@@ -124,6 +124,13 @@ class FunctionBuilder:
         self.contiguous: set = set()  # variables known to be fresh C-contiguous arrays
         self.checked: set[str] = set()  # run-time shape checks already emitted
         self.broadcast_scalars: dict = {}  # all-broadcastable variable -> its scalar
+        # variable -> (the array entry its node should write into, a name for it):
+        # a Scan buffer's ``h[t + 1]``; and the variables whose node did so
+        self.destinations: dict = {}
+        self.written: set = set()
+        # Elemwise result -> the reduction node accumulated in the Elemwise's loop
+        # (the result itself is never stored)
+        self.fused: dict = {}
         self.graph = None  # the FunctionGraph being lowered (for clients)
         self._blocks: list[list[cst.BaseStatement]] = [[]]
         self._active_indices: list[str] = []

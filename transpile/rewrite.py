@@ -89,6 +89,19 @@ class InsertionOrderedSet(MutableSet):
     def intersection_update(self, *others):
         self._items = self.intersection(*others)._items
 
+    def symmetric_difference(self, other):
+        other = type(self)(other)
+        return type(self)([*(x for x in self if x not in other),
+                           *(x for x in other if x not in self)])
+
+    def symmetric_difference_update(self, other):
+        self._items = self.symmetric_difference(other)._items
+
+    def __and__(self, other):  # in this set's order, whichever side it is on
+        return self.intersection(other)
+
+    __rand__ = __and__
+
     def issubset(self, other):
         return all(x in other for x in self)
 

@@ -68,23 +68,19 @@ def kernel(X, y, w, b):
         )
     # Gemv{no_inplace}
     dot = np.dot(X, w)
-    # Composite{...}
+    # Composite{...} and Sum{axes=None}, in one loop
     if dot.shape[0] != y.shape[0]:
         raise ValueError("Elemwise: input shapes do not match")
-    add = np.empty(y.shape, dtype=np.float64)
     mul = np.empty(y.shape, dtype=np.float64)
     mul_1 = np.empty(y.shape, dtype=np.float64)
+    sum_ = 0.0
     for i in range(y.shape[0]):
-        add_1 = dot[i] + b
-        sigmoid_1 = sigmoid(add_1)
+        add = dot[i] + b
+        sigmoid_1 = sigmoid(add)
         sub = 1.0 - y[i]
-        add[i] = -1.0 * y[i] * softplus(-add_1) + -1.0 * sub * softplus(add_1)
+        sum_ = sum_ + (-1.0 * y[i] * softplus(-add) + -1.0 * sub * softplus(add))
         mul[i] = -1.0 * sub * sigmoid_1
         mul_1[i] = -1.0 * y[i] * (1.0 - sigmoid_1)
-    # Sum{axes=None}
-    sum_ = 0.0
-    for i in range(add.shape[0]):
-        sum_ = sum_ + add[i]
     # Composite{...}
     convert_to_float64 = np.float64(y_0)
     neg = -(sum_ / convert_to_float64)

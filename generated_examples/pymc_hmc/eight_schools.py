@@ -81,9 +81,9 @@ def logp(mu, tau_log, theta_t):
     # Exp
     exp = math.exp(tau_log)
     # Composite{((-0.9189385332046727 + (-0.5 * sqr(((i2 - (i3 + (i4 * i5))) / i1))...
-    sub = np.empty((8,), dtype=np.float64)
+    sum_ = 0.0
     for i in range(8):
-        sub[i] = (
+        sum_ = sum_ + (
             -0.9189385332046727
             + -0.5
             * (
@@ -93,20 +93,12 @@ def logp(mu, tau_log, theta_t):
             )
             - CONST[i]
         )
-    # Sum{axes=None}
-    sum_ = 0.0
-    for i in range(8):
-        sum_ = sum_ + sub[i]
-    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))}
-    add = np.empty((8,), dtype=np.float64)
-    for i in range(8):
-        add[i] = -0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i])
-    # Sum{axes=None}
+    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and Sum{axes=None}, in on...
     sum_1 = 0.0
     for i in range(8):
-        sum_1 = sum_1 + add[i]
+        sum_1 = sum_1 + (-0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i]))
     # Composite{...}
-    add_1 = (
+    add = (
         -2.5283764757095555
         + -0.5 * (0.2 * mu * (0.2 * mu))
         + (
@@ -119,7 +111,7 @@ def logp(mu, tau_log, theta_t):
         + sum_1
         + sum_
     )
-    return add_1
+    return add
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -129,33 +121,25 @@ def logp_dlogp(mu, tau_log, theta_t):
     tau_log = np.float64(np.asarray(tau_log).item())
     # Exp
     exp = math.exp(tau_log)
-    # Composite{...}
+    # Composite{...} and Sum{axes=None} and Sum{axes=None} and Sum{axes=None}, in o...
     sub = np.empty((8,), dtype=np.float64)
-    sub_1 = np.empty((8,), dtype=np.float64)
-    true_div = np.empty((8,), dtype=np.float64)
-    true_div_1 = np.empty((8,), dtype=np.float64)
-    for i in range(8):
-        true_div_2 = (OBS[i] - (mu + exp * theta_t[i])) / CONST_1[i]
-        sub[i] = -0.9189385332046727 + -0.5 * (true_div_2 * true_div_2) - CONST[i]
-        sub_1[i] = true_div_2 * exp / CONST_1[i] - theta_t[i]
-        true_div[i] = true_div_2 * theta_t[i] / CONST_1[i]
-        true_div_1[i] = true_div_2 / CONST_1[i]
-    # Sum{axes=None}
     sum_ = 0.0
-    for i in range(8):
-        sum_ = sum_ + sub[i]
-    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))}
-    add = np.empty((8,), dtype=np.float64)
-    for i in range(8):
-        add[i] = -0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i])
-    # Sum{axes=None}
     sum_1 = 0.0
+    sum_2 = 0.0
     for i in range(8):
-        sum_1 = sum_1 + add[i]
+        true_div = (OBS[i] - (mu + exp * theta_t[i])) / CONST_1[i]
+        sum_ = sum_ + (-0.9189385332046727 + -0.5 * (true_div * true_div) - CONST[i])
+        sub[i] = true_div * exp / CONST_1[i] - theta_t[i]
+        sum_1 = sum_1 + true_div * theta_t[i] / CONST_1[i]
+        sum_2 = sum_2 + true_div / CONST_1[i]
+    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and Sum{axes=None}, in on...
+    sum_3 = 0.0
+    for i in range(8):
+        sum_3 = sum_3 + (-0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i]))
     # Composite{...}
     sqr = 0.2 * exp * (0.2 * exp)
     ge = exp >= np.int8(0)
-    add_1 = (
+    add = (
         -2.5283764757095555
         + -0.5 * (0.2 * mu * (0.2 * mu))
         + (
@@ -164,32 +148,24 @@ def logp_dlogp(mu, tau_log, theta_t):
             else np.float32(-np.inf)
         )
         + tau_log
-        + sum_1
+        + sum_3
         + sum_
     )
-    # Sum{axes=None}
-    sum_2 = 0.0
-    for i in range(8):
-        sum_2 = sum_2 + true_div[i]
     # Composite{(1.0 + ((switch(i2, ((-0.08000000000000002 * i0) / (1.0 + i3)), 0.0...
-    add_2 = np.empty((1,), dtype=np.float64)
+    add_1 = np.empty((1,), dtype=np.float64)
     for i in range(1):
-        add_2[i] = (
+        add_1[i] = (
             1.0
             + (
                 (-0.08000000000000002 * exp / (1.0 + sqr) if ge else np.float32(0.0))
-                + sum_2
+                + sum_1
             )
             * exp
         )
-    # Sum{axes=None}
-    sum_3 = 0.0
-    for i in range(8):
-        sum_3 = sum_3 + true_div_1[i]
     # Composite{((-0.04000000000000001 * i1) + i0)}
-    add_3 = np.empty((1,), dtype=np.float64)
+    add_2 = np.empty((1,), dtype=np.float64)
     for i in range(1):
-        add_3[i] = -0.04000000000000001 * mu + sum_3
+        add_2[i] = -0.04000000000000001 * mu + sum_2
     # Join
-    dlogp = np.concatenate((add_3, add_2, sub_1), axis=0)
-    return (add_1, dlogp)
+    dlogp = np.concatenate((add_2, add_1, sub), axis=0)
+    return (add, dlogp)

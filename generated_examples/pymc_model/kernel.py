@@ -152,29 +152,25 @@ def kernel(alpha, beta, sigma_log):
     log = np.empty((1,), dtype=np.float64)
     for i in range(1):
         log[i] = math.log(exp)
-    # Composite{...}
+    # Composite{...} and Sum{axes=None} and Sum{axes=None} and Sum{axes=None}, in o...
     sub = np.empty((50,), dtype=np.float64)
-    sub_1 = np.empty((50,), dtype=np.float64)
-    mul = np.empty((50,), dtype=np.float64)
-    mul_1 = np.empty((50,), dtype=np.float64)
-    for i in range(50):
-        sub_2 = Y[i] - (alpha + beta * CONST[i])
-        true_div = sub_2 / exp
-        sub[i] = -0.9189385332046727 + -0.5 * (true_div * true_div) - log[0]
-        sub_1[i] = sub_2
-        mul[i] = true_div * sub_2
-        mul_1[i] = true_div * CONST[i]
-    # Sum{axes=None}
     sum_ = 0.0
+    sum_1 = 0.0
+    sum_2 = 0.0
     for i in range(50):
-        sum_ = sum_ + mul[i]
+        sub_1 = Y[i] - (alpha + beta * CONST[i])
+        true_div = sub_1 / exp
+        sub[i] = -0.9189385332046727 + -0.5 * (true_div * true_div) - log[0]
+        sum_ = sum_ + sub_1
+        sum_1 = sum_1 + true_div * sub_1
+        sum_2 = sum_2 + true_div * CONST[i]
     # Check{sigma > 0}
     if not fused:
         raise ParameterValueError("sigma > 0")
     # Sum{axes=None}
-    sum_1 = 0.0
+    sum_3 = 0.0
     for i in range(50):
-        sum_1 = sum_1 + sub[i]
+        sum_3 = sum_3 + sub[i]
     # Composite{...}
     ge = exp >= np.float32(0.0)
     add = (
@@ -183,7 +179,7 @@ def kernel(alpha, beta, sigma_log):
         + -0.5 * (0.1 * beta * (0.1 * beta))
         + (-0.22579135264472738 + -0.5 * (exp * exp) if ge else np.float32(-np.inf))
         + sigma_log
-        + sum_1
+        + sum_3
     )
     # Composite{(-49.0 + switch(i0, (-1.0 * i1 * i1), 0.0) + ((i2 / sqr(i1)) * i1))}
     add_1 = np.empty((1,), dtype=np.float64)
@@ -191,24 +187,16 @@ def kernel(alpha, beta, sigma_log):
         add_1[i] = (
             -49.0
             + (-1.0 * exp * exp if ge else np.float32(0.0))
-            + sum_ / (exp * exp) * exp
+            + sum_1 / (exp * exp) * exp
         )
-    # Sum{axes=None}
-    sum_2 = 0.0
-    for i in range(50):
-        sum_2 = sum_2 + mul_1[i]
     # Composite{((-0.010000000000000002 * i2) + (i0 / i1))}
     add_2 = np.empty((1,), dtype=np.float64)
     for i in range(1):
         add_2[i] = -0.010000000000000002 * beta + sum_2 / exp
-    # Sum{axes=None}
-    sum_3 = 0.0
-    for i in range(50):
-        sum_3 = sum_3 + sub_1[i]
     # Composite{((-0.010000000000000002 * i2) + ((i1 / i0) / i0))}
     add_3 = np.empty((1,), dtype=np.float64)
     for i in range(1):
-        add_3[i] = -0.010000000000000002 * alpha + sum_3 / exp / exp
+        add_3[i] = -0.010000000000000002 * alpha + sum_ / exp / exp
     # Join
     dlogp = np.concatenate((add_3, add_2, add_1), axis=0)
     return (add, dlogp)

@@ -24,8 +24,7 @@ INPUTS = (
     ("h0", "float64", (None,)),
 )
 OUTPUTS = (("part_3", "float64", (None,)), ("grad_W_1", "float64", (None, None)))
-CONST = np.array([[0.0]], dtype=np.float64)
-CONST_1 = np.array([1.0], dtype=np.float64)
+CONST = np.array([1.0], dtype=np.float64)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -105,25 +104,30 @@ def kernel(W, U, xs, h0):
     )
     fused_5 = np.int8(0) if le else max(switch_8, add_1 - switch_4)
     # Alloc
-    grad_W = np.full((add, W_0, W_1), 0.0, dtype=np.float64)
+    grad_W = np.zeros((add, W_0, W_1), dtype=np.float64)
     # Shape_i{1}
     U_1 = U.shape[1]
     # Shape_i{0}
     U_0 = U.shape[0]
     # Alloc
-    state_1 = np.full((add, U_0, U_1), 0.0, dtype=np.float64)
+    state_1 = np.zeros((add, U_0, U_1), dtype=np.float64)
     # Shape_i{0}
     h0_0 = h0.shape[0]
     # Alloc
-    filled_2 = np.empty((sub_8, h0_0), dtype=np.float64)
-    filled_2[:, :] = CONST
+    filled_2 = np.zeros((sub_8, h0_0), dtype=np.float64)
     # IncSubtensor{i}
-    filled_2[-1] += CONST_1
+    filled_2[-1] += CONST
     # Alloc
-    filled_3 = np.empty((add, h0_0), dtype=np.float64)
-    filled_3[:, :] = CONST
+    filled_3 = np.zeros((add, h0_0), dtype=np.float64)
     # IncSubtensor{start:}
-    filled_3[1:] += filled_2
+    window = filled_3[1:]
+    if (filled_2.shape[0] != window.shape[0] and filled_2.shape[0] != 1) or (
+        filled_2.shape[1] != window.shape[1] and filled_2.shape[1] != 1
+    ):
+        raise ValueError(
+            "IncSubtensor: the increment's shape does not fit the indexed window"
+        )
+    window += filled_2
     # Subtensor{::step}
     part = filled_3[::-1]
     # Subtensor{start:stop:step}
@@ -148,10 +152,13 @@ def kernel(W, U, xs, h0):
         # Gemv{no_inplace}
         dot_1 = np.dot(W, h_tm1) + np.dot(U, dimshuffle)
         # Tanh
-        tanh = np.empty(dot_1.shape, dtype=np.float64)
+        h_t = h[t + 1]
+        if h_t.shape[0] != dot_1.shape[0]:
+            raise ValueError(
+                "Scan: a step's result does not have the shape of its state"
+            )
         for i in range(dot_1.shape[0]):
-            tanh[i] = math.tanh(dot_1[i])
-        h[t + 1] = tanh
+            h_t[i] = math.tanh(dot_1[i])
     # Subtensor{start:stop:step}
     part_1 = h[fused_2:fused_3:-1]
     # ExpandDims{axis=1}

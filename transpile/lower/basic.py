@@ -5,6 +5,7 @@
 import builtins
 
 import libcst as cst
+import numpy as np
 from pytensor.compile.ops import DeepCopyOp, ViewOp
 from pytensor.graph.basic import Constant
 from pytensor.raise_op import CheckAndRaise
@@ -38,6 +39,12 @@ def lower_Alloc(op, node, fn):
         return
     dims = sx.tuple_(int_value(fn, s) for s in shape)
     dtype = dtype_attr(out.type.dtype)
+    fill = _single_constant(value)
+    if fill is not None:  # np.zeros((n, 3), dtype=...) rather than a 1-element CONST
+        made = (sx.call("np.zeros", dims, dtype=dtype) if fill == 0 and not np.signbit(fill)
+                else sx.call("np.full", dims, sx.literal(fill), dtype=dtype))
+        _fresh_array(fn, out, made, "filled")
+        return
     if value.type.ndim == 0:
         _fresh_array(fn, out, sx.call("np.full", dims, fn.expr(value), dtype=dtype), "filled")
         return
@@ -45,6 +52,15 @@ def lower_Alloc(op, node, fn):
     fn.contiguous.add(out)
     # Broadcast the value into the new array: leading dims are added by numpy rules.
     fn.emit(sx.assign(sx.subscript(target, [sx.COLON] * out.type.ndim), fn.expr(value)))
+
+
+def _single_constant(var):
+    """The one value of a constant holding a single element (a ``(1, 1)``-shaped
+    fill value is just a number), as a Python scalar; else None."""
+    if not isinstance(var, Constant) or var.type.dtype.startswith("complex"):
+        return None
+    data = np.asarray(var.data)
+    return data.reshape(()).item() if data.size == 1 else None
 
 
 @register(AllocEmpty)

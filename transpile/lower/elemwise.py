@@ -118,20 +118,55 @@ def lower_Elemwise(op, node, fn):
 
     dims, mismatches = output_dims(fn, node)
     check_shapes(fn, mismatches, "Elemwise")
-    shape = whole_shape(fn, node, dims)
-    targets = [
-        fn.bind(var, sx.call("np.empty", shape, dtype=dtype_attr(var.type.dtype)),
-                hint=_hint(op, var))
-        for var in outputs
-    ]
-    fn.contiguous.update(outputs)
+    from .reduction import Accumulator, fusable_reduction
+
+    targets: list = []  # per output: the array it is stored in, or an Accumulator
+    if len(outputs) == 1 and outputs[0] in fn.destinations:
+        targets = [_into_destination(fn, op, outputs[0], dims)]
+    else:
+        shape = None
+        for var in outputs:
+            reduction = fusable_reduction(fn, var)
+            if reduction is not None:  # summed in this loop, never stored
+                targets.append(Accumulator(fn, reduction))
+                continue
+            if shape is None:
+                shape = whole_shape(fn, node, dims)
+            targets.append(fn.bind(var, sx.call("np.empty", shape,
+                                                dtype=dtype_attr(var.type.dtype)),
+                                   hint=_hint(op, var)))
+            fn.contiguous.add(var)
     with fn.indices(ndim) as indices:
         with fn.block() as body:
             args = [element(fn, v, indices) for v in node.inputs]
             exprs = scalar_apply(op.scalar_op, args, node, fn)
             for target, expr in zip(targets, exprs):
-                fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]), expr))
-        fn.emit(*sx.for_nest(indices, dims, body))
+                if isinstance(target, Accumulator):
+                    fn.emit(target.update(expr))
+                else:
+                    fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]),
+                                      expr))
+        loops = sx.for_nest(indices, dims, body)
+    accumulators = [t for t in targets if isinstance(t, Accumulator)]
+    fn.emit(*(a.init() for a in accumulators), *loops)
+    for a in accumulators:
+        a.finish()
+
+
+def _into_destination(fn, op, var, dims) -> cst.Name:
+    """Bind ``var`` to the array entry it is to be stored in (a view), after checking
+    that the result's shape fits it."""
+    entry, hint = fn.destinations[var]
+    target = fn.bind(var, entry, hint=hint, view_of=var)
+    fn.written.add(var)
+    tests = [sx.compare("!=", sx.subscript(sx.attr(target, "shape"), [sx.literal(d)]), dim)
+             for d, dim in enumerate(dims)]
+    test = tests[0]
+    for more in tests[1:]:
+        test = sx.boolop("or", test, more)
+    fn.emit(sx.if_(test, [sx.raise_("ValueError", "Scan: a step's result does not have "
+                                    "the shape of its state")]))
+    return target
 
 
 @register(DimShuffle)

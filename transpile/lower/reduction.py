@@ -58,10 +58,62 @@ class _ScalarNode:
         self.outputs = [NS(type=NS(dtype=acc_dtype))]
 
 
+def fusable_reduction(fn, var):
+    """The full reduction (``Sum{axes=None}`` and the like) that is the only consumer
+    of the Elemwise result ``var``, if any: it can be accumulated in the Elemwise's
+    own loop, and ``var`` never stored."""
+    clients = fn.clients(var)
+    if len(clients) != 1 or var in fn.destinations:
+        return None
+    node, _ = clients[0]
+    op = getattr(node, "op", None)
+    if not isinstance(op, CAReduce) or reduced_axes(op, var.type.ndim) != list(
+            range(var.type.ndim)):
+        return None
+    if getattr(op.scalar_op, "identity", None) is None:
+        return None
+    return node
+
+
+class Accumulator:
+    """A full reduction computed inside the loop of the Elemwise that feeds it:
+    ``total = 0.0`` before the loop, ``total = total + <element>`` in it."""
+
+    def __init__(self, fn, node):
+        self.fn, self.node = fn, node
+        op = node.op
+        (self.out,) = node.outputs
+        self.acc_dtype = getattr(op, "acc_dtype", None) or self.out.type.dtype
+        hint = _HINTS.get(type(op).__name__, "reduced")
+        self.hint = hint
+        same = self.acc_dtype == self.out.type.dtype
+        self.name = fn.fresh(self.out.name or hint if same else "acc")
+        (var,) = node.inputs
+        self.scalar_node = _ScalarNode(self.acc_dtype, var.type.dtype)
+        fn.fused[var] = node
+
+    def init(self):
+        return sx.assign(self.name, identity(self.node.op, self.acc_dtype))
+
+    def update(self, element):
+        (expr,) = scalar_apply(self.node.op.scalar_op, [sx.name(self.name), element],
+                               self.scalar_node, self.fn)
+        return sx.assign(self.name, expr)
+
+    def finish(self):
+        if self.acc_dtype == self.out.type.dtype:
+            self.fn.alias(self.out, sx.name(self.name))
+        else:
+            self.fn.bind(self.out, cast(sx.name(self.name), self.out.type.dtype),
+                         hint=self.hint)
+
+
 @register(CAReduce)
 def lower_CAReduce(op, node, fn):
     (x,) = node.inputs
     (out,) = node.outputs
+    if x in fn.fused:  # accumulated in the loop that computed its input
+        return
     hint = _HINTS.get(type(op).__name__, "reduced")
     out_dtype = out.type.dtype
     acc_dtype = getattr(op, "acc_dtype", None) or out_dtype

@@ -20,6 +20,8 @@ graph), runs the loop on a full-length buffer and returns what PyTensor's Scan w
 (``transpile/runtime/scan.py``).
 """
 
+import collections
+
 import libcst as cst
 import numpy as np
 from pytensor.scan.op import Scan
@@ -160,9 +162,21 @@ def _store(fn, writes, until_var) -> None:
         if rebind and array and not own:
             value = sx.method(value, "copy")
         values.append(value)
-    for (target, _, _), value in zip(pending, values):
-        if target is not None:
+    for (target, inner_var, _), value in zip(pending, values):
+        if target is not None and inner_var not in fn.written:
             fn.emit(sx.assign(target, value))
+
+
+def _fills_whole(inner_var, dtype: str) -> bool:
+    """Whether ``inner_var`` may be computed in place in its buffer entry: an
+    Elemwise array result of the buffer's dtype that the inner graph does not
+    return to the loop twice."""
+    from pytensor.tensor.elemwise import Elemwise
+
+    owner = inner_var.owner
+    return (owner is not None and isinstance(owner.op, Elemwise)
+            and len(owner.outputs) == 1 and inner_var.type.ndim > 0
+            and inner_var.type.dtype == dtype)
 
 
 def _target_name(target) -> str:
@@ -302,15 +316,40 @@ def lower_Scan(op, node, fn):
 
             from ..assemble import lower_nodes
 
+            # Results an Elemwise computes are written straight into their buffer
+            # entry (``h[t + 1]``): no array allocated and copied in every step.
+            destinations = {}
+            deferred_names = {name for name, _, _ in deferred}
+            stored = [*traced_inner_out, *([v] for v in nitsot_inner)]
+            counts = collections.Counter(v for group in stored for v in group)
+            for buf, base, taps, out_taps, out_vars, outer_i in zip(
+                    buffers, bases, traced_taps, traced_out_taps, traced_inner_out,
+                    traced_outer_in):
+                for tap, inner_var in zip(out_taps, out_vars):
+                    if tap not in taps and counts[inner_var] == 1 and _fills_whole(
+                            inner_var, outer_i.type.dtype):
+                        destinations[inner_var] = (
+                            sx.subscript(buf, [_at(t, _lookback(taps) + tap)]),
+                            _tap_name(base, tap))
+            for buf, inner_var, outer_var in zip(nitsot_buffers, nitsot_inner,
+                                                 nitsot_outer):
+                if buf.value not in deferred_names and counts[inner_var] == 1 and \
+                        _fills_whole(inner_var, outer_var.type.dtype):
+                    destinations[inner_var] = (sx.subscript(buf, [sx.name(t)]),
+                                               f"{buf.value}_t")
+
             outer_graph, outer_needed = fn.graph, getattr(fn, "needed", None)
             fn.graph = fgraph
             fn.needed = lambda v: bool(fgraph.clients.get(v)) or v in fgraph.outputs
+            fn.destinations.update(destinations)
             try:
                 lower_nodes(fn, fgraph.toposort())
             finally:
                 fn.graph = outer_graph
                 if outer_needed is not None:
                     fn.needed = outer_needed
+                for var in destinations:
+                    fn.destinations.pop(var, None)
 
             for name, rows, inner_var in deferred:  # shape known after the first step
                 shape = sx.binop("+", sx.tuple_([rows]),

@@ -48,7 +48,41 @@ def lower_IncSubtensor(op, node, fn):
     fn.contiguous.add(out)
     value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
     slot = sx.subscript(target, index_exprs(fn, idx, op.idx_list))
-    if op.set_instead_of_inc:
+    if op.set_instead_of_inc:  # Numba checks the shapes of a slice assignment
         fn.emit(sx.assign(slot, value))
-    else:
+        return
+    checked = _fitting_dims(y)
+    if not checked or y in fn.broadcast_scalars:
         fn.emit(sx.augassign(slot, "+", value))
+        return
+    # Numba's ``a[i:j] += y`` does not check that ``y`` fits the window (it reads
+    # past the end of ``y``), so the lengths are compared first, as NumPy does.
+    window = fn.bind_name(fn.fresh(f"{x.name}_window" if x.name else "window"), slot)
+    offset = _window_ndim(op.idx_list, x.type.ndim) - y.type.ndim
+    tests = [sx.boolop("and",
+                       sx.compare("!=", _dim(value, d), _dim(window, offset + d)),
+                       sx.compare("!=", _dim(value, d), sx.literal(1)))
+             for d in checked]
+    if len(tests) > 1:  # (a and b) or (c and d): the grouping spelled out
+        tests = [sx.paren(t) for t in tests]
+    test = tests[0]
+    for t in tests[1:]:
+        test = sx.boolop("or", test, t)
+    fn.emit(sx.if_(test, [sx.raise_("ValueError", "IncSubtensor: the increment's "
+                                    "shape does not fit the indexed window")]))
+    fn.emit(sx.augassign(window, "+", value))
+
+
+def _fitting_dims(y) -> list[int]:
+    """The dimensions of an increment whose length must be checked against the
+    window's: all but those of static length 1 (which broadcast)."""
+    return [d for d, n in enumerate(y.type.shape) if n != 1]
+
+
+def _window_ndim(idx_list, ndim: int) -> int:
+    """The number of dimensions ``x[idx]`` keeps: integer indices drop theirs."""
+    return ndim - sum(not isinstance(entry, slice) for entry in idx_list)
+
+
+def _dim(value, d: int):
+    return sx.subscript(sx.attr(value, "shape"), [sx.literal(d)])
