@@ -6,6 +6,8 @@ compares it with PyTensor's own evaluation.  Several outputs share one graph whe
 that is natural: every generated module costs a Numba compilation.
 """
 
+import re
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -587,3 +589,37 @@ def test_sequence_shorter_than_n_steps_is_refused(rng):
         pytensor.function([a, n], xs)(np.ones(3), np.int32(5))
     with pytest.raises(ValueError, match="shorter"):
         module.kernel(np.ones(3), np.int32(5))
+
+
+def test_vector_states_from_matrix_products_allocate_nothing_per_step(rng):
+    """An RNN step: the products go into arrays allocated once before the loop
+    (``np.dot(W, h_tm1, out)``) and the tanh is written straight into ``h[t + 1]``."""
+    W, U = pt.matrix("W"), pt.matrix("U")
+    xs, h0 = pt.matrix("xs"), pt.vector("h0")
+    hs, _ = pytensor.scan(lambda x_t, h: pt.tanh(W @ h + U @ x_t), sequences=[xs],
+                          outputs_info=[h0])
+    values = [rng.normal(size=(6, 6)) / 3, rng.normal(size=(6, 4)) / 2,
+              rng.normal(size=(9, 4)), rng.normal(size=6)]
+    module = compare([W, U, xs, h0], [hs], values)
+    (body,) = loop_bodies(open(module.__file__).read())
+    for alloc in ("np.empty", "np.zeros", "np.full", "np.array", ".copy()", "np.outer"):
+        assert alloc not in body, body
+    assert "np.dot(" in body
+    for call in re.findall(r"np\.dot\(([^()]*)\)", body):
+        assert call.count(",") == 2, body  # np.dot(a, b, out)
+
+
+@BOTH
+def test_scratch_arrays_are_not_carried_from_step_to_step(rng, rewrite):
+    """A product computed into a reused array becomes an untraced state (rebound,
+    not stored in a buffer) and a nit-sot output: each must keep its own copy."""
+    v, w = pt.vector("v"), pt.vector("w")
+    M = pt.matrix("M")
+    op = _scan_op([v, w, M], [M @ w, M.T @ v, (M @ v) * 2], n_untraced_sit_sot=2,
+                  n_nit_sot=1, n_non_seqs=1)
+    n = pt.iscalar("n")
+    v0, w0, A = pt.vector("v0"), pt.vector("w0"), pt.matrix("A")
+    outs = op(n, v0, w0, n, A)
+    values = [np.int32(4), rng.normal(size=3), rng.normal(size=3),
+              rng.normal(size=(3, 3)) / 2]
+    compare([n, v0, w0, A], outs, values, rewrite=rewrite)

@@ -111,6 +111,51 @@ class _OutputClient:
 _Output = _OutputClient()
 
 
+class _Loop:
+    """A loop being lowered: where its body starts on the block stack, the names
+    bound before it that it assigns again, and the statements hoisted before it."""
+
+    def __init__(self, depth: int, rebound: set, preheader: list):
+        self.depth, self.rebound, self.preheader = depth, rebound, preheader
+
+
+class _Assigned(cst.CSTVisitor):
+    """Collects the names a statement binds (assignments and loop targets)."""
+
+    def __init__(self, names: set):
+        self.names = names
+
+    def _targets(self, node):
+        if isinstance(node, cst.Name):
+            self.names.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                self._targets(element.value)
+
+    def visit_AssignTarget(self, node):
+        self._targets(node.target)
+
+    def visit_AugAssign(self, node):
+        self._targets(node.target)
+
+    def visit_For(self, node):
+        self._targets(node.target)
+
+
+class _Used(cst.CSTVisitor):
+    """Collects the names an expression reads (not attribute names)."""
+
+    def __init__(self, names: set):
+        self.names = names
+
+    def visit_Name(self, node):
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node):
+        node.value.visit(self)
+        return False
+
+
 class FunctionBuilder:
     """Statements and variable bindings of one generated function."""
 
@@ -131,6 +176,7 @@ class FunctionBuilder:
         # Elemwise result -> the reduction node accumulated in the Elemwise's loop
         # (the result itself is never stored)
         self.fused: dict = {}
+        self._loops: list[_Loop] = []  # the Scan loops being lowered, innermost last
         self.graph = None  # the FunctionGraph being lowered (for clients)
         self._blocks: list[list[cst.BaseStatement]] = [[]]
         self._active_indices: list[str] = []
@@ -272,6 +318,56 @@ class FunctionBuilder:
     def set_view(self, var, view_of) -> None:
         if view_of is not None:
             self.view_of[var] = self.view_of.get(view_of, view_of)
+
+    # ---- scratch arrays of a loop ---------------------------------------------
+    @contextlib.contextmanager
+    def loop(self, rebound=()):
+        """Lowering a loop body (inside ``with fn.block()``): allocations whose shape
+        is the same in every step may be made once, before the loop.  ``rebound``:
+        names bound before the loop that its body assigns again (untraced states).
+        Yields the statements to emit just before the loop."""
+        frame = _Loop(len(self._blocks), set(rebound), [])
+        self._loops.append(frame)
+        try:
+            yield frame.preheader
+        finally:
+            self._loops.pop()
+
+    @property
+    def in_loop(self) -> bool:
+        return bool(self._loops)
+
+    def invariant(self, expr: sx.Expr) -> bool:
+        """Whether ``expr`` has the same value in every step of the innermost loop:
+        it reads no name the loop body assigns."""
+        if not self._loops:
+            return False
+        frame = self._loops[-1]
+        assigned = set(frame.rebound) | set(self._active_indices)
+        for block in self._blocks[frame.depth - 1:]:
+            for stmt in block:
+                stmt.visit(_Assigned(assigned))
+        used: set[str] = set()
+        expr.visit(_Used(used))
+        return not used & assigned
+
+    def allocate(self, var, shape: sx.Expr, dtype: str, hint: str) -> cst.Name:
+        """``name = np.empty(shape, dtype)`` for ``var``.  Inside a loop, when the
+        shape is the same in every step, the array is allocated once before the loop
+        and every step writes into it; such an array is never passed on without a
+        copy (it is not ``owns``-ed), since the next step overwrites it."""
+        from .dtypes import dtype_attr
+
+        value = sx.call("np.empty", shape, dtype=dtype_attr(dtype))
+        if self.invariant(shape):
+            name = self.fresh(var.name or hint, hint)
+            self._loops[-1].preheader.append(sx.assign(name, value))
+            self.values[var] = sx.name(name)
+            self.view_of[var] = var
+            return sx.name(name)
+        target = self.bind(var, value, hint=hint)
+        self.contiguous.add(var)
+        return target
 
     def helper(self, name: str) -> cst.Name:
         return self.module.runtime_helper(name)

@@ -143,14 +143,19 @@ def kernel(W, U, xs, h0):
     # ExpandDims{axis=2}
     expanded_2 = xs[:, :, None]
     # Scan{scan_fn, while_loop=False, inplace=none}
+    # reused by every step
+    dot = np.empty((W.shape[0],), dtype=np.float64)
+    dot_1 = np.empty((U.shape[0],), dtype=np.float64)
     for t in range(xs_0):
         seq_t = expanded_2[t]
         h_tm1 = h[t]
         # Squeeze{axis=1}
         dimshuffle = seq_t[:, 0]
         # Gemv{no_inplace}
+        np.dot(W, h_tm1, dot)
         # Gemv{no_inplace}
-        dot_1 = np.dot(W, h_tm1) + np.dot(U, dimshuffle)
+        np.dot(U, dimshuffle, dot_1)
+        dot_1 += dot
         # Tanh
         h_t = h[t + 1]
         if h_t.shape[0] != dot_1.shape[0]:
@@ -175,6 +180,9 @@ def kernel(W, U, xs, h0):
         raise ValueError("Scan: a sequence is shorter than the number of steps")
     state = part.copy()
     ys = np.empty((xs_0, 0), dtype=np.float64)
+    # reused by every step
+    dot_2 = np.empty((transposed_1.shape[0],), dtype=np.float64)
+    dot_5 = np.empty((transposed.shape[0],), dtype=np.float64)
     for t in range(xs_0):
         seq_t_1 = sub_10[t]
         seq_t_2 = expanded_3[t]
@@ -197,7 +205,7 @@ def kernel(W, U, xs, h0):
         # Squeeze{axis=1}
         dimshuffle_1 = mul[:, 0]
         # Gemv{no_inplace}
-        dot_2 = np.dot(transposed_1, dimshuffle_1)
+        np.dot(transposed_1, dimshuffle_1, dot_2)
         # Squeeze{axis=0}
         # Ger{non-destructive}
         dot_3 = grad_W_tm1 + np.outer(dimshuffle_1, seq_t_2[0, :])
@@ -205,7 +213,8 @@ def kernel(W, U, xs, h0):
         # Ger{non-destructive}
         dot_4 = state_tm1 + np.outer(dimshuffle_1, seq_t_3[0, :])
         # Gemv{no_inplace}
-        dot_5 = state_tp1 + np.dot(transposed, dimshuffle_1)
+        np.dot(transposed, dimshuffle_1, dot_5)
+        dot_5 += state_tp1
         if t == 0:
             ys = np.empty((xs_0,) + dot_2.shape, dtype=np.float64)
         state[t + 1] = dot_5

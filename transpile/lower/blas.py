@@ -70,6 +70,49 @@ def plus_scaled(fn, beta, base, term: sx.Expr) -> sx.Expr:
     return sx.binop("+", scaled_base, term)
 
 
+def _product_shape(fn, a, b) -> sx.Expr | None:
+    """The shape of ``np.dot(a, b)`` from the operands' shapes (None for a scalar)."""
+    def dim(var, d):
+        static = var.type.shape[d]
+        return sx.literal(static) if static is not None else sx.subscript(
+            sx.attr(fn.expr(var), "shape"), [sx.literal(d)])
+
+    dims = [dim(a, 0)] if a.type.ndim == 2 else []
+    dims += [dim(b, 1)] if b.type.ndim == 2 else []
+    return sx.tuple_(dims) if dims else None
+
+
+def _in_scratch(fn, node, a, b, alpha=None, beta=None, y=None) -> bool:
+    """Inside a loop, ``beta * y + alpha * (a @ b)`` computed into an array allocated
+    once before the loop, when its shape is the same in every step:
+    ``np.dot(a, b, out)``, then ``out *= alpha`` and ``out += y`` as needed.
+    Returns False (nothing emitted) where that does not apply."""
+    (out,) = node.outputs
+    dtype = out.type.dtype
+    if not fn.in_loop:
+        return False
+    if not is_float(dtype) or a.type.dtype != dtype or b.type.dtype != dtype:
+        return False
+    shape = _product_shape(fn, a, b)
+    b_value = _constant_value(beta) if beta is not None else 0
+    if shape is None or b_value not in (0, 1) or not fn.invariant(shape):
+        return False
+    if y is not None and b_value == 1 and y.type.dtype != dtype:
+        return False
+    target = fn.allocate(out, shape, dtype, "dot")
+    m = _transposed_matrix(a)
+    if m is not None and b.type.ndim == 1 and m.type.dtype == dtype:
+        operands = [fn.expr(b), fn.expr(m)]  # m.T @ v is v @ m
+    else:
+        operands = [fn.expr(a), fn.expr(b)]
+    fn.emit(sx.expr_stmt(sx.call("np.dot", *operands, target)))
+    if alpha is not None and _constant_value(alpha) != 1:
+        fn.emit(sx.augassign(target, "*", fn.expr(alpha)))
+    if b_value == 1:
+        fn.emit(sx.augassign(target, "+", fn.expr(y)))
+    return True
+
+
 def _bind(fn, node, value):
     (out,) = node.outputs
     fn.bind(out, value, hint="dot")
@@ -80,18 +123,24 @@ def _bind(fn, node, value):
 @register(Dot, Dot22)
 def lower_Dot(op, node, fn):
     a, b = node.inputs
+    if _in_scratch(fn, node, a, b):
+        return
     _bind(fn, node, dot(fn, a, b, node.outputs[0].type.dtype))
 
 
 @register(Dot22Scalar)
 def lower_Dot22Scalar(op, node, fn):
     a, b, alpha = node.inputs
+    if _in_scratch(fn, node, a, b, alpha):
+        return
     _bind(fn, node, scaled(fn, alpha, dot(fn, a, b, node.outputs[0].type.dtype)))
 
 
 @register(Gemv)
 def lower_Gemv(op, node, fn):
     y, alpha, a, x, beta = node.inputs
+    if _in_scratch(fn, node, a, x, alpha, beta, y):
+        return
     term = scaled(fn, alpha, dot(fn, a, x, node.outputs[0].type.dtype))
     _bind(fn, node, plus_scaled(fn, beta, y, term))
 
@@ -99,6 +148,8 @@ def lower_Gemv(op, node, fn):
 @register(Gemm)
 def lower_Gemm(op, node, fn):
     z, alpha, a, b, beta = node.inputs
+    if _in_scratch(fn, node, a, b, alpha, beta, z):
+        return
     term = scaled(fn, alpha, dot(fn, a, b, node.outputs[0].type.dtype))
     _bind(fn, node, plus_scaled(fn, beta, z, term))
 

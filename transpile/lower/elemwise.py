@@ -132,10 +132,7 @@ def lower_Elemwise(op, node, fn):
                 continue
             if shape is None:
                 shape = whole_shape(fn, node, dims)
-            targets.append(fn.bind(var, sx.call("np.empty", shape,
-                                                dtype=dtype_attr(var.type.dtype)),
-                                   hint=_hint(op, var)))
-            fn.contiguous.add(var)
+            targets.append(fn.allocate(var, shape, var.type.dtype, _hint(op, var)))
     with fn.indices(ndim) as indices:
         with fn.block() as body:
             args = [element(fn, v, indices) for v in node.inputs]

@@ -298,8 +298,9 @@ def lower_Scan(op, node, fn):
         steps = fn.bind_name(fn.fresh("steps"), n_steps)
 
     # ---- the loop --------------------------------------------------------------
+    rebound = [s.value for s in untraced_states]
     with fn.indices(1, preferred=("t", "t1", "t2", "t3")) as (t,):
-        with fn.block() as body:
+        with fn.block() as body, fn.loop(rebound) as preheader:
             for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in)):
                 base = _base_name(outer_seq, inner_var) or "seq"
                 _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
@@ -384,7 +385,9 @@ def lower_Scan(op, node, fn):
                     sx.assign(steps.value, sx.binop("+", sx.name(t), sx.literal(1))),
                     cst.SimpleStatementLine([cst.Break()]),
                 ]))
-        fn.emit(sx.for_range(t, [n_steps], inline_single_use(body)))
+        if preheader:  # scratch arrays every step writes into
+            preheader[0] = sx.with_comment(preheader[0], "reused by every step")
+        fn.emit(*preheader, sx.for_range(t, [n_steps], inline_single_use(body)))
 
     # ---- results -------------------------------------------------------------
     def result(buf, store, lookback: int):
