@@ -230,27 +230,65 @@ def test_errors_raise_like_pytensor(rng):
 # ---- batched Blockwise ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rewrite", [
-    # Numba-mode rewrites wrap batched Blockwise nodes in BlockwiseWithCoreShape, an
-    # OpFromGraph whose inner graph, rewritten again when inlined, wraps its
-    # Blockwise again: transpile/lower/ofg.py recurses without end.
-    # (Not run: reaching the recursion limit takes half a minute.)
-    pytest.param(True, marks=pytest.mark.xfail(run=False, reason=(
-        "BlockwiseWithCoreShape is inlined and re-rewritten forever (lower/ofg.py)"))),
-    False,
-])
-def test_batched(rng, rewrite):
-    s, g = pt.tensor3("s"), pt.tensor3("g")
-    bm = pt.tensor3("bm")
-    b1 = pt.vector("b1")  # broadcast against every matrix of the batch
+def batched_graph():
+    """Cholesky, solve_triangular, solve, det and slogdet over batch dimensions:
+    broadcast both ways (s's batch is (B, 1), bm's is (C,), read as (1, C)), and one
+    right-hand side b1 for a whole batch of matrices.  (det is of its own matrices:
+    a rewrite sharing an LU factor with a solve would drop the sign of its row
+    permutation, as in inverse_graph.)"""
+    s = pt.tensor("s", shape=(None, 1, None, None))
+    g, bm, d = pt.tensor3("g"), pt.tensor3("bm"), pt.tensor3("d")
+    b1 = pt.vector("b1")
     L = pt.linalg.cholesky(s)
     outs = [L, pt.linalg.solve_triangular(L, bm, lower=True),
-            pt.linalg.solve(g, b1, b_ndim=1), pt.linalg.det(g),
-            *Blockwise(SLogDet())(g)]
-    batch, n = (3,), 4
-    values = [spd(rng, n, batch=batch), well_conditioned(rng, n, batch=batch),
-              rng.normal(size=(*batch, n, 2)), rng.normal(size=n)]
-    compare_or_xfail([s, g, bm, b1], outs, values, rewrite=rewrite)
+            pt.linalg.solve(g, b1, b_ndim=1), pt.linalg.solve(g, bm, assume_a="pos"),
+            pt.linalg.det(d), *Blockwise(SLogDet())(d)]
+    return [s, g, bm, d, b1], outs
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_batched(rng, rewrite):
+    """With the rewrites, each batched Blockwise arrives wrapped in
+    BlockwiseWithCoreShape, its core output shapes as extra inputs; without, they
+    come from the signature.  Either way the outputs are allocated before the
+    loop, so an empty batch gives empty results."""
+    inputs, outs = batched_graph()
+    n = 4
+    values = [spd(rng, n, batch=(2, 1)), spd(rng, n, batch=(3,)),
+              rng.normal(size=(3, n, 2)), well_conditioned(rng, n, batch=(3,)),
+              rng.normal(size=n)]
+    module = compare_or_xfail(inputs, outs, values, rewrite=rewrite)
+    if rewrite:
+        assert "Blockwise{Cholesky" in open(module.__file__).read()
+    # PyTensor's Python Blockwise cannot evaluate an empty batch: shapes by hand.
+    empty = [np.empty((0, 1, n, n)), np.empty((0, n, n)), np.empty((0, n, 2)),
+             np.empty((0, n, n)), rng.normal(size=n)]
+    shapes = [(0, 1, n, n), (0, 0, n, 2), (0, n), (0, n, 2), (0,), (0,), (0,)]
+    for got, shape in zip(module.kernel(*empty), shapes, strict=True):
+        assert got.shape == shape and got.dtype == np.float64
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_batched_core_shapes_from_infer_shape_or_a_result(rng, rewrite):
+    """Core output lengths the signature does not give: from the core Op's
+    infer_shape (a diagonal's, clip(n - 1, 0, m)), so that an empty batch gives an
+    empty result; or, where they depend on the values (a Repeat's), from the first
+    batch element, computed before the loop, so that an empty batch raises, as in
+    PyTensor."""
+    from pytensor.tensor.basic import ExtractDiag
+    from pytensor.tensor.extra_ops import Repeat
+
+    x, r = pt.tensor3("x"), pt.lmatrix("r")
+    diagonal = Blockwise(ExtractDiag(offset=1), signature="(m,n)->(k)")(x)
+    module = compare([x], [diagonal], [rng.normal(size=(2, 3, 5))], rewrite=rewrite)
+    assert module.kernel(np.empty((0, 3, 5))).shape == (0, 3)
+
+    repeated = Blockwise(Repeat(axis=0), signature="(n),(n)->(m)")(x[:, 0], r)
+    counts = np.array([[1, 0, 2, 1, 0], [0, 0, 0, 4, 0]])  # as many in each row
+    module = compare([x, r], [repeated], [rng.normal(size=(2, 3, 5)), counts],
+                     rewrite=rewrite)
+    with pytest.raises(NotImplementedError):
+        module.kernel(np.empty((0, 3, 5)), np.empty((0, 5), dtype=np.int64))
 
 
 # ---- gradients --------------------------------------------------------------------

@@ -351,6 +351,21 @@ class FunctionBuilder:
         expr.visit(_Used(used))
         return not used & assigned
 
+    def into_destination(self, var, dims) -> cst.Name:
+        """Bind ``var`` to the array entry it is to be stored in (``h_t = h[t + 1]``,
+        see ``destinations``) after checking that the result's shape ``dims`` fits."""
+        entry, hint = self.destinations[var]
+        target = self.bind(var, entry, hint=hint, view_of=var)
+        self.written.add(var)
+        tests = [sx.compare("!=", sx.subscript(sx.attr(target, "shape"), [sx.literal(d)]),
+                            dim) for d, dim in enumerate(dims)]
+        test = tests[0]
+        for more in tests[1:]:
+            test = sx.boolop("or", test, more)
+        self.emit(sx.if_(test, [sx.raise_("ValueError", "Scan: a step's result does not "
+                                          "have the shape of its state")]))
+        return target
+
     def allocate(self, var, shape: sx.Expr, dtype: str, hint: str) -> cst.Name:
         """``name = np.empty(shape, dtype)`` for ``var``.  Inside a loop, when the
         shape is the same in every step, the array is allocated once before the loop

@@ -182,7 +182,7 @@ def kernel(W, U, xs, h0):
     ys = np.empty((xs_0, 0), dtype=np.float64)
     # reused by every step
     dot_2 = np.empty((transposed_1.shape[0],), dtype=np.float64)
-    dot_5 = np.empty((transposed.shape[0],), dtype=np.float64)
+    dot_3 = np.empty((transposed.shape[0],), dtype=np.float64)
     for t in range(xs_0):
         seq_t_1 = sub_10[t]
         seq_t_2 = expanded_3[t]
@@ -207,19 +207,49 @@ def kernel(W, U, xs, h0):
         # Gemv{no_inplace}
         np.dot(transposed_1, dimshuffle_1, dot_2)
         # Squeeze{axis=0}
+        dimshuffle_2 = seq_t_2[0, :]
         # Ger{non-destructive}
-        dot_3 = grad_W_tm1 + np.outer(dimshuffle_1, seq_t_2[0, :])
+        if (
+            dimshuffle_1.shape[0] != grad_W_tm1.shape[0]
+            or dimshuffle_2.shape[0] != grad_W_tm1.shape[1]
+        ):
+            raise ValueError("Ger: the vectors do not match the matrix")
+        grad_W_t = grad_W[t + 1]
+        if (
+            grad_W_t.shape[0] != grad_W_tm1.shape[0]
+            or grad_W_t.shape[1] != grad_W_tm1.shape[1]
+        ):
+            raise ValueError(
+                "Scan: a step's result does not have the shape of its state"
+            )
+        for i in range(grad_W_tm1.shape[0]):
+            for j in range(grad_W_tm1.shape[1]):
+                grad_W_t[i, j] = grad_W_tm1[i, j] + dimshuffle_1[i] * dimshuffle_2[j]
         # Squeeze{axis=0}
+        dimshuffle_3 = seq_t_3[0, :]
         # Ger{non-destructive}
-        dot_4 = state_tm1 + np.outer(dimshuffle_1, seq_t_3[0, :])
+        if (
+            dimshuffle_1.shape[0] != state_tm1.shape[0]
+            or dimshuffle_3.shape[0] != state_tm1.shape[1]
+        ):
+            raise ValueError("Ger: the vectors do not match the matrix")
+        state_t_1 = state_1[t + 1]
+        if (
+            state_t_1.shape[0] != state_tm1.shape[0]
+            or state_t_1.shape[1] != state_tm1.shape[1]
+        ):
+            raise ValueError(
+                "Scan: a step's result does not have the shape of its state"
+            )
+        for i in range(state_tm1.shape[0]):
+            for j in range(state_tm1.shape[1]):
+                state_t_1[i, j] = state_tm1[i, j] + dimshuffle_1[i] * dimshuffle_3[j]
         # Gemv{no_inplace}
-        np.dot(transposed, dimshuffle_1, dot_5)
-        dot_5 += state_tp1
+        np.dot(transposed, dimshuffle_1, dot_3)
+        dot_3 += state_tp1
         if t == 0:
             ys = np.empty((xs_0,) + dot_2.shape, dtype=np.float64)
-        state[t + 1] = dot_5
-        state_1[t + 1] = dot_4
-        grad_W[t + 1] = dot_3
+        state[t + 1] = dot_3
         ys[t] = dot_2
     # Subtensor{i}
     grad_W_1 = grad_W[-1]

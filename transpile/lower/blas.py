@@ -70,8 +70,8 @@ def plus_scaled(fn, beta, base, term: sx.Expr) -> sx.Expr:
     return sx.binop("+", scaled_base, term)
 
 
-def _product_shape(fn, a, b) -> sx.Expr | None:
-    """The shape of ``np.dot(a, b)`` from the operands' shapes (None for a scalar)."""
+def _product_dims(fn, a, b) -> list:
+    """The lengths of ``np.dot(a, b)`` from the operands' shapes ([] for a scalar)."""
     def dim(var, d):
         static = var.type.shape[d]
         return sx.literal(static) if static is not None else sx.subscript(
@@ -79,7 +79,7 @@ def _product_shape(fn, a, b) -> sx.Expr | None:
 
     dims = [dim(a, 0)] if a.type.ndim == 2 else []
     dims += [dim(b, 1)] if b.type.ndim == 2 else []
-    return sx.tuple_(dims) if dims else None
+    return dims
 
 
 def _in_scratch(fn, node, a, b, alpha=None, beta=None, y=None) -> bool:
@@ -93,13 +93,18 @@ def _in_scratch(fn, node, a, b, alpha=None, beta=None, y=None) -> bool:
         return False
     if not is_float(dtype) or a.type.dtype != dtype or b.type.dtype != dtype:
         return False
-    shape = _product_shape(fn, a, b)
+    dims = _product_dims(fn, a, b)
+    shape = sx.tuple_(dims)
     b_value = _constant_value(beta) if beta is not None else 0
-    if shape is None or b_value not in (0, 1) or not fn.invariant(shape):
+    if not dims or b_value not in (0, 1) or not (
+            out in fn.destinations or fn.invariant(shape)):
         return False
     if y is not None and b_value == 1 and y.type.dtype != dtype:
         return False
-    target = fn.allocate(out, shape, dtype, "dot")
+    if out in fn.destinations:  # straight into the Scan buffer's entry
+        target = fn.into_destination(out, dims)
+    else:
+        target = fn.allocate(out, shape, dtype, "dot")
     m = _transposed_matrix(a)
     if m is not None and b.type.ndim == 1 and m.type.dtype == dtype:
         operands = [fn.expr(b), fn.expr(m)]  # m.T @ v is v @ m
@@ -156,9 +161,30 @@ def lower_Gemm(op, node, fn):
 
 @register(Ger)
 def lower_Ger(op, node, fn):
+    """``a + alpha * outer(x, y)`` as one loop nest into one new array (or into a
+    Scan buffer's entry, or an array reused by every step of a loop)."""
     a, alpha, x, y = node.inputs
-    outer = sx.call("np.outer", fn.expr(x), fn.expr(y))
-    _bind(fn, node, sx.binop("+", fn.expr(a), scaled(fn, alpha, outer)))
+    (out,) = node.outputs
+    if not all(v.type.dtype == out.type.dtype for v in (a, x, y)):
+        outer = sx.call("np.outer", fn.expr(x), fn.expr(y))
+        _bind(fn, node, sx.binop("+", fn.expr(a), scaled(fn, alpha, outer)))
+        return
+    dims = [sx.subscript(sx.attr(fn.expr(a), "shape"), [sx.literal(d)]) for d in (0, 1)]
+    lengths = [sx.subscript(sx.attr(fn.expr(v), "shape"), [sx.literal(0)]) for v in (x, y)]
+    fn.emit(sx.if_(sx.boolop("or", sx.compare("!=", lengths[0], dims[0]),
+                             sx.compare("!=", lengths[1], dims[1])),
+                   [sx.raise_("ValueError", "Ger: the vectors do not match the matrix")]))
+    if out in fn.destinations:
+        target = fn.into_destination(out, dims)
+    else:
+        target = fn.allocate(out, sx.attr(fn.expr(a), "shape"), out.type.dtype, "ger")
+    with fn.indices(2) as (i, j):
+        product = sx.binop("*", sx.subscript(fn.expr(x), [sx.name(i)]),
+                           sx.subscript(fn.expr(y), [sx.name(j)]))
+        value = sx.binop("+", sx.subscript(fn.expr(a), [sx.name(i), sx.name(j)]),
+                         scaled(fn, alpha, product))
+        body = [sx.assign(sx.subscript(target, [sx.name(i), sx.name(j)]), value)]
+        fn.emit(*sx.for_nest([i, j], dims, body))
 
 
 @register(BatchedDot)

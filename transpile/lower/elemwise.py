@@ -122,7 +122,7 @@ def lower_Elemwise(op, node, fn):
 
     targets: list = []  # per output: the array it is stored in, or an Accumulator
     if len(outputs) == 1 and outputs[0] in fn.destinations:
-        targets = [_into_destination(fn, op, outputs[0], dims)]
+        targets = [fn.into_destination(outputs[0], dims)]
     else:
         shape = None
         for var in outputs:
@@ -148,22 +148,6 @@ def lower_Elemwise(op, node, fn):
     fn.emit(*(a.init() for a in accumulators), *loops)
     for a in accumulators:
         a.finish()
-
-
-def _into_destination(fn, op, var, dims) -> cst.Name:
-    """Bind ``var`` to the array entry it is to be stored in (a view), after checking
-    that the result's shape fits it."""
-    entry, hint = fn.destinations[var]
-    target = fn.bind(var, entry, hint=hint, view_of=var)
-    fn.written.add(var)
-    tests = [sx.compare("!=", sx.subscript(sx.attr(target, "shape"), [sx.literal(d)]), dim)
-             for d, dim in enumerate(dims)]
-    test = tests[0]
-    for more in tests[1:]:
-        test = sx.boolop("or", test, more)
-    fn.emit(sx.if_(test, [sx.raise_("ValueError", "Scan: a step's result does not have "
-                                    "the shape of its state")]))
-    return target
 
 
 @register(DimShuffle)

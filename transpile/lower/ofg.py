@@ -10,17 +10,26 @@ outer one.
 
 from pytensor.compile.builders import OpFromGraph
 
+from ..compat import op_class
 from ..registry import register
+
+# Numba mode's rewrites wrap one node in an OpWithCoreShape (BlockwiseWithCoreShape,
+# RandomVariableWithCoreShape) to hand it its core output shapes.  That node was
+# rewritten already, and rewriting it again would only wrap it again, without end.
+# (BlockwiseWithCoreShape has a lowering of its own, in lower/blockwise.py.)
+OpWithCoreShape = op_class("OpWithCoreShape", ("pytensor.tensor.blockwise",))
 
 
 def inner_graph(op, fn):
-    """A copy of the inner graph, rewritten as the outer graph was."""
+    """A copy of the inner graph, rewritten as the outer graph was (unless the
+    rewrites made it)."""
     from pytensor.graph.fg import FunctionGraph
 
     from ..rewrite import rewrite
 
     fgraph = FunctionGraph(list(op.inner_inputs), list(op.inner_outputs), clone=True)
-    if fn.module.rewrite_inner_graphs:
+    made_by_rewrites = OpWithCoreShape is not None and isinstance(op, OpWithCoreShape)
+    if fn.module.rewrite_inner_graphs and not made_by_rewrites:
         rewrite(fgraph)
     return fgraph
 

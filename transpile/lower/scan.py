@@ -168,13 +168,16 @@ def _store(fn, writes, until_var) -> None:
 
 
 def _fills_whole(inner_var, dtype: str) -> bool:
-    """Whether ``inner_var`` may be computed in place in its buffer entry: an
-    Elemwise array result of the buffer's dtype that the inner graph does not
-    return to the loop twice."""
+    """Whether ``inner_var`` may be computed in place in its buffer entry: an array
+    result of the buffer's dtype, from an Elemwise or a matrix product (whose
+    lowerings write into ``fn.destinations``)."""
+    from pytensor.tensor.blas import Dot22, Gemm, Gemv, Ger
     from pytensor.tensor.elemwise import Elemwise
+    from pytensor.tensor.math import Dot
 
     owner = inner_var.owner
-    return (owner is not None and isinstance(owner.op, Elemwise)
+    return (owner is not None and isinstance(owner.op, (Elemwise, Dot, Dot22, Gemv,
+                                                         Gemm, Ger))
             and len(owner.outputs) == 1 and inner_var.type.ndim > 0
             and inner_var.type.dtype == dtype)
 
