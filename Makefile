@@ -28,6 +28,7 @@ test: $(STAMP)
 # Regenerate generated_examples/ (graphs and modules).
 examples: $(STAMP)
 	$(BIN)/python generated_examples/regenerate.py
+	cd generated_examples/pymc_hmc && ../../$(BIN)/transpile pymc model.py -o eight_schools.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

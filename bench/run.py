@@ -23,6 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+# Fresh Numba and PyTensor caches for this run (set before PyTensor is imported): a
+# cache another run left behind can be stale (PyTensor's on-disk Numba cache then
+# fails to load "<dynamic>" modules), and the cold-start children make their own.
+_CACHES = tempfile.mkdtemp(prefix="transpile-bench-")
+os.environ["NUMBA_CACHE_DIR"] = f"{_CACHES}/numba"
+os.environ["PYTENSOR_FLAGS"] = ",".join(
+    filter(None, [os.environ.get("PYTENSOR_FLAGS"), f"compiledir={_CACHES}/pytensor"]))
+
 import cases  # noqa: E402
 
 
@@ -51,7 +59,7 @@ def cold_start(case: str, backend: str) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cases.prepare_cold(case, tmp)
         env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba",
-                   PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor")
+                   PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor_compiledir")
         n_args = len(cases.CASES[case][1]())
         load = (f"import numpy as np; d = np.load({tmp!r} + '/args.npz'); "
                 f"args = [d[f'a{{k}}'] for k in range({n_args})]; ")

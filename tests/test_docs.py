@@ -11,3 +11,17 @@ def test_supported_ops_table_is_fresh():
         "docs/supported-ops.md is stale: run "
         "`.venv/bin/python -m transpile.supported > docs/supported-ops.md`"
     )
+
+
+def test_readme_shows_the_committed_seed_module():
+    """The README's side-by-side shows the generated entry as committed (and the
+    committed examples are checked fresh by test_examples)."""
+    root = DOCS.parent
+    readme = (root / "README.md").read_text()
+    shown = readme.split("The generated entry", 1)[1].split("```python\n", 1)[1]
+    shown = shown.split("```", 1)[0]
+    kernel = (root / "generated_examples" / "seed_recurrence" / "kernel.py").read_text()
+    entry = kernel[kernel.index("@numba.njit"):]
+    assert shown.strip() == entry.strip(), (
+        "README.md's seed example is stale: paste generated_examples/seed_recurrence/"
+        "kernel.py's entry into it")

@@ -177,6 +177,7 @@ class FunctionBuilder:
         # (the result itself is never stored)
         self.fused: dict = {}
         self._loops: list[_Loop] = []  # the Scan loops being lowered, innermost last
+        self.transposes: dict = {}  # variable -> the matrix it is the transpose of
         self.graph = None  # the FunctionGraph being lowered (for clients)
         self._blocks: list[list[cst.BaseStatement]] = [[]]
         self._active_indices: list[str] = []

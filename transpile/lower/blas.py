@@ -32,19 +32,20 @@ def operand(fn, var, dtype: str) -> sx.Expr:
     return value
 
 
-def _transposed_matrix(var):
-    """The matrix ``m`` when ``var`` is ``m.T``, else None."""
+def _transposed_matrix(fn, var):
+    """The matrix ``m`` when ``var`` is ``m.T`` (in this graph, or a Scan's
+    non-sequence that is one outside), else None."""
     from pytensor.tensor.elemwise import DimShuffle
 
     if var.owner is not None and isinstance(var.owner.op, DimShuffle):
         if list(var.owner.op.new_order) == [1, 0]:
             return var.owner.inputs[0]
-    return None
+    return fn.transposes.get(var)
 
 
 def dot(fn, a, b, dtype: str) -> sx.Expr:
     if is_float(dtype) or is_complex(dtype):
-        m = _transposed_matrix(a)
+        m = _transposed_matrix(fn, a)
         if m is not None and b.type.ndim == 1 and m.type.dtype == b.type.dtype == dtype:
             # m.T @ v is v @ m: BLAS reads m in its own (C) order, no copy.
             return sx.call("np.dot", fn.expr(b), fn.expr(m))
@@ -105,7 +106,7 @@ def _in_scratch(fn, node, a, b, alpha=None, beta=None, y=None) -> bool:
         target = fn.into_destination(out, dims)
     else:
         target = fn.allocate(out, shape, dtype, "dot")
-    m = _transposed_matrix(a)
+    m = _transposed_matrix(fn, a)
     if m is not None and b.type.ndim == 1 and m.type.dtype == dtype:
         operands = [fn.expr(b), fn.expr(m)]  # m.T @ v is v @ m
     else:

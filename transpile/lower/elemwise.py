@@ -171,6 +171,8 @@ def lower_DimShuffle(op, node, fn):
         fn.bind(out, full, hint="expanded")
         fn.contiguous.add(out)
         return
+    if order == [1, 0]:  # m.T: a matrix product can read m itself (lower/blas.py)
+        fn.transposes[out] = x
     dropped = [d for d in range(x.type.ndim) if d not in kept]
     # 1. drop the broadcastable dimensions that disappear, by indexing them at 0
     # 2. transpose what is left, 3. add the new axes: numba views all the way.

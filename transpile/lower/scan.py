@@ -317,6 +317,8 @@ def lower_Scan(op, node, fn):
                 fn.alias(inner_var, state, view_of=inner_var if inner_var.type.ndim else None)
             for outer_v, inner_var in zip(op.outer_non_seqs(outer_in), op.inner_non_seqs(inner_in)):
                 fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
+                if outer_v in fn.transposes:
+                    fn.transposes[inner_var] = fn.transposes[outer_v]
 
             from ..assemble import lower_nodes
 
