@@ -205,7 +205,7 @@ def kernel(W, U, xs, h0):
         # Squeeze{axis=1}
         dimshuffle_1 = mul[:, 0]
         # Gemv{no_inplace}
-        np.dot(transposed_1, dimshuffle_1, dot_2)
+        np.dot(dimshuffle_1, U, dot_2)
         # Squeeze{axis=0}
         dimshuffle_2 = seq_t_2[0, :]
         # Ger{non-destructive}
@@ -245,7 +245,7 @@ def kernel(W, U, xs, h0):
             for j in range(state_tm1.shape[1]):
                 state_t_1[i, j] = state_tm1[i, j] + dimshuffle_1[i] * dimshuffle_3[j]
         # Gemv{no_inplace}
-        np.dot(transposed, dimshuffle_1, dot_3)
+        np.dot(dimshuffle_1, W, dot_3)
         dot_3 += state_tp1
         if t == 0:
             ys = np.empty((xs_0,) + dot_2.shape, dtype=np.float64)
