@@ -131,3 +131,28 @@ def test_fused_reductions_inside_a_scan_body(rng):
                            sequences=[xs], outputs_info=[s0])
     module = compare([xs, s0], [out], [rng.normal(size=(5, 3)), 0.5])
     assert ", in one loop" in open(module.__file__).read()
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_row_reductions_are_accumulated_in_the_loop_that_feeds_them(rng, rewrite):
+    """Reductions over trailing axes (row sums, a logsumexp's sum) of an Elemwise
+    result: one accumulator per row in the Elemwise's loop nest.  Mixed: a
+    Composite with a row sum and a full sum of two of its outputs (only reductions
+    keeping the same leading axes share the loop); a 3-d result reduced over its
+    last two axes; float32 and int8 accumulators."""
+    x = pt.matrix("x")
+    y = pt.matrix("y")
+    t = pt.tensor3("t")
+    i8 = pt.tensor("i8", dtype="int8", shape=(None, None))
+    f32 = pt.tensor("f32", dtype="float32", shape=(None, None))
+    e = pt.exp(x) * y
+    outs = [pt.sum(x * y, axis=1), pt.max(pt.exp(x) - y, axis=-1), pt.logsumexp(x, axis=1),
+            pt.sum(e, axis=1) + pt.sum(pt.log1p(pt.abs(e))),
+            pt.sum(t * 2, axis=(1, 2)), pt.prod(t + 1, axis=2),
+            pt.sum(i8 * 3, axis=1), pt.sum(f32 * f32, axis=1), pt.min(x * y, axis=0)]
+    values = [rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 4)),
+              rng.integers(-5, 5, size=(3, 4)).astype("int8"),
+              rng.normal(size=(3, 4)).astype("float32")]
+    modules = compare_chunked([x, y, t, i8, f32], outs, values, rewrite=rewrite)
+    source = "".join(open(m.__file__).read() for m in modules)
+    assert source.count(", in one loop") >= 3, source

@@ -121,18 +121,22 @@ def lower_Elemwise(op, node, fn):
     from .reduction import Accumulator, fusable_reduction
 
     targets: list = []  # per output: the array it is stored in, or an Accumulator
+    kept = None  # leading dimensions the fused reductions keep (all fuse alike)
     if len(outputs) == 1 and outputs[0] in fn.destinations:
         targets = [fn.into_destination(outputs[0], dims)]
     else:
         shape = None
         for var in outputs:
-            reduction = fusable_reduction(fn, var)
-            if reduction is not None:  # summed in this loop, never stored
-                targets.append(Accumulator(fn, reduction))
+            fusable = fusable_reduction(fn, var)
+            if fusable is not None and kept in (None, fusable[1]):
+                kept = fusable[1]  # reduced in this loop nest, never stored
+                targets.append(Accumulator(fn, fusable[0], dims[:kept]))
                 continue
             if shape is None:
                 shape = whole_shape(fn, node, dims)
             targets.append(fn.allocate(var, shape, var.type.dtype, _hint(op, var)))
+    kept = kept or 0
+    accumulators = [t for t in targets if isinstance(t, Accumulator)]
     with fn.indices(ndim) as indices:
         with fn.block() as body:
             args = [element(fn, v, indices) for v in node.inputs]
@@ -143,9 +147,14 @@ def lower_Elemwise(op, node, fn):
                 else:
                     fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]),
                                       expr))
-        loops = sx.for_nest(indices, dims, body)
-    accumulators = [t for t in targets if isinstance(t, Accumulator)]
-    fn.emit(*(a.init() for a in accumulators), *loops)
+        inner = sx.for_nest(indices[kept:], dims[kept:], body)
+        inits = [a.init() for a in accumulators]
+        if kept:
+            stores = [s for a in accumulators for s in a.store(indices[:kept])]
+            loops = sx.for_nest(indices[:kept], dims[:kept], [*inits, *inner, *stores])
+        else:
+            loops = [*inits, *inner]
+    fn.emit(*loops)
     for a in accumulators:
         a.finish()
 

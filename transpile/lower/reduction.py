@@ -59,38 +59,48 @@ class _ScalarNode:
 
 
 def fusable_reduction(fn, var):
-    """The full reduction (``Sum{axes=None}`` and the like) that is the only consumer
-    of the Elemwise result ``var``, if any: it can be accumulated in the Elemwise's
-    own loop, and ``var`` never stored."""
+    """``(node, k)`` for the reduction over the trailing axes ``k, k+1, ...``
+    (``Sum{axes=None}``, a row sum) that is the only consumer of the Elemwise result
+    ``var``: it can be accumulated in the Elemwise's own loop nest and ``var`` never
+    stored.  None otherwise."""
     clients = fn.clients(var)
     if len(clients) != 1 or var in fn.destinations:
         return None
     node, _ = clients[0]
     op = getattr(node, "op", None)
-    if not isinstance(op, CAReduce) or reduced_axes(op, var.type.ndim) != list(
-            range(var.type.ndim)):
+    if not isinstance(op, CAReduce) or getattr(op.scalar_op, "identity", None) is None:
         return None
-    if getattr(op.scalar_op, "identity", None) is None:
+    axes = reduced_axes(op, var.type.ndim)
+    k = var.type.ndim - len(axes)
+    if not axes or axes != list(range(k, var.type.ndim)):
         return None
-    return node
+    return node, k
 
 
 class Accumulator:
-    """A full reduction computed inside the loop of the Elemwise that feeds it:
-    ``total = 0.0`` before the loop, ``total = total + <element>`` in it."""
+    """A reduction over the trailing axes of an Elemwise result, computed inside the
+    Elemwise's loop nest: ``total = 0.0`` before the reduced loops, ``total = total +
+    <element>`` in them, and for a partial reduction ``out[i] = total`` after them."""
 
-    def __init__(self, fn, node):
+    def __init__(self, fn, node, kept_dims):
         self.fn, self.node = fn, node
         op = node.op
-        (self.out,) = node.outputs
-        self.acc_dtype = getattr(op, "acc_dtype", None) or self.out.type.dtype
-        hint = _HINTS.get(type(op).__name__, "reduced")
-        self.hint = hint
-        same = self.acc_dtype == self.out.type.dtype
-        self.name = fn.fresh(self.out.name or hint if same else "acc")
         (var,) = node.inputs
+        (self.out,) = node.outputs
+        out_dtype = self.out.type.dtype
+        self.acc_dtype = getattr(op, "acc_dtype", None) or out_dtype
+        self.hint = _HINTS.get(type(op).__name__, "reduced")
+        self.kept = len(kept_dims)
         self.scalar_node = _ScalarNode(self.acc_dtype, var.type.dtype)
         fn.fused[var] = node
+        if self.kept:
+            self.target = fn.allocate(self.out, shape_tuple(kept_dims), out_dtype,
+                                      self.hint)
+            self.name = fn.fresh("acc")
+        else:
+            self.target = None
+            same = self.acc_dtype == out_dtype
+            self.name = fn.fresh(self.out.name or self.hint if same else "acc")
 
     def init(self):
         return sx.assign(self.name, identity(self.node.op, self.acc_dtype))
@@ -100,7 +110,19 @@ class Accumulator:
                                self.scalar_node, self.fn)
         return sx.assign(self.name, expr)
 
+    def store(self, indices) -> list:
+        """After the reduced loops: ``out[i] = total`` (nothing for a full one)."""
+        if not self.kept:
+            return []
+        value = sx.name(self.name)
+        if self.acc_dtype != self.out.type.dtype:
+            value = cast(value, self.out.type.dtype)
+        return [sx.assign(sx.subscript(self.target, [sx.name(i) for i in indices]),
+                          value)]
+
     def finish(self):
+        if self.kept:
+            return
         if self.acc_dtype == self.out.type.dtype:
             self.fn.alias(self.out, sx.name(self.name))
         else:
