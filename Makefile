@@ -40,7 +40,7 @@ test-pytensor3:
 	test -x .venv-pt3/bin/python || $(PYTHON) -m venv .venv-pt3
 	.venv-pt3/bin/python -m pip install --quiet --upgrade pip
 	.venv-pt3/bin/python -m pip install --quiet -e '.[test]' 'pytensor>=3.0,<3.1'
-	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider
+	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -n 2
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check transpile tests

@@ -162,3 +162,24 @@ def test_errors(rng, rewrite):
         module = transpile_module(*masked, rewrite=rewrite)
         short = np.array([True, False])
         assert _raises_like_pytensor(module, *masked, [xv, short]) is IndexError
+
+
+def test_index_arrays_broadcast_at_run_time(rng):
+    """Index arrays whose static shapes leave a length open broadcast as NumPy's do
+    when that length is 1 at run time, and a real mismatch raises IndexError."""
+    x = pt.matrix("x")
+    rows = pt.lmatrix("rows")
+    cols = pt.lvector("cols")
+    out = x[rows, cols]
+    values = [rng.normal(size=(5, 4))]
+    for r, c in [(np.array([[1], [3]]), np.array([0, 2, 3])),
+                 (np.array([[2]]), np.array([0, 1])),
+                 (np.array([[0, 1, 2]]), np.array([3])),
+                 (np.zeros((2, 0), dtype=np.int64), np.array([1]))]:
+        compare([x, rows, cols], [out], [*values, r, c])
+    module = transpile_module([x, rows, cols], [out])
+    bad = [*values, np.array([[0, 1]]), np.array([0, 1, 2])]
+    with pytest.raises(IndexError):
+        pytensor.function([x, rows, cols], out)(*bad)
+    with pytest.raises(IndexError, match="could not be broadcast"):
+        module.kernel(*bad)

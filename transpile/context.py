@@ -178,6 +178,9 @@ class FunctionBuilder:
         self.fused: dict = {}
         self._loops: list[_Loop] = []  # the Scan loops being lowered, innermost last
         self.transposes: dict = {}  # variable -> the matrix it is the transpose of
+        # variable -> its lengths as expressions that hold in every step of a loop
+        # (``buf.shape[1]`` for ``buf[t]``): allocations sized by them can be hoisted
+        self.dims: dict = {}
         self.graph = None  # the FunctionGraph being lowered (for clients)
         self._blocks: list[list[cst.BaseStatement]] = [[]]
         self._active_indices: list[str] = []

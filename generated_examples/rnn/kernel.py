@@ -181,6 +181,7 @@ def kernel(W, U, xs, h0):
     state = part.copy()
     ys = np.empty((xs_0, 0), dtype=np.float64)
     # reused by every step
+    mul = np.empty((state.shape[1], 1), dtype=np.float64)
     dot_2 = np.empty((transposed_1.shape[0],), dtype=np.float64)
     dot_3 = np.empty((transposed.shape[0],), dtype=np.float64)
     for t in range(xs_0):
@@ -196,10 +197,9 @@ def kernel(W, U, xs, h0):
         # ExpandDims{axis=1}
         expanded_5 = state_t[:, None]
         # Mul
-        if expanded_4.shape[0] != expanded_5.shape[0]:
+        if sub_10.shape[1] != state.shape[1]:
             raise ValueError("Elemwise: input shapes do not match")
-        mul = np.empty((expanded_5.shape[0], 1), dtype=np.float64)
-        for i in range(expanded_5.shape[0]):
+        for i in range(state.shape[1]):
             for j in range(1):
                 mul[i, j] = expanded_5[i, 0] * expanded_4[i, 0]
         # Squeeze{axis=1}
@@ -210,39 +210,36 @@ def kernel(W, U, xs, h0):
         dimshuffle_2 = seq_t_2[0, :]
         # Ger{non-destructive}
         if (
-            dimshuffle_1.shape[0] != grad_W_tm1.shape[0]
-            or dimshuffle_2.shape[0] != grad_W_tm1.shape[1]
+            dimshuffle_1.shape[0] != grad_W.shape[1]
+            or expanded_3.shape[2] != grad_W.shape[2]
         ):
             raise ValueError("Ger: the vectors do not match the matrix")
         grad_W_t = grad_W[t + 1]
-        if (
-            grad_W_t.shape[0] != grad_W_tm1.shape[0]
-            or grad_W_t.shape[1] != grad_W_tm1.shape[1]
-        ):
+        if grad_W_t.shape[0] != grad_W.shape[1] or grad_W_t.shape[1] != grad_W.shape[2]:
             raise ValueError(
                 "Scan: a step's result does not have the shape of its state"
             )
-        for i in range(grad_W_tm1.shape[0]):
-            for j in range(grad_W_tm1.shape[1]):
+        for i in range(grad_W.shape[1]):
+            for j in range(grad_W.shape[2]):
                 grad_W_t[i, j] = grad_W_tm1[i, j] + dimshuffle_1[i] * dimshuffle_2[j]
         # Squeeze{axis=0}
         dimshuffle_3 = seq_t_3[0, :]
         # Ger{non-destructive}
         if (
-            dimshuffle_1.shape[0] != state_tm1.shape[0]
-            or dimshuffle_3.shape[0] != state_tm1.shape[1]
+            dimshuffle_1.shape[0] != state_1.shape[1]
+            or expanded.shape[2] != state_1.shape[2]
         ):
             raise ValueError("Ger: the vectors do not match the matrix")
         state_t_1 = state_1[t + 1]
         if (
-            state_t_1.shape[0] != state_tm1.shape[0]
-            or state_t_1.shape[1] != state_tm1.shape[1]
+            state_t_1.shape[0] != state_1.shape[1]
+            or state_t_1.shape[1] != state_1.shape[2]
         ):
             raise ValueError(
                 "Scan: a step's result does not have the shape of its state"
             )
-        for i in range(state_tm1.shape[0]):
-            for j in range(state_tm1.shape[1]):
+        for i in range(state_1.shape[1]):
+            for j in range(state_1.shape[2]):
                 state_t_1[i, j] = state_tm1[i, j] + dimshuffle_1[i] * dimshuffle_3[j]
         # Gemv{no_inplace}
         np.dot(dimshuffle_1, W, dot_3)

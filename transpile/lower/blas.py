@@ -14,6 +14,7 @@ from pytensor.tensor.math import Dot
 from .. import syntax as sx
 from ..dtypes import dtype_attr, is_float, is_complex
 from ..registry import register
+from .elemwise import dim_size
 
 
 def _constant_value(var):
@@ -73,13 +74,8 @@ def plus_scaled(fn, beta, base, term: sx.Expr) -> sx.Expr:
 
 def _product_dims(fn, a, b) -> list:
     """The lengths of ``np.dot(a, b)`` from the operands' shapes ([] for a scalar)."""
-    def dim(var, d):
-        static = var.type.shape[d]
-        return sx.literal(static) if static is not None else sx.subscript(
-            sx.attr(fn.expr(var), "shape"), [sx.literal(d)])
-
-    dims = [dim(a, 0)] if a.type.ndim == 2 else []
-    dims += [dim(b, 1)] if b.type.ndim == 2 else []
+    dims = [dim_size(fn, a, 0)] if a.type.ndim == 2 else []
+    dims += [dim_size(fn, b, 1)] if b.type.ndim == 2 else []
     return dims
 
 
@@ -170,15 +166,15 @@ def lower_Ger(op, node, fn):
         outer = sx.call("np.outer", fn.expr(x), fn.expr(y))
         _bind(fn, node, sx.binop("+", fn.expr(a), scaled(fn, alpha, outer)))
         return
-    dims = [sx.subscript(sx.attr(fn.expr(a), "shape"), [sx.literal(d)]) for d in (0, 1)]
-    lengths = [sx.subscript(sx.attr(fn.expr(v), "shape"), [sx.literal(0)]) for v in (x, y)]
+    dims = [dim_size(fn, a, d) for d in (0, 1)]
+    lengths = [dim_size(fn, v, 0) for v in (x, y)]
     fn.emit(sx.if_(sx.boolop("or", sx.compare("!=", lengths[0], dims[0]),
                              sx.compare("!=", lengths[1], dims[1])),
                    [sx.raise_("ValueError", "Ger: the vectors do not match the matrix")]))
     if out in fn.destinations:
         target = fn.into_destination(out, dims)
     else:
-        target = fn.allocate(out, sx.attr(fn.expr(a), "shape"), out.type.dtype, "ger")
+        target = fn.allocate(out, sx.tuple_(dims), out.type.dtype, "ger")
     with fn.indices(2) as (i, j):
         product = sx.binop("*", sx.subscript(fn.expr(x), [sx.name(i)]),
                            sx.subscript(fn.expr(y), [sx.name(j)]))

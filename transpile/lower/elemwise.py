@@ -26,6 +26,8 @@ def dim_size(fn, var, d: int) -> sx.Expr:
     static = var.type.shape[d]
     if static is not None:
         return sx.literal(static)
+    if var in fn.dims:  # a view taken in a loop: its length, read off the whole array
+        return fn.dims[var][d]
     return sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(d)])
 
 
@@ -58,7 +60,8 @@ def whole_shape(fn, node, dims) -> sx.Expr:
     """``x.shape`` when one input spans the whole output, else a tuple of lengths."""
     out = node.outputs[0].type
     for var in node.inputs:
-        if var.type.ndim == out.ndim and all(s != 1 for s in var.type.shape) and all(
+        if var not in fn.dims and var.type.ndim == out.ndim and all(
+                s != 1 for s in var.type.shape) and all(
             fn.code(dim_size(fn, var, d)) == fn.code(dims[d]) for d in range(out.ndim)
         ) and any(s is None for s in var.type.shape):
             return sx.attr(fn.expr(var), "shape")
@@ -182,6 +185,8 @@ def lower_DimShuffle(op, node, fn):
         return
     if order == [1, 0]:  # m.T: a matrix product can read m itself (lower/blas.py)
         fn.transposes[out] = x
+    if x in fn.dims:
+        fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
     dropped = [d for d in range(x.type.ndim) if d not in kept]
     # 1. drop the broadcastable dimensions that disappear, by indexing them at 0
     # 2. transpose what is left, 3. add the new axes: numba views all the way.

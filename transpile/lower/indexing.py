@@ -213,24 +213,46 @@ def _broadcast(fn, plan: _Plan) -> None:
     indexed axes when those are adjacent, else first)."""
     arrays = [ax for ax in plan.axes if ax.advanced and ax.shape]
     nb = max((len(ax.shape) for ax in arrays), default=0)
+    stretched = set()  # arrays that may broadcast a length known only at run time
     for b in range(nb):
-        extent, seen = None, []
+        lengths, seen = [], []
         for ax in arrays:
             d = b - (nb - len(ax.shape))
             if d < 0 or ax.shape[d] == 1 or ax.source in seen:
                 continue
             seen.append(ax.source)
-            length = sx.literal(ax.shape[d]) if ax.shape[d] is not None else _shape_at(
-                ax.index, d)
-            if extent is None:
-                extent = length
-            elif not (isinstance(extent, cst.Integer)
-                      and isinstance(length, cst.Integer)
-                      and extent.value == length.value):
-                _raise_if(fn, sx.compare("!=", length, extent), "IndexError",
-                          "shape mismatch: indexing arrays could not be broadcast "
-                          "together")
-        plan.batch.append(extent if extent is not None else sx.literal(1))
+            lengths.append((ax, sx.literal(ax.shape[d]) if ax.shape[d] is not None
+                            else _shape_at(ax.index, d)))
+        static = [n for _, n in lengths if isinstance(n, cst.Integer)]
+        if len(lengths) < 2:
+            extent = lengths[0][1] if lengths else sx.literal(1)
+        elif static:  # one known length: every other must be it (or 1 at run time)
+            extent = static[0]
+        else:  # NumPy's rule at run time: the lengths that are not 1 agree
+            extent = lengths[0][1]
+            for _, n in lengths[1:]:  # the first length that is not 1, else 1
+                extent = sx.ifexp(sx.compare("==", extent, sx.literal(1)), n, extent)
+            extent = fn.bind_name(fn.fresh("extent"), extent)
+        for ax, n in lengths:
+            if isinstance(n, cst.Integer) and isinstance(extent, cst.Integer):
+                if n.value != extent.value:
+                    raise UnsupportedOpError("index arrays that cannot broadcast "
+                                             "together")
+                continue
+            if len(lengths) > 1:
+                if not isinstance(n, cst.Integer):
+                    stretched.add(id(ax))
+                _raise_if(fn, sx.paren(sx.boolop("and", sx.compare("!=", n, extent),
+                                                 sx.compare("!=", n, sx.literal(1)))),
+                          "IndexError", "shape mismatch: indexing arrays could not be "
+                          "broadcast together")
+        plan.batch.append(extent)
+    for ax in arrays:  # a length 1 at run time is read at 0 like a static one
+        if id(ax) in stretched:
+            shape = [plan.batch[nb - len(ax.shape) + d] for d in range(len(ax.shape))]
+            ax.index = fn.bind_name(fn.fresh("broadcast_index"), sx.call(
+                "np.broadcast_to", ax.index, sx.tuple_(shape)))
+            ax.shape = tuple(n if n == 1 else None for n in ax.shape)
     advanced = [a for a, ax in enumerate(plan.axes) if ax.advanced]
     basic = [a for a, ax in enumerate(plan.axes) if not ax.advanced]
     batch_dims = [("batch", b) for b in range(nb)]

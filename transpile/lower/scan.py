@@ -110,12 +110,16 @@ def _inner_graph(op, fn):
     return fgraph
 
 
-def _read(fn, inner_var, value: sx.Expr, hint: str) -> None:
-    """Bind an inner input to ``value``: inline for scalars, a local view otherwise."""
+def _read(fn, inner_var, value: sx.Expr, hint: str, whole: sx.Expr | None = None) -> None:
+    """Bind an inner input to ``value`` (an entry ``whole[...]`` of an array bound
+    before the loop): inline for scalars, a local view otherwise."""
     if inner_var.type.ndim == 0:
         fn.alias(inner_var, value)
     else:  # a view: what is derived from it is a view of it too
         fn.bind(inner_var, value, hint=hint, view_of=inner_var)
+        if whole is not None:
+            fn.dims[inner_var] = [sx.subscript(sx.attr(whole, "shape"), [sx.literal(d + 1)])
+                                  for d in range(inner_var.type.ndim)]
 
 
 def _mentions(fn, value: sx.Expr, read: sx.Expr) -> bool:
@@ -307,12 +311,12 @@ def lower_Scan(op, node, fn):
             for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in)):
                 base = _base_name(outer_seq, inner_var) or "seq"
                 _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
-                      f"{base}_t")
+                      f"{base}_t", fn.expr(outer_seq))
             for buf, base, taps, inner_vars in zip(buffers, bases, traced_taps, traced_inner_in):
                 lookback = _lookback(taps)
                 for tap, inner_var in zip(taps, inner_vars):
                     _read(fn, inner_var, sx.subscript(buf, [_at(t, lookback + tap)]),
-                          _tap_name(base, tap))
+                          _tap_name(base, tap), buf)
             for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in)):
                 fn.alias(inner_var, state, view_of=inner_var if inner_var.type.ndim else None)
             for outer_v, inner_var in zip(op.outer_non_seqs(outer_in), op.inner_non_seqs(inner_in)):
