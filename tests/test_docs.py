@@ -1,10 +1,15 @@
 from pathlib import Path
 
+import pytensor
+import pytest
+
 from transpile.supported import markdown
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
+@pytest.mark.skipif(not pytensor.__version__.startswith("2.38"),
+                    reason="the table names PyTensor 2.38's modules (CI's version)")
 def test_supported_ops_table_is_fresh():
     committed = (DOCS / "supported-ops.md").read_text()
     assert committed == markdown(), (

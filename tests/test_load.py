@@ -83,7 +83,10 @@ def test_nested_functions_by_getattr(protocol):
 
 
 def test_a_compiled_function_is_neither_compiled_nor_run_on_load(graph, monkeypatch):
-    from pytensor.compile.function.types import FunctionMaker
+    try:
+        from pytensor.compile.function.types import FunctionMaker
+    except ImportError:  # PyTensor 3
+        from pytensor.compile.maker import FunctionMaker
 
     fn = pytensor.function(*graph, mode="FAST_RUN")
     data = pickle.dumps(fn)

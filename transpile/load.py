@@ -61,7 +61,9 @@ _ALLOWED_STDLIB = frozenset(
        ("_codecs", "encode"),  # how protocols 0-2 spell bytes
        ("copyreg", "__newobj__"), ("copyreg", "_reconstructor"),
        ("pathlib", "PosixPath"), ("pathlib", "PurePosixPath"),
-       ("pathlib", "WindowsPath"), ("pathlib", "PureWindowsPath")}
+       ("pathlib", "WindowsPath"), ("pathlib", "PureWindowsPath"),
+       # PyTensor 3 pickles a frozen graph's outputs as (apply node, index)
+       ("pytensor.graph.basic", "_get_frozen_output")}
 )
 
 # Where the plain functions that graph pickles name live: type-inference rules

@@ -173,14 +173,21 @@ def lower_SLogDet(op, node, fn):
         fn.bind(out, cast_if_unnatural(sx.name(name), dtype), hint=hint)
 
 
+def _lower_triangle(op) -> bool:
+    """Which triangle Eigh reads: ``UPLO`` in PyTensor 2.38, ``lower`` in 3."""
+    uplo = getattr(op, "UPLO", None)
+    return uplo == "L" if uplo is not None else bool(getattr(op, "lower", True))
+
+
 @register(Eigh)
 def lower_Eigh(op, node, fn):
-    _bind_all(fn, node, _call(fn, node, "eigh", lower=op.UPLO == "L"),
+    _bind_all(fn, node, _call(fn, node, "eigh", lower=_lower_triangle(op)),
               ["eigenvalues", "eigenvectors"])
 
 
 @register(EighGrad)
 def lower_EighGrad(op, node, fn):
     # The gradient depends on the matrix only through its eigenvalues and vectors.
-    value = _call(fn, node, "eigh_grad", inputs=node.inputs[1:], lower=op.UPLO == "L")
+    value = _call(fn, node, "eigh_grad", inputs=node.inputs[1:],
+                  lower=_lower_triangle(op))
     _bind_array(fn, node, value, "eigh_grad")
