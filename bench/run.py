@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,17 +31,7 @@ os.environ["PYTENSOR_FLAGS"] = ",".join(
     filter(None, [os.environ.get("PYTENSOR_FLAGS"), f"compiledir={_CACHES}/pytensor"]))
 
 import cases  # noqa: E402
-
-
-def median_time(fn, args, repeat: int, number: int) -> float:
-    fn(*args)
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+from timing import fmt, median_time  # noqa: E402
 
 
 _CHILD = {
@@ -97,14 +86,6 @@ def check_agreement(name, backends) -> None:
             raise SystemExit(f"{name}: {backend} disagrees with the reference")
 
 
-def fmt(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.1f} µs"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -119,10 +100,8 @@ def main() -> int:
         # Interleaved rounds: a load spike on the shared machine hits every backend.
         for _ in range(3):
             for backend, (fn, fargs) in backends.items():
-                single = median_time(fn, fargs, 1, 1)
-                number = max(1, min(2000, int(0.02 / max(single, 1e-7))))
                 times.setdefault(backend, []).append(
-                    median_time(fn, fargs, repeat, number))
+                    median_time(fn, fargs, repeat, max_number=2000))
         times = {b: statistics.median(t) for b, t in times.items()}
         ref = times["hand-written @njit"]
         rows.append((name, {b: (t, t / ref) for b, t in times.items()}))

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import black
 import libcst as cst
-import numpy as np
 
 from . import __version__
 from . import syntax as sx

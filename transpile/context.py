@@ -241,6 +241,18 @@ class FunctionBuilder:
     def hint_for(self, var, fallback: str) -> str:
         return var.name if var.name else fallback
 
+    def name_base(self, var) -> str | None:
+        """What to name a result after: ``var``'s name, else that of its local."""
+        if var.name:
+            return var.name
+        value = self.values.get(var)
+        return value.value if isinstance(value, cst.Name) else None
+
+    def hint_after(self, var, suffix: str) -> str:
+        """``<var's name>_<suffix>`` (``x_taken``), or ``suffix`` alone."""
+        base = self.name_base(var)
+        return f"{base}_{suffix}" if base else suffix
+
     def expr(self, var) -> sx.Expr:
         """The expression that holds ``var``'s value in this function."""
         if var in self.values:

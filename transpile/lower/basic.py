@@ -2,9 +2,7 @@
 ``ScalarFromTensor``, ``TensorFromScalar``, ``Join``, ``ARange``, ``DeepCopyOp``,
 ``ViewOp``, and the checks (``CheckAndRaise``, ``Assert``)."""
 
-import builtins
 
-import libcst as cst
 import numpy as np
 from pytensor.compile.ops import DeepCopyOp, ViewOp
 from pytensor.graph.basic import Constant

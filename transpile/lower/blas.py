@@ -44,13 +44,18 @@ def _transposed_matrix(fn, var):
     return fn.transposes.get(var)
 
 
+def _operands(fn, a, b, dtype: str) -> list:
+    """The arguments of ``np.dot`` for ``a @ b``.  ``m.T @ v`` is ``v @ m``: BLAS reads
+    ``m`` in its own (C) order, no copy."""
+    m = _transposed_matrix(fn, a)
+    if m is not None and b.type.ndim == 1 and m.type.dtype == b.type.dtype == dtype:
+        return [fn.expr(b), fn.expr(m)]
+    return [operand(fn, a, dtype), operand(fn, b, dtype)]
+
+
 def dot(fn, a, b, dtype: str) -> sx.Expr:
     if is_float(dtype) or is_complex(dtype):
-        m = _transposed_matrix(fn, a)
-        if m is not None and b.type.ndim == 1 and m.type.dtype == b.type.dtype == dtype:
-            # m.T @ v is v @ m: BLAS reads m in its own (C) order, no copy.
-            return sx.call("np.dot", fn.expr(b), fn.expr(m))
-        return sx.call("np.dot", operand(fn, a, dtype), operand(fn, b, dtype))
+        return sx.call("np.dot", *_operands(fn, a, b, dtype))
     # Numba's np.dot is BLAS-only: integer products go through float64 and back,
     # exact while the values stay below 2**53.
     product = sx.call("np.dot", operand(fn, a, "float64"), operand(fn, b, "float64"))
@@ -102,12 +107,7 @@ def _in_scratch(fn, node, a, b, alpha=None, beta=None, y=None) -> bool:
         target = fn.into_destination(out, dims)
     else:
         target = fn.allocate(out, shape, dtype, "dot")
-    m = _transposed_matrix(fn, a)
-    if m is not None and b.type.ndim == 1 and m.type.dtype == dtype:
-        operands = [fn.expr(b), fn.expr(m)]  # m.T @ v is v @ m
-    else:
-        operands = [fn.expr(a), fn.expr(b)]
-    fn.emit(sx.expr_stmt(sx.call("np.dot", *operands, target)))
+    fn.emit(sx.expr_stmt(sx.call("np.dot", *_operands(fn, a, b, dtype), target)))
     if alpha is not None and _constant_value(alpha) != 1:
         fn.emit(sx.augassign(target, "*", fn.expr(alpha)))
     if b_value == 1:

@@ -9,7 +9,6 @@ loop along its axis, reading whole slices of the others::
         x_cumsum[:, i] += x_cumsum[:, i - 1]
 """
 
-import libcst as cst
 from pytensor.graph.basic import Constant
 from pytensor.tensor.basic import AllocDiag, ExtractDiag, Eye, Split
 from pytensor.tensor.extra_ops import CumOp, Repeat
@@ -19,26 +18,7 @@ from .. import syntax as sx
 from ..dtypes import dtype_attr
 from ..errors import UnsupportedOpError
 from ..registry import register
-
-
-def _base(fn, var) -> str | None:
-    """What to name a result after: ``var``'s name, else that of its local."""
-    value = fn.values.get(var)
-    if var.name:
-        return var.name
-    return value.value if isinstance(value, cst.Name) else None
-
-
-def _hint(fn, var, suffix: str) -> str:
-    base = _base(fn, var)
-    return f"{base}_{suffix}" if base else suffix
-
-
-def _length(fn, var, d: int) -> sx.Expr:
-    static = var.type.shape[d]
-    if static is not None:
-        return sx.literal(static)
-    return sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(d)])
+from .elemwise import dim_size
 
 
 def _constant_axis(node, axis_var, ndim: int) -> int:
@@ -86,9 +66,9 @@ def lower_Split(op, node, fn):
     axis = _constant_axis(node, axis_var, x.type.ndim)
     n = op.len_splits
     if not isinstance(splits, Constant) and splits.type.shape[0] != n:
-        _raise_if(fn, sx.compare("!=", _length(fn, splits, 0), sx.literal(n)),
+        _raise_if(fn, sx.compare("!=", dim_size(fn, splits, 0), sx.literal(n)),
                   "ValueError", "Length of splits is not equal to n_splits")
-    length = _length(fn, x, axis)
+    length = dim_size(fn, x, axis)
     message = "split sizes must be non-negative and sum to the length of the axis"
     if isinstance(splits, Constant):  # where each part ends, as literals
         data = [int(v) for v in splits.data]
@@ -105,7 +85,7 @@ def lower_Split(op, node, fn):
         for k, size in enumerate(sizes):
             total = size if total is None else sx.binop("+", total, size)
             if k < n - 1:
-                total = fn.bind_name(fn.fresh(_hint(fn, x, f"stop{k}")), total)
+                total = fn.bind_name(fn.fresh(fn.hint_after(x, f"stop{k}")), total)
             stops.append(total)
         smallest = sx.call("min", *sizes) if n > 1 else sizes[0]
         negative = sx.compare("<", smallest, sx.literal(0))
@@ -116,7 +96,7 @@ def lower_Split(op, node, fn):
         start = stops[k - 1] if k > 0 else None
         stop = stops[k] if k < n - 1 else None
         part = sx.subscript(value, _along(x.type.ndim, axis, sx.slice_(start, stop)))
-        fn.bind(out, part, hint=_hint(fn, x, f"part{k}"), view_of=x)
+        fn.bind(out, part, hint=fn.hint_after(x, f"part{k}"), view_of=x)
 
 
 # ---- CumOp ---------------------------------------------------------------------------
@@ -131,7 +111,7 @@ def lower_CumOp(op, node, fn):
         result = fn.expr(x)
         fn.alias(out, result)
     else:
-        result = fn.bind(out, sx.method(fn.expr(x), "copy"), hint=_hint(fn, x, name))
+        result = fn.bind(out, sx.method(fn.expr(x), "copy"), hint=fn.hint_after(x, name))
     fn.contiguous.add(out)
     # Each entry is combined with the one before it along the axis, item by item.
     with fn.indices(x.type.ndim) as loop:
@@ -179,7 +159,7 @@ def _diagonal_loops(fn, i, size, offset, axes, others, extents, copy):
 def lower_ExtractDiag(op, node, fn):
     (x,) = node.inputs
     (out,) = node.outputs
-    rows, cols = _length(fn, x, op.axis1), _length(fn, x, op.axis2)
+    rows, cols = dim_size(fn, x, op.axis1), dim_size(fn, x, op.axis2)
     if out.type.shape[-1] is not None:
         size = sx.literal(out.type.shape[-1])
     else:
@@ -188,13 +168,13 @@ def lower_ExtractDiag(op, node, fn):
                             if op.offset else cols)
         else:
             bound = sx.call("min", sx.binop("-", rows, sx.literal(-op.offset)), cols)
-        size = fn.bind_name(fn.fresh(_hint(fn, x, "diag_len")),
+        size = fn.bind_name(fn.fresh(fn.hint_after(x, "diag_len")),
                             sx.call("max", sx.literal(0), bound))
     others = [d for d in range(x.type.ndim) if d not in (op.axis1, op.axis2)]
-    extents = [_length(fn, x, d) for d in others]
+    extents = [dim_size(fn, x, d) for d in others]
     shape = sx.tuple_([*extents, size]) if others else size
     target = fn.bind(out, sx.call("np.empty", shape, dtype=dtype_attr(out.type.dtype)),
-                     hint=_hint(fn, x, "diag"))
+                     hint=fn.hint_after(x, "diag"))
     fn.contiguous.add(out)
     def copy(matrix, line):
         return sx.assign(sx.subscript(target, line), sx.subscript(fn.expr(x), matrix))
@@ -208,18 +188,18 @@ def lower_ExtractDiag(op, node, fn):
 def lower_AllocDiag(op, node, fn):
     (v,) = node.inputs
     (out,) = node.outputs
-    n = _length(fn, v, v.type.ndim - 1)
+    n = dim_size(fn, v, v.type.ndim - 1)
     side = sx.binop("+", n, sx.literal(abs(op.offset))) if op.offset else n
     if out.type.shape[op.axis1] is not None:
         side = sx.literal(out.type.shape[op.axis1])
     elif op.offset:
-        side = fn.bind_name(fn.fresh(_hint(fn, v, "side")), side)
-    extents = [_length(fn, v, d) for d in range(v.type.ndim - 1)]
+        side = fn.bind_name(fn.fresh(fn.hint_after(v, "side")), side)
+    extents = [dim_size(fn, v, d) for d in range(v.type.ndim - 1)]
     batch = iter(extents)
     shape = [side if d in (op.axis1, op.axis2) else next(batch)
              for d in range(out.type.ndim)]
     zeros = sx.call("np.zeros", sx.tuple_(shape), dtype=dtype_attr(out.type.dtype))
-    target = fn.bind(out, zeros, hint=_hint(fn, v, "diag"))
+    target = fn.bind(out, zeros, hint=fn.hint_after(v, "diag"))
     fn.contiguous.add(out)
     others = [d for d in range(out.type.ndim) if d not in (op.axis1, op.axis2)]
 
@@ -246,12 +226,12 @@ def lower_Repeat(op, node, fn):
     x, repeats = node.inputs
     (out,) = node.outputs
     axis = op.axis
-    length = _length(fn, x, axis)
+    length = dim_size(fn, x, axis)
     uniform = repeats.type.shape[0] == 1  # one count for every entry
     if not uniform:
-        _raise_if(fn, sx.compare("!=", _length(fn, repeats, 0), length), "ValueError",
+        _raise_if(fn, sx.compare("!=", dim_size(fn, repeats, 0), length), "ValueError",
                   "repeats must have one count per entry along the axis")
-    total = fn.fresh(_hint(fn, x, "repeated_len"))
+    total = fn.fresh(fn.hint_after(x, "repeated_len"))
     others = [d for d in range(x.type.ndim) if d != axis]
     with fn.indices(1 + len(others)) as (i, *loop):
         count = sx.subscript(fn.expr(repeats),
@@ -262,11 +242,11 @@ def lower_Repeat(op, node, fn):
                    [sx.raise_("ValueError", "repeats may not be negative")]),
             sx.augassign(sx.name(total), "+", count),
         ]))
-        shape = [sx.name(total) if d == axis else _length(fn, x, d)
+        shape = [sx.name(total) if d == axis else dim_size(fn, x, d)
                  for d in range(x.type.ndim)]
         dims = sx.tuple_(shape) if len(shape) > 1 else shape[0]
         empty = sx.call("np.empty", dims, dtype=dtype_attr(out.type.dtype))
-        target = fn.bind(out, empty, hint=_hint(fn, x, "repeated"))
+        target = fn.bind(out, empty, hint=fn.hint_after(x, "repeated"))
         fn.contiguous.add(out)
         # Entry i along the axis is copied ``count`` times, to ``at``, ``at + 1``...
         at = fn.fresh("at")
@@ -274,7 +254,7 @@ def lower_Repeat(op, node, fn):
         read, write = [sx.name(j) for j in loop], [sx.name(j) for j in loop]
         read.insert(axis, sx.name(i))
         write.insert(axis, sx.name(at))
-        copy = sx.for_nest(loop, [_length(fn, x, d) for d in others], [
+        copy = sx.for_nest(loop, [dim_size(fn, x, d) for d in others], [
             sx.assign(sx.subscript(target, write), sx.subscript(fn.expr(x), read))])
         with fn.indices(1) as (r,):
             inner = sx.for_range(r, [count], [*copy, sx.augassign(sx.name(at), "+",
@@ -295,11 +275,11 @@ def _sort(op, node, fn, sort_call, hint):
         return
     axis = _constant_axis(node, axis_var, x.type.ndim)
     if x.type.ndim == 1:
-        _fresh(fn, out, sort_call(fn.expr(x)), _hint(fn, x, hint))
+        _fresh(fn, out, sort_call(fn.expr(x)), fn.hint_after(x, hint))
         return
     empty = sx.call("np.empty", sx.attr(fn.expr(x), "shape"),
                     dtype=dtype_attr(out.type.dtype))
-    target = fn.bind(out, empty, hint=_hint(fn, x, hint))
+    target = fn.bind(out, empty, hint=fn.hint_after(x, hint))
     fn.contiguous.add(out)
     others = [d for d in range(x.type.ndim) if d != axis]
     with fn.indices(x.type.ndim) as loop:
@@ -313,8 +293,8 @@ def _sort(op, node, fn, sort_call, hint):
         copy = sx.assign(sx.subscript(target, item),
                          sx.subscript(sx.name(line), [sx.name(j)]))
         body = [sx.assign(line, sort_call(sx.subscript(fn.expr(x), _trim(index)))),
-                sx.for_range(j, [_length(fn, x, axis)], [copy])]
-        fn.emit(*sx.for_nest(outer, [_length(fn, x, d) for d in others], body))
+                sx.for_range(j, [dim_size(fn, x, axis)], [copy])]
+        fn.emit(*sx.for_nest(outer, [dim_size(fn, x, d) for d in others], body))
 
 
 @register(SortOp)

@@ -41,6 +41,7 @@ from .. import syntax as sx
 from ..dtypes import dtype_attr, typed_literal
 from ..errors import UnsupportedOpError
 from ..registry import register
+from .elemwise import dim_size
 
 
 @register(MakeSlice)
@@ -107,11 +108,6 @@ def _shape_at(value: sx.Expr, d: int) -> sx.Expr:
     return sx.subscript(sx.attr(value, "shape"), [sx.literal(d)])
 
 
-def _length(fn, var, d: int) -> sx.Expr:
-    static = var.type.shape[d]
-    return sx.literal(static) if static is not None else _shape_at(fn.expr(var), d)
-
-
 def _slice(fn, var):
     """A slice index as syntax: ``COLON``, ``start:stop:step``, or a slice object."""
     if isinstance(var, Constant):
@@ -151,10 +147,10 @@ def _plan(fn, x, indices, hint: str) -> _Plan:
             masks.append((len(axes), var))
             for _ in range(var.type.ndim):
                 view_index.append(sx.COLON)
-                axes.append(_Axis(_length(fn, x, x_axis), number=x_axis))
+                axes.append(_Axis(dim_size(fn, x, x_axis), number=x_axis))
                 x_axis += 1
         else:
-            length = _length(fn, x, x_axis)
+            length = dim_size(fn, x, x_axis)
             # The arrays of one np.nonzero have one length (no need to check it).
             same = var.owner if var.owner is not None and isinstance(
                 var.owner.op, Nonzero) else var
@@ -190,7 +186,7 @@ def _expand_mask(fn, axes, first: int, mask) -> None:
         axis = axes[first + d]
         if not (isinstance(axis.length, cst.Integer) and mask.type.shape[d] is not None
                 and int(axis.length.value) == mask.type.shape[d]):
-            _raise_if(fn, sx.compare("!=", _length(fn, mask, d), axis.length),
+            _raise_if(fn, sx.compare("!=", dim_size(fn, mask, d), axis.length),
                       "IndexError", "boolean index did not match indexed array along "
                       f"axis {axis.number}")
     base = mask.name or "mask"
@@ -352,35 +348,22 @@ def _lone_mask(indices):
     return None
 
 
-def _base(fn, var) -> str | None:
-    """What to name a result after: ``var``'s name, else that of its local."""
-    value = fn.values.get(var)
-    if var.name:
-        return var.name
-    return value.value if isinstance(value, cst.Name) else None
-
-
-def _hint(fn, var, suffix: str) -> str:
-    base = _base(fn, var)
-    return f"{base}_{suffix}" if base else suffix
-
-
 def lower_take(fn, x, indices, out) -> None:
     """``out = x[indices]``."""
     named = [v.name for v in indices if v.name and not isinstance(v, Constant)]
-    hint = _hint(fn, x, named[0] if len(named) == 1 else "taken")
+    hint = fn.hint_after(x, named[0] if len(named) == 1 else "taken")
     mask = _lone_mask(indices)
     if mask is not None:
         where = indices.index(mask)
-        length = _length(fn, x, where)
+        length = dim_size(fn, x, where)
         if mask.type.shape[0] is None or mask.type.shape[0] != x.type.shape[where]:
-            _raise_if(fn, sx.compare("!=", _length(fn, mask, 0), length), "IndexError",
+            _raise_if(fn, sx.compare("!=", dim_size(fn, mask, 0), length), "IndexError",
                       f"boolean index did not match indexed array along axis {where}")
         index = [fn.expr(v) if v is mask else _slice(fn, v) for v in indices]
-        fn.bind(out, sx.subscript(fn.expr(x), index), hint=_hint(fn, x, "masked"))
+        fn.bind(out, sx.subscript(fn.expr(x), index), hint=fn.hint_after(x, "masked"))
         fn.contiguous.add(out)
         return
-    plan = _plan(fn, x, indices, _base(fn, x) or "x")
+    plan = _plan(fn, x, indices, fn.name_base(x) or "x")
     if not plan.batch:  # integers and slices only: basic indexing, copied
         index = _trim(_positions(fn, plan, [], []).get(a, sx.COLON)
                       for a in range(len(plan.axes)))
@@ -432,7 +415,7 @@ def _check_increment(fn, plan: _Plan, y) -> None:
         static = y.type.shape[d]
         if static != 1 and not (isinstance(length, cst.Integer) and static is not None
                                 and int(length.value) == static):
-            checks.append(sx.compare("!=", _length(fn, y, d), length))
+            checks.append(sx.compare("!=", dim_size(fn, y, d), length))
     if checks:
         test = checks[0]
         for c in checks[1:]:
@@ -451,14 +434,14 @@ def lower_update(fn, x, y, indices, out, set_instead_of_inc: bool,
         fn.alias(out, target)
     else:
         suffix = "updated" if set_instead_of_inc else "incremented"
-        target = fn.bind(out, sx.method(fn.expr(x), "copy"), hint=_hint(fn, x, suffix))
+        target = fn.bind(out, sx.method(fn.expr(x), "copy"), hint=fn.hint_after(x, suffix))
     fn.contiguous.add(out)
-    plan = _plan(fn, out, indices, _hint(fn, x, "updated"))
+    plan = _plan(fn, out, indices, fn.hint_after(x, "updated"))
     if y.type.ndim > len(plan.out_dims):
         raise UnsupportedOpError(f"an increment with more dimensions than it fits: {y}")
     source = fn.expr(x)
     if ignore_duplicates and plan.view_index:
-        source = fn.bind_name(fn.fresh(_hint(fn, x, "view")),
+        source = fn.bind_name(fn.fresh(fn.hint_after(x, "view")),
                               sx.subscript(source, plan.view_index))
     _check_increment(fn, plan, y)
 

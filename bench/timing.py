@@ -1,0 +1,31 @@
+"""Timing helpers shared by bench/run.py and bench/pymc_bench.py."""
+
+import statistics
+import time
+
+
+def median_time(fn, args, repeat: int, max_number: int = 20000,
+                budget: float = 0.02) -> float:
+    """Median seconds per call of ``fn(*args)`` over ``repeat`` samples, each a batch
+    of calls sized to take about ``budget`` seconds (at most ``max_number`` calls),
+    after one warm-up call."""
+    fn(*args)
+    start = time.perf_counter()
+    fn(*args)
+    single = time.perf_counter() - start
+    number = max(1, min(max_number, int(budget / max(single, 1e-7))))
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn(*args)
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def fmt(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
