@@ -2,18 +2,16 @@
 
 Most of it is read off the source: imports, decorators, metadata, provenance,
 comments, black formatting and determinism need no compilation, so the modules
-below are generated once per test module and parsed with ``ast``/``tokenize``.
+below are generated once per test module and parsed (comments by comments.py).
 Only the calling convention (positional inputs in order, one value or a tuple) is
 checked by running code, on two tiny modules.
 """
 
 import ast
-import io
 import os
 import re
 import subprocess
 import sys
-import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from comments import comments, named_ops
 from oracle import import_source
 from pytensor.graph.basic import io_toposort
 from pytensor.scan.op import Scan
@@ -200,20 +199,13 @@ def _decorator_keywords(fn: ast.FunctionDef) -> dict:
     return {kw.arg: ast.literal_eval(kw.value) for kw in dec.keywords}
 
 
-def _comments(source: str):
-    """(line, column, text) of every comment."""
-    return [(t.start[0], t.start[1], t.string[1:].strip())
-            for t in tokenize.generate_tokens(io.StringIO(source).readline)
-            if t.type == tokenize.COMMENT]
-
-
 def _entry(g: Generated) -> ast.FunctionDef:
     return _functions(g.tree)[g.options.name]
 
 
 def _entry_comments(g: Generated):
     fn = _entry(g)
-    return [(line, col, text) for line, col, text in _comments(g.source)
+    return [(line, col, text) for line, col, text in comments(g.source)
             if fn.lineno <= line <= fn.end_lineno]
 
 
@@ -427,41 +419,34 @@ def _inner_op_comments(g: Generated) -> set[str]:
     return found
 
 
-FUSED = ", in one loop"
-
-
-def _named_ops(text: str) -> list[str]:
-    """The Ops a comment names: one, or an Elemwise and the reductions accumulated
-    in its loop (``Composite{...} and Sum{axes=None}, in one loop``)."""
-    if text.endswith(FUSED):
-        return text[:-len(FUSED)].split(" and ")
-    return [text]
-
-
 @pytest.mark.parametrize("key", DEFAULT_OPTION_CASES)
 def test_each_lowered_node_is_announced_by_a_comment_naming_its_op(generated, key):
     g = generated[key]
-    comments = _entry_comments(g)
+    found = _entry_comments(g)
     body_col = _entry(g).body[0].col_offset
-    top = [op for _, col, text in comments if col == body_col for op in _named_ops(text)]
-    nested = [op for _, col, text in comments if col > body_col
-              for op in _named_ops(text)]
+    top = [named_ops(text) for _, col, text in found if col == body_col]
+    nested = [op for _, col, text in found if col > body_col
+              for op in named_ops(text)]
     if any(v.type.ndim == 0 for v in g.fgraph.inputs):
-        assert top[0] == SCALAR_INPUT_COMMENT
+        assert top[0] == [SCALAR_INPUT_COMMENT]
         top = top[1:]
-    assert SCALAR_INPUT_COMMENT not in top
+    assert [SCALAR_INPUT_COMMENT] not in top
     # The entry's own comments name the graph's nodes one by one, in the order
     # they were lowered (the toposort); only a node that may emit no statement
-    # may go without one.
-    pending = list(top)
+    # may go without one.  A reduction accumulated in an Elemwise's loop is named
+    # by the Elemwise's comment, ahead of its own place in the order.
+    pending, fused = list(top), []
     for node in g.fgraph.toposort():
         op = one_line(str(node.op))
-        if pending and pending[0] == op:
-            pending.pop(0)
+        if op in fused:
+            fused.remove(op)
+        elif pending and pending[0][0] == op:
+            fused += pending.pop(0)[1:]
         else:
             assert _may_have_no_statement(node), (
                 f"no comment for node {node} ({op!r}) where {pending[:1]} is")
     assert not pending, f"comments naming no node, or out of order: {pending}"
+    assert not fused, f"fused reductions naming no node: {fused}"
     # Comments inside loops name the Ops of the inner graph lowered there.
     inner = _inner_op_comments(g)
     for text in nested:

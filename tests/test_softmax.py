@@ -56,3 +56,14 @@ def test_logsumexp(rng):
     xv = rng.normal(scale=3.0, size=(4, 5))
     xv[0] = [80.0, 79.0, -5.0, 0.0, 1.0]  # large: the rewritten form subtracts the max
     compare([x, f], outs, [xv, rng.normal(size=(4, 5)).astype("float32")], rewrite=True)
+
+
+def test_several_axes_at_once(rng):
+    # PyTensor 3 normalizes the axis to a tuple and allows several; 2.x takes one.
+    x = pt.tensor3("x")
+    try:
+        outs = [softmax(x, axis=(0, 2)), log_softmax(x, axis=(1, 2)),
+                softmax(x, axis=(-1, 0, 1))]
+    except (TypeError, ValueError):
+        pytest.skip("this PyTensor takes one softmax axis")
+    compare([x], outs, [rng.normal(scale=3.0, size=(3, 4, 2))], rewrite=False)

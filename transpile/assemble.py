@@ -6,6 +6,8 @@ every node in topological order into the entry function, then assemble the modul
 """
 
 import keyword
+import textwrap
+from collections import Counter
 from dataclasses import dataclass
 
 import black
@@ -79,13 +81,27 @@ def lower_nodes(fn: FunctionBuilder, nodes) -> None:
         start = len(block)
         lowering(node.op, node, fn)
         if len(block) > start:
-            fused = [str(fn.fused[v].op) for v in node.outputs if v in fn.fused]
-            comment = " and ".join([str(node.op), *fused]) + (", in one loop" if fused
-                                                               else "")
-            block[start] = sx.with_comment(block[start], comment)
+            fused = [str(r.op) for v in node.outputs for r in fn.fused.get(v, ())]
+            block[start] = sx.with_comment(block[start], *_node_comment(node, fused))
         for var in node.outputs:
             if var not in fn.values and var not in fn.fused and fn.needed(var):
                 raise TranspileError(f"lowering of {node} did not bind output {var}")
+
+
+def _node_comment(node, fused: list[str]) -> list[str]:
+    """The comment over a node's code: ``Op``; for an Elemwise with reductions
+    accumulated in its loop, ``Op and Sum{axes=None} x3, Max{axes=None}, in one
+    loop``, wrapped over as many lines as it takes (continued lines indented)."""
+    if not fused:
+        return [str(node.op)]
+    counts = Counter(fused)
+    parts = [f"{name} x{counts[name]}" if counts[name] > 1 else name for name in counts]
+    keep = "\N{NO-BREAK SPACE}"  # textwrap breaks at ASCII spaces only
+    text = f"{sx.one_line(str(node.op))} and {', '.join(parts)}, in one loop"
+    text = text.replace(" in one loop", keep.join(["", "in", "one", "loop"]))
+    return [line.replace(keep, " ") for line in textwrap.wrap(
+        text, sx.COMMENT_WIDTH, subsequent_indent=" " * 4, break_long_words=False,
+        break_on_hyphens=False)]
 
 
 def normalize_scalar_input(fn: FunctionBuilder, var, param: str) -> None:

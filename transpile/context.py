@@ -173,8 +173,8 @@ class FunctionBuilder:
         # a Scan buffer's ``h[t + 1]``; and the variables whose node did so
         self.destinations: dict = {}
         self.written: set = set()
-        # Elemwise result -> the reduction node accumulated in the Elemwise's loop
-        # (the result itself is never stored)
+        # Elemwise result -> the reduction nodes accumulated in the Elemwise's loop
+        # (the result itself is stored only if something else reads it)
         self.fused: dict = {}
         self._loops: list[_Loop] = []  # the Scan loops being lowered, innermost last
         self.transposes: dict = {}  # variable -> the matrix it is the transpose of

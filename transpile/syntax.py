@@ -212,10 +212,15 @@ def string(text: str) -> cst.SimpleString:
 
 
 def comment_lines(*texts: str) -> list[cst.EmptyLine]:
-    return [cst.EmptyLine(comment=cst.Comment(f"# {one_line(t)}")) for t in texts if t]
+    """``# text`` lines (a text's leading spaces kept: a continued line's indent)."""
+    return [cst.EmptyLine(comment=cst.Comment(
+        f"# {' ' * (len(t) - len(t.lstrip(' ')))}{one_line(t)}")) for t in texts if t]
 
 
-def one_line(text: str, limit: int = 80) -> str:
+COMMENT_WIDTH = 80  # a generated comment's text, at most
+
+
+def one_line(text: str, limit: int = COMMENT_WIDTH) -> str:
     text = " ".join(str(text).split())
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -280,5 +285,6 @@ def while_(test: Expr, body: Sequence[cst.BaseStatement]) -> cst.While:
     return cst.While(test, block(body))
 
 
-def with_comment(stmt: cst.BaseStatement, comment: str) -> cst.BaseStatement:
-    return stmt.with_changes(leading_lines=[*comment_lines(comment), *stmt.leading_lines])
+def with_comment(stmt: cst.BaseStatement, *comments: str) -> cst.BaseStatement:
+    """``stmt`` under comment lines (each cut to one line of ``COMMENT_WIDTH``)."""
+    return stmt.with_changes(leading_lines=[*comment_lines(*comments), *stmt.leading_lines])

@@ -84,16 +84,15 @@ def kernel(X, y, w, b):
     # Composite{...}
     convert_to_float64 = np.float64(y_0)
     neg = -(sum_ / convert_to_float64)
-    # Composite{((i0 / i1) - (i2 / i3))}
+    # Composite{((i0 / i1) - (i2 / i3))} and Sum{axes=None}, in one loop
     if mul.shape[0] != mul_1.shape[0]:
         raise ValueError("Elemwise: input shapes do not match")
     sub_1 = np.empty(mul_1.shape, dtype=np.float64)
-    for i in range(mul_1.shape[0]):
-        sub_1[i] = mul_1[i] / convert_to_float64 - mul[i] / convert_to_float64
-    # Sum{axes=None}
     sum_1 = 0.0
-    for i in range(sub_1.shape[0]):
-        sum_1 = sum_1 + sub_1[i]
+    for i in range(mul_1.shape[0]):
+        sub_2 = mul_1[i] / convert_to_float64 - mul[i] / convert_to_float64
+        sub_1[i] = sub_2
+        sum_1 = sum_1 + sub_2
     # Gemv{no_inplace}
     dot_1 = np.dot(sub_1, X)
     return (neg, dot_1, sum_1)

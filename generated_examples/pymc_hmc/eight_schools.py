@@ -81,6 +81,7 @@ def logp(mu, tau_log, theta_t):
     # Exp
     exp = math.exp(tau_log)
     # Composite{((-0.9189385332046727 + (-0.5 * sqr(((i2 - (i3 + (i4 * i5))) / i1))...
+    #     and Sum{axes=None}, in one loop
     sum_ = 0.0
     for i in range(8):
         sum_ = sum_ + (
@@ -93,7 +94,8 @@ def logp(mu, tau_log, theta_t):
             )
             - CONST[i]
         )
-    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and Sum{axes=None}, in on...
+    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and
+    #     Sum{axes=None}, in one loop
     sum_1 = 0.0
     for i in range(8):
         sum_1 = sum_1 + (-0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i]))
@@ -121,7 +123,7 @@ def logp_dlogp(mu, tau_log, theta_t):
     tau_log = np.float64(np.asarray(tau_log).item())
     # Exp
     exp = math.exp(tau_log)
-    # Composite{...} and Sum{axes=None} and Sum{axes=None} and Sum{axes=None}, in o...
+    # Composite{...} and Sum{axes=None} x3, in one loop
     sub = np.empty((8,), dtype=np.float64)
     sum_ = 0.0
     sum_1 = 0.0
@@ -132,7 +134,8 @@ def logp_dlogp(mu, tau_log, theta_t):
         sub[i] = true_div * exp / CONST_1[i] - theta_t[i]
         sum_1 = sum_1 + true_div * theta_t[i] / CONST_1[i]
         sum_2 = sum_2 + true_div / CONST_1[i]
-    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and Sum{axes=None}, in on...
+    # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and
+    #     Sum{axes=None}, in one loop
     sum_3 = 0.0
     for i in range(8):
         sum_3 = sum_3 + (-0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i]))

@@ -152,7 +152,7 @@ def kernel(alpha, beta, sigma_log):
     log = np.empty((1,), dtype=np.float64)
     for i in range(1):
         log[i] = math.log(exp)
-    # Composite{...} and Sum{axes=None} and Sum{axes=None} and Sum{axes=None}, in o...
+    # Composite{...} and Sum{axes=None} x3, in one loop
     sub = np.empty((50,), dtype=np.float64)
     sum_ = 0.0
     sum_1 = 0.0

@@ -12,13 +12,14 @@ at index 0.  Dimensions that must agree at run time are checked once, up front.
 """
 
 import libcst as cst
+from pytensor.graph.basic import Constant
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
 from pytensor.tensor.subtensor import IncSubtensor
 
 from .. import syntax as sx
-from ..dtypes import cast_if_unnatural, dtype_attr
+from ..dtypes import cast_if_unnatural, dtype_attr, typed_literal
 from ..registry import register
-from .scalar import scalar_apply
+from .scalar import is_atomic, scalar_apply
 
 
 def dim_size(fn, var, d: int) -> sx.Expr:
@@ -74,6 +75,8 @@ def element(fn, var, indices) -> sx.Expr:
         return fn.broadcast_scalars[var]
     if var.type.ndim == 0:
         return fn.expr(var)
+    if isinstance(var, Constant) and all(s == 1 for s in var.type.shape):
+        return typed_literal(var.data, var.type.dtype)  # ``2.0``, not ``CONST[0, 0]``
     return sx.subscript(
         fn.expr(var),
         [sx.literal(0) if s == 1 else sx.name(i) for s, i in zip(var.type.shape, indices)],
@@ -121,42 +124,55 @@ def lower_Elemwise(op, node, fn):
 
     dims, mismatches = output_dims(fn, node)
     check_shapes(fn, mismatches, "Elemwise")
-    from .reduction import Accumulator, fusable_reduction
+    from .reduction import Accumulator, fusable_reductions
 
-    targets: list = []  # per output: the array it is stored in, or an Accumulator
-    kept = None  # leading dimensions the fused reductions keep (all fuse alike)
+    # Per output: the array it is stored in (or None), and the reductions accumulated
+    # in this loop nest: full reductions, and row reductions that all keep the same
+    # ``kept`` leading dimensions.
+    targets: list = []
+    kept = None
     if len(outputs) == 1 and outputs[0] in fn.destinations:
-        targets = [fn.into_destination(outputs[0], dims)]
+        targets = [(fn.into_destination(outputs[0], dims), [])]
     else:
         shape = None
         for var in outputs:
-            fusable = fusable_reduction(fn, var)
-            if fusable is not None and kept in (None, fusable[1]):
-                kept = fusable[1]  # reduced in this loop nest, never stored
-                targets.append(Accumulator(fn, fusable[0], dims[:kept]))
+            fusable = fusable_reductions(fn, var, kept)
+            accumulators, stored = [], True
+            if fusable is not None:
+                reductions, kept, stored = fusable
+                accumulators = [Accumulator(fn, r, dims) for r in reductions]
+            if not stored:
+                targets.append((None, accumulators))
                 continue
             if shape is None:
                 shape = whole_shape(fn, node, dims)
-            targets.append(fn.allocate(var, shape, var.type.dtype, _hint(op, var)))
+            targets.append((fn.allocate(var, shape, var.type.dtype, _hint(op, var)),
+                            accumulators))
     kept = kept or 0
-    accumulators = [t for t in targets if isinstance(t, Accumulator)]
+    accumulators = [a for _, accs in targets for a in accs]
     with fn.indices(ndim) as indices:
         with fn.block() as body:
             args = [element(fn, v, indices) for v in node.inputs]
             exprs = scalar_apply(op.scalar_op, args, node, fn)
-            for target, expr in zip(targets, exprs):
-                if isinstance(target, Accumulator):
-                    fn.emit(target.update(expr))
-                else:
+            for var, (target, accs), expr in zip(outputs, targets, exprs, strict=True):
+                if (target is not None) + len(accs) > 1 and not is_atomic(expr):
+                    # stored and reduced, or reduced twice: computed once, into a local
+                    expr = fn.bind_name(fn.fresh(_hint(op, var)), expr)
+                if target is not None:
                     fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]),
                                       expr))
+                for a in accs:
+                    fn.emit(a.update(expr))
         inner = sx.for_nest(indices[kept:], dims[kept:], body)
-        inits = [a.init() for a in accumulators]
+        # Full reductions start before the loops; row reductions at each row.
+        full = [a.init() for a in accumulators if not a.kept]
+        inits = [a.init() for a in accumulators if a.kept]
         if kept:
             stores = [s for a in accumulators for s in a.store(indices[:kept])]
-            loops = sx.for_nest(indices[:kept], dims[:kept], [*inits, *inner, *stores])
+            loops = [*full, *sx.for_nest(indices[:kept], dims[:kept],
+                                         [*inits, *inner, *stores])]
         else:
-            loops = [*inits, *inner]
+            loops = [*full, *inner]
     fn.emit(*loops)
     for a in accumulators:
         a.finish()

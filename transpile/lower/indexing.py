@@ -34,6 +34,7 @@ from pytensor.tensor.subtensor import (
     AdvancedIncSubtensor1,
     AdvancedSubtensor,
     AdvancedSubtensor1,
+    indices_from_subtensor,
 )
 from pytensor.tensor.type_other import MakeSlice, NoneTypeT, SliceType
 
@@ -42,6 +43,7 @@ from ..dtypes import dtype_attr, typed_literal
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .elemwise import dim_size
+from .shape import int_value
 
 
 @register(MakeSlice)
@@ -68,6 +70,35 @@ def lower_Nonzero(op, node, fn):
 
 
 # ---- the index, axis by axis -------------------------------------------------------
+
+
+def index_entries(op, index_inputs) -> list:
+    """The index, one entry per position of the subscript: a variable (an integer, or
+    an array of integers or booleans), a ``slice`` of variables, integers and Nones,
+    ``None`` for ``np.newaxis``, or a variable holding a slice object.
+
+    PyTensor 3 keeps the slices' structure in ``op.idx_list`` and passes their parts
+    as inputs; PyTensor 2 passes each slice as one input (a constant or ``MakeSlice``).
+    """
+    idx_list = getattr(op, "idx_list", None)
+    if idx_list is not None:
+        return list(indices_from_subtensor(index_inputs, idx_list))
+    entries = []
+    for var in index_inputs:
+        if isinstance(var.type, NoneTypeT):
+            entries.append(None)
+        elif isinstance(var, Constant) and isinstance(var.type, SliceType):
+            entries.append(var.data)
+        elif var.owner is not None and isinstance(var.owner.op, MakeSlice):
+            entries.append(slice(*(None if isinstance(v.type, NoneTypeT) else v
+                                   for v in var.owner.inputs)))
+        else:
+            entries.append(var)
+    return entries
+
+
+def _is_slice(entry) -> bool:
+    return isinstance(entry, slice) or isinstance(entry.type, SliceType)
 
 
 @dataclass
@@ -108,20 +139,16 @@ def _shape_at(value: sx.Expr, d: int) -> sx.Expr:
     return sx.subscript(sx.attr(value, "shape"), [sx.literal(d)])
 
 
-def _slice(fn, var):
+def _slice(fn, entry):
     """A slice index as syntax: ``COLON``, ``start:stop:step``, or a slice object."""
-    if isinstance(var, Constant):
-        parts = [var.data.start, var.data.stop, var.data.step]
-        if all(p is None for p in parts):
-            return sx.COLON
-        return sx.slice_(*(None if p is None else sx.literal(int(p)) for p in parts))
-    if var.owner is not None and isinstance(var.owner.op, MakeSlice):
-        parts = [None if isinstance(v.type, NoneTypeT) else fn.expr(v)
-                 for v in var.owner.inputs]
-        if all(p is None for p in parts):
-            return sx.COLON
-        return sx.slice_(*parts)
-    return fn.expr(var)  # a slice object passed in
+    if not isinstance(entry, slice):
+        return fn.expr(entry)  # a slice object passed in
+    parts = [entry.start, entry.stop, entry.step]
+    if all(p is None for p in parts):
+        return sx.COLON
+    return sx.slice_(*(None if p is None
+                       else sx.literal(int(p)) if isinstance(p, (int, np.integer))
+                       else int_value(fn, p) for p in parts))
 
 
 def _statically_in_bounds(var, length) -> bool:
@@ -132,14 +159,15 @@ def _statically_in_bounds(var, length) -> bool:
 
 
 def _plan(fn, x, indices, hint: str) -> _Plan:
-    """Split ``x[indices]`` into a basic part (a view) and the advanced axes."""
+    """Split ``x[indices]`` (see ``index_entries``) into a basic part (a view) and the
+    advanced axes."""
     view_index, axes, x_axis = [], [], 0
     masks = []  # (first view axis, mask variable)
     for var in indices:
-        if isinstance(var.type, NoneTypeT):
+        if var is None:
             view_index.append(sx.NEWAXIS)
             axes.append(_Axis(sx.literal(1)))
-        elif isinstance(var.type, SliceType):
+        elif _is_slice(var):
             view_index.append(_slice(fn, var))
             axes.append(_Axis(None, number=x_axis))
             x_axis += 1
@@ -340,9 +368,9 @@ def _loops(fn, plan: _Plan, statement) -> None:
 
 def _lone_mask(indices):
     """The only advanced index, when it is a 1-d boolean mask (Numba reads it)."""
-    if any(isinstance(v.type, NoneTypeT) for v in indices):
+    if any(v is None for v in indices):
         return None
-    advanced = [v for v in indices if not isinstance(v.type, SliceType)]
+    advanced = [v for v in indices if not _is_slice(v)]
     if len(advanced) == 1 and advanced[0].type.dtype == "bool":
         return advanced[0] if advanced[0].type.ndim == 1 else None
     return None
@@ -350,11 +378,12 @@ def _lone_mask(indices):
 
 def lower_take(fn, x, indices, out) -> None:
     """``out = x[indices]``."""
-    named = [v.name for v in indices if v.name and not isinstance(v, Constant)]
+    named = [v.name for v in indices
+             if not (v is None or _is_slice(v) or isinstance(v, Constant)) and v.name]
     hint = fn.hint_after(x, named[0] if len(named) == 1 else "taken")
     mask = _lone_mask(indices)
     if mask is not None:
-        where = indices.index(mask)
+        where = next(k for k, v in enumerate(indices) if v is mask)
         length = dim_size(fn, x, where)
         if mask.type.shape[0] is None or mask.type.shape[0] != x.type.shape[where]:
             _raise_if(fn, sx.compare("!=", dim_size(fn, mask, 0), length), "IndexError",
@@ -470,7 +499,7 @@ def lower_AdvancedSubtensor1(op, node, fn):
 @register(AdvancedSubtensor)
 def lower_AdvancedSubtensor(op, node, fn):
     x, *indices = node.inputs
-    lower_take(fn, x, indices, node.outputs[0])
+    lower_take(fn, x, index_entries(op, indices), node.outputs[0])
 
 
 @register(AdvancedIncSubtensor1)
@@ -482,5 +511,6 @@ def lower_AdvancedIncSubtensor1(op, node, fn):
 @register(AdvancedIncSubtensor)
 def lower_AdvancedIncSubtensor(op, node, fn):
     x, y, *indices = node.inputs
-    lower_update(fn, x, y, indices, node.outputs[0], op.set_instead_of_inc,
+    lower_update(fn, x, y, index_entries(op, indices), node.outputs[0],
+                 op.set_instead_of_inc,
                  getattr(op, "ignore_duplicates", False) and not op.set_instead_of_inc)

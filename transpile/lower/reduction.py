@@ -58,31 +58,37 @@ class _ScalarNode:
         self.outputs = [NS(type=NS(dtype=acc_dtype))]
 
 
-def fusable_reduction(fn, var):
-    """``(node, k)`` for the reduction over the trailing axes ``k, k+1, ...``
-    (``Sum{axes=None}``, a row sum) that is the only consumer of the Elemwise result
-    ``var``: it can be accumulated in the Elemwise's own loop nest and ``var`` never
-    stored.  None otherwise."""
-    clients = fn.clients(var)
-    if len(clients) != 1 or var in fn.destinations:
+def fusable_reductions(fn, var, kept: int | None = None):
+    """``(nodes, kept, stored)``: the reductions of the Elemwise result ``var`` that
+    can be accumulated in the Elemwise's own loop nest, and whether ``var`` must
+    still be stored (something else reads it).  Those are the full reductions
+    (``Sum{axes=None}``) and the reductions over the trailing axes ``k, k+1, ...``
+    (a row sum) for one ``k``: ``kept`` when it is given, else the first such
+    reduction's (returned as ``kept``).  None when there are none."""
+    if var in fn.destinations:
         return None
-    node, _ = clients[0]
-    op = getattr(node, "op", None)
-    if not isinstance(op, CAReduce) or getattr(op.scalar_op, "identity", None) is None:
-        return None
-    axes = reduced_axes(op, var.type.ndim)
-    k = var.type.ndim - len(axes)
-    if not axes or axes != list(range(k, var.type.ndim)):
-        return None
-    return node, k
+    nodes, stored = [], False
+    for node, _ in fn.clients(var):
+        op = getattr(node, "op", None)
+        if isinstance(op, CAReduce) and getattr(op.scalar_op, "identity", None) is not None:
+            axes = reduced_axes(op, var.type.ndim)
+            k = var.type.ndim - len(axes)
+            if axes and axes == list(range(k, var.type.ndim)) and (
+                    k == 0 or kept in (None, k)):
+                kept = k if k else kept
+                nodes.append(node)
+                continue
+        stored = True
+    return (nodes, kept, stored) if nodes else None
 
 
 class Accumulator:
     """A reduction over the trailing axes of an Elemwise result, computed inside the
     Elemwise's loop nest: ``total = 0.0`` before the reduced loops, ``total = total +
-    <element>`` in them, and for a partial reduction ``out[i] = total`` after them."""
+    <element>`` in them, and for a partial reduction ``out[i] = total`` after them.
+    ``dims`` are the lengths of the Elemwise's loops."""
 
-    def __init__(self, fn, node, kept_dims):
+    def __init__(self, fn, node, dims):
         self.fn, self.node = fn, node
         op = node.op
         (var,) = node.inputs
@@ -90,9 +96,10 @@ class Accumulator:
         out_dtype = self.out.type.dtype
         self.acc_dtype = getattr(op, "acc_dtype", None) or out_dtype
         self.hint = _HINTS.get(type(op).__name__, "reduced")
-        self.kept = len(kept_dims)
+        self.kept = len(dims) - len(reduced_axes(op, len(dims)))
+        kept_dims = dims[:self.kept]
         self.scalar_node = _ScalarNode(self.acc_dtype, var.type.dtype)
-        fn.fused[var] = node
+        fn.fused.setdefault(var, []).append(node)
         if self.kept:
             self.target = fn.allocate(self.out, shape_tuple(kept_dims), out_dtype,
                                       self.hint)
@@ -134,7 +141,7 @@ class Accumulator:
 def lower_CAReduce(op, node, fn):
     (x,) = node.inputs
     (out,) = node.outputs
-    if x in fn.fused:  # accumulated in the loop that computed its input
+    if node in fn.fused.get(x, ()):  # accumulated in the loop that computed its input
         return
     hint = _HINTS.get(type(op).__name__, "reduced")
     out_dtype = out.type.dtype

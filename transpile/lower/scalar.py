@@ -285,7 +285,7 @@ register_helpers(_HELPERS)
 # ---- inner graphs -------------------------------------------------------------
 
 
-def _is_atomic(expr: sx.Expr) -> bool:
+def is_atomic(expr: sx.Expr) -> bool:
     return isinstance(expr, (cst.Name, cst.Integer, cst.Float, cst.Attribute)) or (
         isinstance(expr, cst.Subscript)
     )
@@ -337,7 +337,7 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
         for var, expr in zip(node.outputs, exprs):
             if var in consumed and _wraps_around(node.op, var.type.dtype):
                 expr = cast(expr, var.type.dtype)
-            if uses.get(var, 0) > 1 and not _is_atomic(expr):
+            if uses.get(var, 0) > 1 and not is_atomic(expr):
                 local = fn.fresh(_hint(var))
                 fn.emit(sx.assign(local, expr))
                 expr = sx.name(local)
