@@ -43,7 +43,8 @@ test-pytensor3:
 	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -n 2
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check transpile tests
+	$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet ruff
+	$(BIN)/python -m ruff check transpile tests bench generated_examples/regenerate.py
 
 clean:
 	rm -rf $(VENV) .venv-pt3 build *.egg-info

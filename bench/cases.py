@@ -1,12 +1,9 @@
 """The benchmark cases: graphs, inputs, and a hand-written @njit reference for each."""
 
 import importlib.util
-import math
 from pathlib import Path
 
-import numba
 import numpy as np
-
 import pytensor
 import pytensor.tensor as pt
 
@@ -25,7 +22,6 @@ from references import (  # noqa: E402
     ref_seed,
     ref_softmax,
 )
-
 
 # ---- graphs ----------------------------------------------------------------------
 

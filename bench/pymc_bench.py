@@ -16,6 +16,8 @@ with an empty NUMBA_CACHE_DIR (and, for PyTensor, an empty compile directory).
 """
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import warnings
@@ -124,6 +126,50 @@ def check_agreement(name: str, backends) -> None:
         if not ok:
             raise SystemExit(f"{name}: {backend} disagrees with the generated module: "
                              f"{logp} vs {want_logp}")
+
+
+# ---- cold first call --------------------------------------------------------------
+
+
+def cold_generated(source: str, args) -> float:
+    """A fresh process importing the module and calling logp_dlogp once, with an
+    empty Numba cache; then the same with the cache that run filled."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "model_logp.py").write_text(source)
+        np.savez(Path(tmp) / "args.npz", *args)
+        env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba")
+        code = ("import time; t0 = time.perf_counter(); import sys; "
+                f"sys.path.insert(0, {tmp!r}); import numpy as np; "
+                f"d = np.load({tmp!r} + '/args.npz'); "
+                f"args = [d[f'arr_{{k}}'] for k in range({len(args)})]; "
+                "import model_logp; model_logp.logp_dlogp(*args); "
+                "print(time.perf_counter() - t0)")
+        times = []
+        for _ in range(2):  # fresh cache, then the cache the first run wrote
+            out = subprocess.run([sys.executable, "-c", code], env=env,
+                                 capture_output=True, text=True, check=True)
+            times.append(float(out.stdout.strip().splitlines()[-1]))
+        return times
+
+
+def cold_pytensor(name: str) -> float:
+    """A fresh process building the model with PyMC and calling its Numba-mode
+    logp + dlogp function once, with empty Numba and PyTensor caches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba",
+                   PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor")
+        code = (
+            "import time; t0 = time.perf_counter(); import sys; "
+            f"sys.path[:0] = [{str(ROOT / 'tests')!r}]; "
+            "import warnings; warnings.simplefilter('ignore'); "
+            f"from test_pymc_zoo import ZOO; model = ZOO[{name!r}](); "
+            "fn = model.compile_fn([model.logp(), model.dlogp()], "
+            "inputs=model.value_vars, mode='NUMBA', point_fn=False); "
+            "p = model.initial_point(); fn(*[p[v.name] for v in model.value_vars]); "
+            "print(time.perf_counter() - t0)")
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
 
 
 # ---- the report -------------------------------------------------------------------

@@ -33,7 +33,6 @@ os.environ["PYTENSOR_FLAGS"] = ",".join(
 import cases  # noqa: E402
 from timing import fmt, median_time  # noqa: E402
 
-
 _CHILD = {
     # Each child imports only what its user would: numpy and the module under test.
     "generated": "import kernels as m; f = m.kernel",

@@ -100,9 +100,9 @@ def compare(inputs, outputs, values, *, tol: dict | None = None, **options):
     got = module.kernel(*values)
     got = list(got) if len(outputs) > 1 else [got]
     assert len(got) == len(outputs)
-    for k, (g, w, var) in enumerate(zip(got, want, outputs)):
+    for k, (g, w, var) in enumerate(zip(got, want, outputs, strict=True)):
         check_output(g, w, var, f"output {k} ({var})", tol)
-    for k, (v, o) in enumerate(zip(values, originals)):
+    for k, (v, o) in enumerate(zip(values, originals, strict=True)):
         np.testing.assert_array_equal(np.asarray(v), o, err_msg=f"input {k} was modified")
         for j, g in enumerate(got):
             if isinstance(g, np.ndarray) and isinstance(v, np.ndarray):

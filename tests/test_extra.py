@@ -7,9 +7,8 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.tensor.basic import alloc_diag
-
 from oracle import compare, reference, transpile_module
+from pytensor.tensor.basic import alloc_diag
 
 
 def _raises_like_pytensor(module, inputs, outputs, values) -> type:

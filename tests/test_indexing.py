@@ -8,7 +8,6 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-
 from oracle import REFERENCE_MODE, compare, reference, transpile_module
 
 

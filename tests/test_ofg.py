@@ -8,9 +8,8 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.compile.builders import OpFromGraph
-
 from oracle import compare, transpile_module
+from pytensor.compile.builders import OpFromGraph
 
 
 def _ops():

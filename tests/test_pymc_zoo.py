@@ -36,8 +36,8 @@ from pytensor.compile.mode import Mode
 pm = pytest.importorskip("pymc")  # an extra ("examples"): absent in `make test-pytensor3`
 from pymc.logprob.utils import ParameterValueError  # noqa: E402
 
-import transpile
-from transpile.pymc import from_pymc, model_graphs
+import transpile  # noqa: E402
+from transpile.pymc import from_pymc, model_graphs  # noqa: E402
 
 pytestmark = pytest.mark.pymc
 ROOT = Path(__file__).resolve().parent.parent

@@ -50,11 +50,11 @@ def assert_matches(got, ref, rtol, atol=None, tiny=TINY, where=None):
         where = np.arange(got.size)
     assert got.shape == ref.shape
     bad_nan = np.isnan(got) != np.isnan(ref)
-    sample = list(zip(where[bad_nan][:5], got[bad_nan][:5], ref[bad_nan][:5]))
+    sample = list(zip(where[bad_nan][:5], got[bad_nan][:5], ref[bad_nan][:5], strict=True))
     assert not bad_nan.any(), f"nan mismatch at {sample}"
     fin = np.isfinite(ref)
     inf_bad = ~fin & ~np.isnan(ref) & (got != ref)
-    sample = list(zip(where[inf_bad][:5], got[inf_bad][:5], ref[inf_bad][:5]))
+    sample = list(zip(where[inf_bad][:5], got[inf_bad][:5], ref[inf_bad][:5], strict=True))
     assert not inf_bad.any(), f"inf mismatch at {sample}"
     with np.errstate(all="ignore"):
         err = np.abs(got - ref)
@@ -416,7 +416,7 @@ def _gamma_points():
 
 def test_gammainc_and_gammaincc():
     a, x = _gamma_points()
-    where = np.array(list(zip(a, x)), dtype=object)
+    where = np.array(list(zip(a, x, strict=True)), dtype=object)
     # SciPy itself is only good to ~2e-12 relative for a >~ 500 (checked against
     # 120-digit arithmetic: this implementation is within 1e-13 there).
     assert_matches(_map2(S.gammainc, a, x), sc.gammainc(a, x), 1e-11, where=where)
@@ -430,7 +430,7 @@ def test_gammau_and_gammal():
     )
     a = np.concatenate([a, [0.0, 0.0, 200.0, np.inf, -1.0, np.nan]])
     x = np.concatenate([x, [0.0, 1.0, 300.0, 1.0, 1.0, 1.0]])
-    where = np.array(list(zip(a, x)), dtype=object)
+    where = np.array(list(zip(a, x, strict=True)), dtype=object)
     with np.errstate(all="ignore"):
         ref_u = sc.gammaincc(a, x) * sc.gamma(a)
         ref_l = sc.gammainc(a, x) * sc.gamma(a)
@@ -482,7 +482,7 @@ def test_betainc():
     a = np.concatenate([a, edges[:, 0]])
     b = np.concatenate([b, edges[:, 1]])
     x = np.concatenate([x, edges[:, 2]])
-    where = np.array(list(zip(a, b, x)), dtype=object)
+    where = np.array(list(zip(a, b, x, strict=True)), dtype=object)
     # Boost (SciPy's betainc) loses accuracy for results below ~1e-260 (checked
     # against 120-digit arithmetic), so compare above 1e-250.
     assert_matches(

@@ -304,7 +304,7 @@ def test_untraced_states_swap(rng, rewrite):
               rng.normal(size=3), rng.normal(size=3)]
     module = compare([n, *starts], outs, values, rewrite=rewrite)
     # no step: the initial values (PyTensor's Python Scan returns None there)
-    for got, want in zip(module.kernel(np.int32(0), *values[1:]), values[1:]):
+    for got, want in zip(module.kernel(np.int32(0), *values[1:]), values[1:], strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -329,7 +329,7 @@ def test_mit_mot_reads_the_tap_it_overwrites(rng):
         want_b[t + 1] = want_b[t] * 0.5 + want_b[t + 1]
         want_w[t + 1] = want_w[t] * 0.5 + want_w[t + 1]
     got = module.kernel(np.int32(steps), b, w)
-    for g, want in zip(got, [want_b, want_w, want_g, want_v]):
+    for g, want in zip(got, [want_b, want_w, want_g, want_v], strict=True):
         np.testing.assert_allclose(g, want, rtol=1e-14)
     # one step more would write past the buffers' end: refused, not done
     with pytest.raises(IndexError):
@@ -560,7 +560,7 @@ def test_graph_of_a_compiled_function(rng):
 
     module = import_source(source)
     values = [*seed_values(rng), np.array([0.0, 1.0]), np.int32(12), np.float64(3.0)]
-    for k, (got, want) in enumerate(zip(module.kernel(*values), function(*values))):
+    for k, (got, want) in enumerate(zip(module.kernel(*values), function(*values), strict=True)):
         np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"output {k}")
 
 

@@ -1,7 +1,6 @@
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-
 from oracle import compare
 
 

@@ -123,7 +123,7 @@ def build_entry(fgraph, module: ModuleBuilder):
         params.append(param)
         fn.values[var] = sx.name(param)
         inputs_meta.append((param, var.type.dtype, _static_shape(var)))
-    scalar_inputs = [(v, p) for v, p in zip(fgraph.inputs, params) if _is_scalar(v)]
+    scalar_inputs = [(v, p) for v, p in zip(fgraph.inputs, params, strict=True) if _is_scalar(v)]
     for var, param in scalar_inputs:
         normalize_scalar_input(fn, var, param)
     if scalar_inputs:

@@ -136,7 +136,6 @@ def query():
 def rewrite(fgraph):
     """Rewrite ``fgraph`` in place and return it."""
     from pytensor.compile.mode import optdb
-
     from pytensor.graph.rewriting.basic import SequentialGraphRewriter
 
     rewriters = [r for r in optdb.query(query()).data

@@ -276,7 +276,7 @@ def for_range(index: str, args: Sequence[Expr], body: Sequence[cst.BaseStatement
 def for_nest(indices: Sequence[str], extents: Sequence[Expr], body: Sequence[cst.BaseStatement]):
     """Nested ``for i in range(n)`` loops, outermost first; returns a statement list."""
     stmts = list(body)
-    for index, extent in reversed(list(zip(indices, extents))):
+    for index, extent in reversed(list(zip(indices, extents, strict=True))):
         stmts = [for_range(index, [extent], stmts)]
     return stmts
 

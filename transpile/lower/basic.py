@@ -8,9 +8,9 @@ from pytensor.compile.ops import DeepCopyOp, ViewOp
 from pytensor.graph.basic import Constant
 from pytensor.raise_op import CheckAndRaise
 from pytensor.tensor.basic import (
-    ARange,
     Alloc,
     AllocEmpty,
+    ARange,
     Join,
     MakeVector,
     ScalarFromTensor,

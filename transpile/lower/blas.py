@@ -12,7 +12,7 @@ from pytensor.tensor.blas import BatchedDot, Dot22, Dot22Scalar, Gemm, Gemv, Ger
 from pytensor.tensor.math import Dot
 
 from .. import syntax as sx
-from ..dtypes import dtype_attr, is_float, is_complex
+from ..dtypes import dtype_attr, is_complex, is_float
 from ..registry import register
 from .elemwise import dim_size
 

@@ -79,7 +79,8 @@ def element(fn, var, indices) -> sx.Expr:
         return typed_literal(var.data, var.type.dtype)  # ``2.0``, not ``CONST[0, 0]``
     return sx.subscript(
         fn.expr(var),
-        [sx.literal(0) if s == 1 else sx.name(i) for s, i in zip(var.type.shape, indices)],
+        [sx.literal(0) if s == 1 else sx.name(i)
+         for s, i in zip(var.type.shape, indices, strict=True)],
     )
 
 
@@ -114,7 +115,7 @@ def lower_Elemwise(op, node, fn):
     ndim = outputs[0].type.ndim
     if ndim == 0:
         exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
-        for var, expr in zip(outputs, exprs):
+        for var, expr in zip(outputs, exprs, strict=True):
             expr = cast_if_unnatural(expr, var.type.dtype)
             if isinstance(expr, cst.Name):
                 fn.alias(var, expr)

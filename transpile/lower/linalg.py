@@ -12,9 +12,9 @@ lowers to these same calls (inside batch loops when there are batch dimensions).
 """
 
 from .. import syntax as sx
+from ..compat import op_class
 from ..dtypes import cast_if_unnatural, dtype_attr, is_complex
 from ..errors import UnsupportedOpError
-from ..compat import op_class
 from ..registry import register
 
 # None where this PyTensor version has no such Op (EighGrad is gone in PyTensor 3).

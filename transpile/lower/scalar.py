@@ -9,6 +9,7 @@ multi-output Ops), where ``args`` are the expressions of the inputs' element val
 import libcst as cst
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
+
 try:
     from pytensor.tensor.xlogx import XlogX, XlogY0
 except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
@@ -313,9 +314,10 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     """Lower a scalar inner graph.  Values used once are inlined into their consumer;
     values used more than once get a local name in the current block."""
     from pytensor.graph.basic import Constant
+
     from ..compat import io_toposort
 
-    values = dict(zip(inputs, args))
+    values = dict(zip(inputs, args, strict=True))
     uses: dict = {}
     nodes = io_toposort(inputs, outputs)
     for node in nodes:
@@ -334,7 +336,7 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
 
     for node in nodes:
         exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
-        for var, expr in zip(node.outputs, exprs):
+        for var, expr in zip(node.outputs, exprs, strict=True):
             if var in consumed and _wraps_around(node.op, var.type.dtype):
                 expr = cast(expr, var.type.dtype)
             if uses.get(var, 0) > 1 and not is_atomic(expr):
@@ -358,5 +360,5 @@ def lower_ScalarOp(op, node, fn):
     from ..dtypes import cast_if_unnatural
 
     exprs = scalar_apply(op, [fn.expr(v) for v in node.inputs], node, fn)
-    for var, expr in zip(node.outputs, exprs):
+    for var, expr in zip(node.outputs, exprs, strict=True):
         fn.bind(var, cast_if_unnatural(expr, var.type.dtype), hint=_hint(var))

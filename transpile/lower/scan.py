@@ -166,7 +166,7 @@ def _store(fn, writes, until_var) -> None:
         if rebind and array and not own:
             value = sx.method(value, "copy")
         values.append(value)
-    for (target, inner_var, _), value in zip(pending, values):
+    for (target, inner_var, _), value in zip(pending, values, strict=True):
         if target is not None and inner_var not in fn.written:
             fn.emit(sx.assign(target, value))
 
@@ -245,7 +245,7 @@ def lower_Scan(op, node, fn):
     buffers, bases, stores = [], [], []
     for k, (outer_i, outer_o, inner_vars, taps, out_taps) in enumerate(zip(
             traced_outer_in, traced_outer_out, traced_inner_in, traced_taps,
-            traced_out_taps)):
+            traced_out_taps, strict=True)):
         base = (_result_name(fn, outer_o) or _base_name(outer_i, *inner_vars)
                 or _initial_name(outer_i) or "state")
         bases.append(base)
@@ -277,7 +277,7 @@ def lower_Scan(op, node, fn):
     nitsot_inner = op.inner_nitsot_outs(inner_out)
     nitsot_outer = op.outer_nitsot_outs(outer_out)
     nitsot_buffers, nitsot_stores, deferred = [], [], []
-    for size, inner_var, outer_var in zip(nitsot_sizes, nitsot_inner, nitsot_outer):
+    for size, inner_var, outer_var in zip(nitsot_sizes, nitsot_inner, nitsot_outer, strict=True):
         name = fn.fresh(_result_name(fn, outer_var) or _base_name(inner_var) or "ys")
         core = list(inner_var.type.shape)
         known = all(s is not None for s in core)
@@ -293,7 +293,7 @@ def lower_Scan(op, node, fn):
 
     untraced_states = []
     for outer_i, inner_var in zip(op.outer_untraced_sit_sot(outer_in),
-                                  op.inner_untraced_sit_sot(inner_in)):
+                                  op.inner_untraced_sit_sot(inner_in), strict=True):
         hint = _base_name(inner_var, outer_i) or "state"
         if outer_i.type.ndim == 0:
             untraced_states.append(fn.bind_name(fn.fresh(hint), fn.expr(outer_i)))
@@ -308,18 +308,22 @@ def lower_Scan(op, node, fn):
     rebound = [s.value for s in untraced_states]
     with fn.indices(1, preferred=("t", "t1", "t2", "t3")) as (t,):
         with fn.block() as body, fn.loop(rebound) as preheader:
-            for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in)):
+            for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in),
+                                            strict=True):
                 base = _base_name(outer_seq, inner_var) or "seq"
                 _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
                       f"{base}_t", fn.expr(outer_seq))
-            for buf, base, taps, inner_vars in zip(buffers, bases, traced_taps, traced_inner_in):
+            for buf, base, taps, inner_vars in zip(buffers, bases, traced_taps, traced_inner_in,
+                                                   strict=True):
                 lookback = _lookback(taps)
-                for tap, inner_var in zip(taps, inner_vars):
+                for tap, inner_var in zip(taps, inner_vars, strict=True):
                     _read(fn, inner_var, sx.subscript(buf, [_at(t, lookback + tap)]),
                           _tap_name(base, tap), buf)
-            for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in)):
+            for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in),
+                                        strict=True):
                 fn.alias(inner_var, state, view_of=inner_var if inner_var.type.ndim else None)
-            for outer_v, inner_var in zip(op.outer_non_seqs(outer_in), op.inner_non_seqs(inner_in)):
+            for outer_v, inner_var in zip(op.outer_non_seqs(outer_in),
+                                          op.inner_non_seqs(inner_in), strict=True):
                 fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
                 if outer_v in fn.transposes:
                     fn.transposes[inner_var] = fn.transposes[outer_v]
@@ -334,15 +338,15 @@ def lower_Scan(op, node, fn):
             counts = collections.Counter(v for group in stored for v in group)
             for buf, base, taps, out_taps, out_vars, outer_i in zip(
                     buffers, bases, traced_taps, traced_out_taps, traced_inner_out,
-                    traced_outer_in):
-                for tap, inner_var in zip(out_taps, out_vars):
+                    traced_outer_in, strict=True):
+                for tap, inner_var in zip(out_taps, out_vars, strict=True):
                     if tap not in taps and counts[inner_var] == 1 and _fills_whole(
                             inner_var, outer_i.type.dtype):
                         destinations[inner_var] = (
                             sx.subscript(buf, [_at(t, _lookback(taps) + tap)]),
                             _tap_name(base, tap))
             for buf, inner_var, outer_var in zip(nitsot_buffers, nitsot_inner,
-                                                 nitsot_outer):
+                                                 nitsot_outer, strict=True):
                 if buf.value not in deferred_names and counts[inner_var] == 1 and \
                         _fills_whole(inner_var, outer_var.type.dtype):
                     destinations[inner_var] = (sx.subscript(buf, [sx.name(t)]),
@@ -375,17 +379,18 @@ def lower_Scan(op, node, fn):
             # before the first store.
             writes = []  # (target, inner output, inner inputs the store overwrites)
             for buf, taps, out_taps, in_vars, out_vars in zip(
-                    buffers, traced_taps, traced_out_taps, traced_inner_in, traced_inner_out):
+                    buffers, traced_taps, traced_out_taps, traced_inner_in, traced_inner_out,
+                    strict=True):
                 lookback = _lookback(taps)
-                for tap, inner_var in zip(out_taps, out_vars):
-                    overwritten = [v for k, v in zip(taps, in_vars) if k == tap]
+                for tap, inner_var in zip(out_taps, out_vars, strict=True):
+                    overwritten = [v for k, v in zip(taps, in_vars, strict=True) if k == tap]
                     target = sx.subscript(buf, [_at(t, lookback + tap)])
                     writes.append((target, inner_var, overwritten))
-            for buf, inner_var in zip(nitsot_buffers, nitsot_inner):
+            for buf, inner_var in zip(nitsot_buffers, nitsot_inner, strict=True):
                 writes.append((sx.subscript(buf, [sx.name(t)]), inner_var, []))
             for state, inner_in_var, inner_var in zip(
                     untraced_states, op.inner_untraced_sit_sot(inner_in),
-                    op.inner_untraced_sit_sot_outs(inner_out)):
+                    op.inner_untraced_sit_sot_outs(inner_out), strict=True):
                 writes.append((state, inner_var, [inner_in_var]))
             _store(fn, writes, inner_out[-1] if info.as_while else None)
             if info.as_while:
@@ -411,13 +416,15 @@ def lower_Scan(op, node, fn):
             return fn.bind_name(fn.fresh(buf.value), ran)
         return buf
 
-    for buf, store, taps, outer_var in zip(buffers, stores, traced_taps, traced_outer_out):
+    for buf, store, taps, outer_var in zip(buffers, stores, traced_taps, traced_outer_out,
+                                           strict=True):
         fn.alias(outer_var, result(buf, store, _lookback(taps)))
         fn.contiguous.add(outer_var)
-    for buf, store, outer_var in zip(nitsot_buffers, nitsot_stores, nitsot_outer):
+    for buf, store, outer_var in zip(nitsot_buffers, nitsot_stores, nitsot_outer, strict=True):
         fn.alias(outer_var, result(buf, store, 0))
         fn.contiguous.add(outer_var)
-    for state, outer_var in zip(untraced_states, op.outer_untraced_sit_sot_outs(outer_out)):
+    for state, outer_var in zip(untraced_states, op.outer_untraced_sit_sot_outs(outer_out),
+                                strict=True):
         fn.alias(outer_var, state)
 
 
@@ -475,7 +482,7 @@ def _scalar_form(scalar_op, args, index: int, depth: int):
     if any(a is None for a in args):
         return None
     if isinstance(scalar_op, ps.Composite):
-        inner = dict(zip(scalar_op.fgraph.inputs, args))
+        inner = dict(zip(scalar_op.fgraph.inputs, args, strict=True))
         for node in scalar_op.fgraph.toposort():
             node_args = [inner[v] if v in inner else _const_form(v)
                          for v in node.inputs]
@@ -521,7 +528,7 @@ def _const_form(var):
 
 def _combine(forms, coefficients):
     out: dict = {}
-    for form, c in zip(forms, coefficients):
+    for form, c in zip(forms, coefficients, strict=True):
         for term, k in form.items():
             out[term] = out.get(term, 0) + c * k
     return {term: k for term, k in out.items() if k != 0 or term == 1}
