@@ -3,6 +3,7 @@
 DimShuffle's transposes, new axes and dropped broadcastable axes in 2 to 4 dimensions.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,25 @@ def test_float32_inputs_stay_float32(rng):
         assert out.dtype == "float32"
     compare([x, y, s], outs, [rng.normal(size=(3, 4)).astype("float32"),
                               rng.normal(size=(1, 4)).astype("float32"), 1.25])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_softplus_pairs_share_one_exp(rng, dtype):
+    """softplus(x), softplus(-x) and sigmoid(x) of one x in a fused Composite (a
+    logistic loss and its gradient) come from one softplus_sigmoid call; alone, or
+    of different arguments, each keeps its own helper."""
+    x = pt.tensor("x", dtype=dtype, shape=(None,))
+    y = pt.tensor("y", dtype=dtype, shape=(None,))
+    z = pt.tanh(x) * 3 + y
+    outs = [pt.softplus(z) - y * pt.softplus(-z), pt.sigmoid(z) * y,  # all three of z
+            pt.softplus(x) + pt.softplus(-x),  # two of x
+            pt.sigmoid(y + 1), pt.softplus(x - y)]  # alone
+    xv = np.concatenate([rng.normal(scale=5.0, size=20),
+                         [0.0, 30.0, -30.0, 400.0, -400.0]]).astype(dtype)
+    module = compare([x, y], outs, [xv, rng.normal(size=xv.size).astype(dtype)],
+                     rewrite=True)
+    source = Path(module.__file__).read_text()
+    assert source.count("= softplus_sigmoid(") == 2, source
+    assert re.search(r"softplus\w*, softplus_neg\w*, sigmoid\w* = softplus_sigmoid\(",
+                     source), source  # all three used
+    assert "def sigmoid(" in source and "def softplus(" in source

@@ -106,7 +106,7 @@ def test_file_follows_runtime_rules():
                 stmt.value, ast.Constant
             ), ast.dump(stmt)
     for name in (
-        "log1mexp softplus sigmoid xlogx xlogy0 erfcx erfinv erfcinv digamma trigamma "
+        "log1mexp softplus sigmoid softplus_sigmoid xlogx xlogy0 erfcx erfinv erfcinv digamma trigamma "
         "gammainc gammaincc gammau gammal betainc i0 i1 log1pmx"
     ).split():
         assert name in public, name
@@ -531,6 +531,21 @@ def test_log1pmx():
         ]
     )
     assert_matches(_map1(S.log1pmx, x), ref_fn(x), 1e-14, where=x)
+
+
+def test_softplus_sigmoid_gives_all_three_from_one_exp():
+    x = np.concatenate([np.linspace(-60.0, 60.0, 4001), np.logspace(-300, 2.9, 801),
+                        -np.logspace(-300, 2.9, 801),
+                        [0.0, -0.0, 17.9, 18.0, 33.3, -37.0, -37.1, 745.0, -745.0,
+                         1e300, -1e300, np.inf, -np.inf, np.nan]])
+    got = np.array([S.softplus_sigmoid(v) for v in x])
+    with np.errstate(invalid="ignore"):
+        assert_matches(got[:, 0], np.logaddexp(0.0, x), 1e-15, where=x)
+        assert_matches(got[:, 1], np.logaddexp(0.0, -x), 1e-15, where=x)
+    assert_matches(got[:, 2], sc.expit(x), 1e-15, where=x)
+    f32 = S.softplus_sigmoid(np.float32(2.5))
+    assert np.allclose(f32, [np.logaddexp(0, 2.5), np.logaddexp(0, -2.5), sc.expit(2.5)],
+                       rtol=1e-6)
 
 
 def test_existing_helpers():

@@ -31,24 +31,17 @@ OUTPUTS = (
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow for large |x|."""
+def softplus_sigmoid(x):
+    """(softplus(x), softplus(-x), sigmoid(x)) from one exp and one log1p:
+    softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)), without overflow."""
+    e = math.exp(-abs(x))
+    tail = math.log1p(e)
+    s = 1.0 / (1.0 + e)
     if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def softplus(x):
-    """log(1 + exp(x)) without overflow, with PyTensor's thresholds."""
-    if x < -37.0:
-        return math.exp(x)
-    if x < 18.0:
-        return math.log1p(math.exp(x))
-    if x < 33.3:
-        return x + math.exp(-x)
-    return x
+        return x + tail, tail, s
+    if x < 0.0:
+        return tail, tail - x, e * s
+    return x, x, x  # nan
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -76,9 +69,9 @@ def kernel(X, y, w, b):
     sum_ = 0.0
     for i in range(y.shape[0]):
         add = dot[i] + b
-        sigmoid_1 = sigmoid(add)
+        softplus_1, softplus_neg, sigmoid_1 = softplus_sigmoid(add)
         sub = 1.0 - y[i]
-        sum_ = sum_ + (-1.0 * y[i] * softplus(-add) + -1.0 * sub * softplus(add))
+        sum_ = sum_ + (-1.0 * y[i] * softplus_neg + -1.0 * sub * softplus_1)
         mul[i] = -1.0 * sub * sigmoid_1
         mul_1[i] = -1.0 * y[i] * (1.0 - sigmoid_1)
     # Composite{...}

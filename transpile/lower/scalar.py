@@ -310,6 +310,34 @@ def _wraps_around(op, dtype: str) -> bool:
     return isinstance(op, _MAY_OVERFLOW) and is_int(dtype) and dtype not in NATURAL
 
 
+_SOFTPLUS_KINDS = ("softplus", "softplus_neg", "sigmoid")
+
+
+def _softplus_groups(nodes) -> dict:
+    """``softplus(x)``, ``softplus(-x)`` and ``sigmoid(x)`` of one float ``x`` (a
+    logistic loss and its gradient): when two or more of them are computed, one call
+    of the ``softplus_sigmoid`` helper gives all three from one ``exp`` and one
+    ``log1p``, where separately they take up to three of each.  Maps each of their
+    results to ``(x, {kind: result})``."""
+    groups: dict = {}
+    for node in nodes:
+        (u,) = node.inputs if len(node.inputs) == 1 else (None,)
+        if u is None or u.type.dtype not in ("float32", "float64") \
+                or node.outputs[0].type.dtype != u.type.dtype:
+            continue
+        if isinstance(node.op, psm.Softplus):
+            neg = u.owner is not None and isinstance(u.owner.op, ps.Neg)
+            base, kind = (u.owner.inputs[0], "softplus_neg") if neg else (u, "softplus")
+        elif isinstance(node.op, psm.Sigmoid):
+            base, kind = u, "sigmoid"
+        else:
+            continue
+        if base.type.dtype == u.type.dtype:
+            groups.setdefault(base, {}).setdefault(kind, node.outputs[0])
+    return {var: (base, members) for base, members in groups.items() if len(members) > 1
+            for var in members.values()}
+
+
 def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     """Lower a scalar inner graph.  Values used once are inlined into their consumer;
     values used more than once get a local name in the current block."""
@@ -334,7 +362,19 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
             return typed_literal(var.data, var.type.dtype)
         raise KeyError(var)
 
+    shared = _softplus_groups(nodes)
     for node in nodes:
+        group = shared.get(node.outputs[0])
+        if group is not None:  # softplus(x), softplus(-x), sigmoid(x) from one call
+            base, members = group
+            if node.outputs[0] not in values:
+                names = [fn.fresh(kind) if kind in members else "_"
+                         for kind in _SOFTPLUS_KINDS]
+                fn.emit(sx.assign_many(names, sx.call(fn.helper("softplus_sigmoid"),
+                                                      value(base))))
+                values.update({members[kind]: sx.name(name) for kind, name in
+                               zip(_SOFTPLUS_KINDS, names, strict=True) if kind in members})
+            continue
         exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
         for var, expr in zip(node.outputs, exprs, strict=True):
             if var in consumed and _wraps_around(node.op, var.type.dtype):

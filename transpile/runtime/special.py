@@ -40,6 +40,20 @@ def sigmoid(x):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def softplus_sigmoid(x):
+    """(softplus(x), softplus(-x), sigmoid(x)) from one exp and one log1p:
+    softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)), without overflow."""
+    e = math.exp(-abs(x))
+    tail = math.log1p(e)
+    s = 1.0 / (1.0 + e)
+    if x >= 0.0:
+        return x + tail, tail, s
+    if x < 0.0:
+        return tail, tail - x, e * s
+    return x, x, x  # nan
+
+
+@numba.njit(cache=True, error_model="numpy")
 def xlogx(x):
     """x * log(x), with 0 * log(0) = 0."""
     if x == 0.0:
