@@ -4,6 +4,7 @@ they become distinct, valid identifiers that shadow nothing, and never code."""
 import ast
 import builtins
 import keyword
+import re
 
 import numpy as np
 import pytensor.tensor as pt
@@ -224,3 +225,28 @@ def test_an_input_named_like_a_constant_does_not_hide_it(rng):
     c = pt.constant(np.array([1.0, 2.0, 3.0]))
     module = compare([x, y], [x * c + y], [rng.normal(size=3), rng.normal(size=3)])
     check_module_hygiene(open(module.__file__).read(), 2)
+
+
+def test_outputs_keep_their_names_through_the_rewrites(rng):
+    """A rewrite puts a new node in an output's place (``-mean(...)`` becomes a fused
+    ``neg``); the module still calls the result what the graph called it.  One
+    variable returned under two names takes the first; an input returned as it is
+    keeps its own name (a copy of it is returned); unnamed outputs are named by
+    their node."""
+    x, y = pt.vector("x"), pt.vector("y")
+    loss = -pt.mean(pt.log1p(pt.exp(x)) * y)
+    loss.name = "loss"
+    grad = (x * 2 + y).sum()
+    grad.name = "grad"
+    again = grad + 0  # the rewrites make it grad itself
+    again.name = "again"
+    same = x.copy()
+    same.name = "same_x"
+    module = compare([x, y], [loss, grad, again, same, x * y],
+                     [rng.normal(size=5), rng.normal(size=5)], rewrite=True)
+    labels = [row[0] for row in module.OUTPUTS]
+    assert labels[:4] == ["loss", "grad", "grad", "x"], labels
+    assert labels[4] not in labels[:4], labels
+    source = open(module.__file__).read()
+    assert re.search(r"^    loss = ", source, re.M), source
+    assert "return (loss, grad, grad, x.copy(), " in source, source

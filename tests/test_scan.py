@@ -624,3 +624,20 @@ def test_scratch_arrays_are_not_carried_from_step_to_step(rng, rewrite):
     values = [np.int32(4), rng.normal(size=3), rng.normal(size=3),
               rng.normal(size=(3, 3)) / 2]
     compare([n, v0, w0, A], outs, values, rewrite=rewrite)
+
+
+def test_a_last_state_returned_by_name_keeps_its_name(rng):
+    """``root = xs[-1]`` is returned as ``root``.  The states' buffer is named after
+    the initial state (``x`` for ``x0``) or, failing that, ``root_trace``; PyTensor 3
+    keeps only the last state, in a local named ``root``."""
+    x0, c = pt.scalar("x0"), pt.scalar()
+    for init, buffer in ((x0, "x"), (c, "root_trace")):
+        xs, _ = pytensor.scan(lambda x: x * 0.5 + 1.0, outputs_info=[init], n_steps=6)
+        root = xs[-1]
+        root.name = "root"
+        module = compare([init], [root], [3.0])
+        source = open(module.__file__).read()
+        assert [row[0] for row in module.OUTPUTS] == ["root"]
+        traced = re.search(rf"^    {buffer} = np\.empty", source, re.M)
+        untraced = "np.empty" not in source and re.search(r"^        root = ", source, re.M)
+        assert traced or untraced, source

@@ -55,7 +55,9 @@ def generate(loaded, options: Options = Options()) -> str:
     if not fgraph.outputs:
         raise GraphError("the graph has no outputs")
     if options.rewrite:
+        names = [var.name for var in fgraph.outputs]
         rewrite(fgraph)
+        keep_output_names(fgraph, names)
     entry, inputs_meta, outputs_meta = build_entry(fgraph, module)
     tree = assemble(module, entry, inputs_meta, outputs_meta,
                     header(loaded, options, inputs_meta, outputs_meta))
@@ -109,6 +111,20 @@ def normalize_scalar_input(fn: FunctionBuilder, var, param: str) -> None:
     dtype = var.type.dtype
     value = sx.method(sx.call("np.asarray", sx.name(param)), "item")
     fn.emit(sx.assign(param, sx.call(dtype_attr(dtype), value)))
+
+
+def keep_output_names(fgraph, names) -> None:
+    """Give the rewritten outputs the names the graph's outputs had (``loss``, not
+    the ``neg`` of the node a rewrite put in its place), the first name where one
+    variable now gives several outputs; inputs and constants keep theirs."""
+    from pytensor.graph.basic import Constant
+
+    named = set()
+    for var, name in zip(fgraph.outputs, names, strict=True):
+        if name and var not in named and var not in fgraph.inputs \
+                and not isinstance(var, Constant):
+            var.name = name
+            named.add(var)
 
 
 def build_entry(fgraph, module: ModuleBuilder):

@@ -61,12 +61,25 @@ def _result_name(fn, outer_out) -> str | None:
     the graph returns (``xs[1:]``, what ``pytensor.scan`` hands back)."""
     if outer_out.name:
         return outer_out.name
-    clients = fn.graph.clients.get(outer_out, ()) if fn.graph is not None else ()
-    for client, _ in clients:
-        for var in getattr(client, "outputs", ()):
-            if var.name:
-                return var.name
+    for var in _client_outputs(fn, outer_out):
+        if var.name and var.type.ndim == outer_out.type.ndim:
+            return var.name
     return None
+
+
+def _trace_name(fn, outer_out) -> str | None:
+    """``x_trace`` for a Scan result the graph reads one step of, named ``x``
+    (a last state ``xs[-1]``, which takes the name ``x`` itself)."""
+    for var in _client_outputs(fn, outer_out):
+        if var.name and var.type.ndim < outer_out.type.ndim:
+            return f"{var.name}_trace"
+    return None
+
+
+def _client_outputs(fn, var) -> list:
+    clients = fn.graph.clients.get(var, ()) if fn.graph is not None else ()
+    return [out for client, _ in clients for out in getattr(client, "outputs", ())
+            if hasattr(out.type, "ndim")]
 
 
 def _initial_name(outer_in) -> str | None:
@@ -247,7 +260,7 @@ def lower_Scan(op, node, fn):
             traced_outer_in, traced_outer_out, traced_inner_in, traced_taps,
             traced_out_taps, strict=True)):
         base = (_result_name(fn, outer_o) or _base_name(outer_i, *inner_vars)
-                or _initial_name(outer_i) or "state")
+                or _initial_name(outer_i) or _trace_name(fn, outer_o) or "state")
         bases.append(base)
         buf = _storage(fn, outer_i, base)
         buffers.append(buf)
@@ -278,7 +291,8 @@ def lower_Scan(op, node, fn):
     nitsot_outer = op.outer_nitsot_outs(outer_out)
     nitsot_buffers, nitsot_stores, deferred = [], [], []
     for size, inner_var, outer_var in zip(nitsot_sizes, nitsot_inner, nitsot_outer, strict=True):
-        name = fn.fresh(_result_name(fn, outer_var) or _base_name(inner_var) or "ys")
+        name = fn.fresh(_result_name(fn, outer_var) or _base_name(inner_var)
+                        or _trace_name(fn, outer_var) or "ys")
         core = list(inner_var.type.shape)
         known = all(s is not None for s in core)
         exact = _difference(size, outer_in[0]) == 0
@@ -292,9 +306,11 @@ def lower_Scan(op, node, fn):
             deferred.append((name, rows, inner_var))
 
     untraced_states = []
-    for outer_i, inner_var in zip(op.outer_untraced_sit_sot(outer_in),
-                                  op.inner_untraced_sit_sot(inner_in), strict=True):
-        hint = _base_name(inner_var, outer_i) or "state"
+    for outer_i, inner_var, outer_o in zip(op.outer_untraced_sit_sot(outer_in),
+                                           op.inner_untraced_sit_sot(inner_in),
+                                           op.outer_untraced_sit_sot_outs(outer_out),
+                                           strict=True):
+        hint = outer_o.name or _base_name(inner_var, outer_i) or "state"
         if outer_i.type.ndim == 0:
             untraced_states.append(fn.bind_name(fn.fresh(hint), fn.expr(outer_i)))
         else:
