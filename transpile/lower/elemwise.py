@@ -141,6 +141,7 @@ def lower_Elemwise(op, node, fn):
             accumulators, stored = [], True
             if fusable is not None:
                 reductions, kept, stored = fusable
+                fn.fused[var] = reductions
                 accumulators = [Accumulator(fn, r, dims) for r in reductions]
             if not stored:
                 targets.append((None, accumulators))

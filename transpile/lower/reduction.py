@@ -83,10 +83,10 @@ def fusable_reductions(fn, var, kept: int | None = None):
 
 
 class Accumulator:
-    """A reduction over the trailing axes of an Elemwise result, computed inside the
-    Elemwise's loop nest: ``total = 0.0`` before the reduced loops, ``total = total +
-    <element>`` in them, and for a partial reduction ``out[i] = total`` after them.
-    ``dims`` are the lengths of the Elemwise's loops."""
+    """A reduction over trailing axes with a scalar accumulator: ``total = 0.0``
+    before the reduced loops, ``total = total + <element>`` in them, and for a
+    partial reduction ``out[i] = total`` after them.  ``dims`` are the lengths of the
+    loops over the reduced array (an Elemwise's own loop nest, when fused)."""
 
     def __init__(self, fn, node, dims):
         self.fn, self.node = fn, node
@@ -99,7 +99,6 @@ class Accumulator:
         self.kept = len(dims) - len(reduced_axes(op, len(dims)))
         kept_dims = dims[:self.kept]
         self.scalar_node = _ScalarNode(self.acc_dtype, var.type.dtype)
-        fn.fused.setdefault(var, []).append(node)
         if self.kept:
             self.target = fn.allocate(self.out, shape_tuple(kept_dims), out_dtype,
                                       self.hint)
@@ -168,25 +167,13 @@ def lower_CAReduce(op, node, fn):
         dims = [dim_size(fn, x, d) for d in range(x.type.ndim)]
         kept_idx = [indices[d] for d in kept]
         if axes == list(range(len(kept), x.type.ndim)):  # trailing axes: scalar accumulator
-            acc = fn.fresh(out.name or hint if not kept and acc_dtype == out_dtype
-                           else "acc")
+            acc = Accumulator(fn, node, dims)
             with fn.block() as inner:
-                fn.emit(sx.assign(acc, combine(sx.name(acc), elem)))
+                fn.emit(acc.update(elem))
             loops = sx.for_nest([indices[d] for d in axes], [dims[d] for d in axes], inner)
-            init = sx.assign(acc, identity(op, acc_dtype))
-            if not kept:
-                fn.emit(init, *loops)
-                if acc_dtype == out_dtype:
-                    fn.alias(out, sx.name(acc))
-                else:
-                    fn.bind(out, cast(sx.name(acc), out_dtype), hint=hint)
-                return
-            target = fn.bind(out, sx.call("np.empty", shape_tuple([dims[d] for d in kept]),
-                                          dtype=dtype_attr(out_dtype)), hint=hint)
-            store = sx.assign(sx.subscript(target, [sx.name(i) for i in kept_idx]),
-                              sx.name(acc))
-            fn.emit(*sx.for_nest(kept_idx, [dims[d] for d in kept], [init, *loops, store]))
-            fn.contiguous.add(out)
+            fn.emit(*sx.for_nest(kept_idx, [dims[d] for d in kept],
+                                 [acc.init(), *loops, *acc.store(kept_idx)]))
+            acc.finish()
             return
 
         # General axes: accumulate into the output, visiting the input in memory order.

@@ -321,8 +321,10 @@ def _softplus_groups(nodes) -> dict:
     results to ``(x, {kind: result})``."""
     groups: dict = {}
     for node in nodes:
-        (u,) = node.inputs if len(node.inputs) == 1 else (None,)
-        if u is None or u.type.dtype not in ("float32", "float64") \
+        if len(node.inputs) != 1:
+            continue
+        (u,) = node.inputs
+        if u.type.dtype not in ("float32", "float64") \
                 or node.outputs[0].type.dtype != u.type.dtype:
             continue
         if isinstance(node.op, psm.Softplus):
