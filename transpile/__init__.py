@@ -23,17 +23,28 @@ def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool 
     a ``FunctionGraph``, a compiled ``Function``, a list of output variables or an
     ``(inputs, outputs)`` pair.
     """
+    from .room import with_room
+
+    options = {"name": name, "rewrite": rewrite, "cache": cache, "fastmath": fastmath,
+               "allow_modules": tuple(allow_modules)}
+    return with_room(_transpile, graph, options)
+
+
+def _transpile(graph, options: dict) -> str:
     from pathlib import Path
+
+    import pytensor
 
     from .assemble import Options, generate
     from .load import load_file, load_object
 
-    if isinstance(graph, (str, Path)):
-        loaded = load_file(graph, allow_modules)
-    else:
-        loaded = load_object(graph)
-    return generate(loaded, Options(name=name, rewrite=rewrite, cache=cache, fastmath=fastmath,
-                                    allow_modules=tuple(allow_modules)))
+    # PyTensor's C compiler stays off throughout: nothing in a graph is compiled.
+    with pytensor.config.change_flags(cxx=""):
+        if isinstance(graph, (str, Path)):
+            loaded = load_file(graph, options["allow_modules"])
+        else:
+            loaded = load_object(graph)
+        return generate(loaded, Options(**options))
 
 
 def dump(inputs, outputs, path) -> None:

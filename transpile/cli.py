@@ -133,18 +133,43 @@ def run_dump(argv) -> int:
     return 0
 
 
+def _command(argv) -> int:
+    if argv[:1] == ["dump"]:
+        return run_dump(argv[1:])
+    if argv[:1] == ["pymc"]:
+        from .pymc_cli import run_pymc
+
+        return run_pymc(argv[1:])
+    return run(argv)
+
+
+def _quiet_compiler() -> None:
+    """PyTensor's C compiler stays off for the whole run, before PyTensor is
+    imported: nothing a graph file holds is ever compiled (docs/security.md)."""
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, "cxx=") if f)
+
+
+def _notes_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("transpile: note: %(message)s"))
+    log = logging.getLogger("transpile")
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+
+
 def main(argv=None) -> int:
+    from .room import with_room
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "pytensor" not in sys.modules:
+        _quiet_compiler()
     warnings.filterwarnings("ignore")  # PyTensor's import-time notices are not ours
     logging.getLogger("pytensor").setLevel(logging.ERROR)  # e.g. "g++ not available"
+    _notes_to_stderr()
     try:
-        if argv[:1] == ["dump"]:
-            return run_dump(argv[1:])
-        if argv[:1] == ["pymc"]:
-            from .pymc_cli import run_pymc
-
-            return run_pymc(argv[1:])
-        return run(argv)
+        return with_room(_command, argv)
     except TranspileError as exc:
         print(f"transpile: error: {one_line(str(exc), 1000)}", file=sys.stderr)
         return 1
@@ -154,6 +179,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `transpile graph.pkl | head`: not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+        return 1
+    except MemoryError:
+        print("transpile: error: out of memory", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001
         if os.environ.get("TRANSPILE_DEBUG"):

@@ -9,8 +9,14 @@ they would write into the caller's arrays.  (The lowerings never honour an Op's
 
 import contextlib
 import importlib
+import logging
 import warnings
 from collections.abc import MutableSet
+
+import numpy as np
+
+from .errors import TranspileError
+from .syntax import one_line
 
 INCLUDE = ("fast_run", "numba")
 EXCLUDE = ("inplace",)
@@ -133,22 +139,132 @@ def query():
     return RewriteDatabaseQuery(include=list(INCLUDE), exclude=list(EXCLUDE))
 
 
+# Constant folding runs an Op's Python implementation on constant inputs at transpile
+# time.  A graph file could ask it for gigabytes (``alloc(0, 10**5, 10**5)``,
+# ``arange(3e8)``) or for long computations on large inputs, so a node is folded only
+# when every input and every output has at most this many elements; anything larger
+# is computed by the generated module at run time instead (docs/security.md).
+MAX_FOLDED_ELEMENTS = 1 << 20
+
+_log = logging.getLogger("transpile")
+
+
+def _size(shape) -> int | None:
+    total = 1
+    for n in shape:
+        if n is None:
+            return None
+        total *= int(n)
+    return total
+
+
+def _inferred_sizes(fgraph, node) -> list[int | None]:
+    """The sizes of a node's outputs, from its Op's shape rule applied to the
+    shapes of its (constant) inputs; None where that is not a known number."""
+    import pytensor.tensor as pt
+    from pytensor.tensor.basic import get_underlying_scalar_constant_value
+
+    shapes = [tuple(pt.constant(n, dtype="int64") for n in np.shape(inp.data))
+              if hasattr(inp.type, "ndim") else None for inp in node.inputs]
+    sizes = []
+    for out_shape in node.op.infer_shape(fgraph, node, shapes):
+        try:
+            sizes.append(_size(int(get_underlying_scalar_constant_value(n)) for n in out_shape))
+        except Exception:  # noqa: BLE001 - not a number known without running the node
+            sizes.append(None)
+    return sizes
+
+
+def fold_is_small(fgraph, node) -> bool:
+    """Whether constant-folding ``node`` stays within MAX_FOLDED_ELEMENTS."""
+    limit = MAX_FOLDED_ELEMENTS
+    if any(np.size(getattr(inp, "data", 0)) > limit for inp in node.inputs):
+        return False
+    static = [_size(getattr(out.type, "shape", ())) for out in node.outputs]
+    if None in static:
+        try:
+            inferred = _inferred_sizes(fgraph, node)
+        except Exception:  # noqa: BLE001 - no shape rule: do not fold
+            return False
+        static = [s if s is not None else i for s, i in zip(static, inferred, strict=True)]
+    return all(size is not None and size <= limit for size in static)
+
+
+@contextlib.contextmanager
+def bounded_constant_folding():
+    """Within the block, PyTensor's constant folding skips nodes ``fold_is_small``
+    refuses."""
+    from pytensor.tensor.rewriting.basic import unconditional_constant_folding as folding
+
+    original = folding.fn
+
+    def bounded(fgraph, node):
+        if not all(hasattr(inp, "data") for inp in node.inputs):
+            return False
+        if not fold_is_small(fgraph, node):
+            return False
+        return original(fgraph, node)
+
+    folding.fn = bounded
+    try:
+        yield
+    finally:
+        folding.fn = original
+
+
+class _FailureNotes(logging.Handler):
+    """Collects PyTensor's "Rewrite failure" reports (a rewrite that raised is
+    skipped, as PyTensor itself does) as one line each, without their tracebacks."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.notes: list[str] = []
+
+    def emit(self, record) -> None:
+        text = record.getMessage()
+        if text.startswith("Rewrite failure due to:"):
+            self.notes.append(text.split(":", 1)[1].strip())
+        elif text.startswith("node:") and self.notes:
+            self.notes[-1] += f" on {text.split(':', 1)[1].strip()}"
+
+
+@contextlib.contextmanager
+def failures_as_notes():
+    logger = logging.getLogger("pytensor.graph.rewriting.basic")
+    handler = _FailureNotes()
+    saved = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate, logger.level = False, logging.ERROR
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = saved
+        for note in dict.fromkeys(handler.notes):  # each distinct failure once
+            _log.warning("a PyTensor rewrite failed and was skipped: %s",
+                         " ".join(note.split())[:300])
+
+
 def rewrite(fgraph):
     """Rewrite ``fgraph`` in place and return it."""
+    import pytensor
     from pytensor.compile.mode import optdb
     from pytensor.graph.rewriting.basic import SequentialGraphRewriter
 
     rewriters = [r for r in optdb.query(query()).data
                  if getattr(r, "name", None) not in SKIPPED]
-    import pytensor
-
-    # The same graph must give the same module on every machine: without this,
-    # whether a C++ compiler is configured changes which fusions PyTensor makes
-    # (and constant folding could fall back to compiling C).
+    # The same graph must give the same module on every machine: without cxx="",
+    # whether a C++ compiler is configured changes which fusions PyTensor makes (and
+    # constant folding could compile C).
     with (warnings.catch_warnings(), pytensor.config.change_flags(cxx=""),
-          ordered_sets()):
+          ordered_sets(), bounded_constant_folding(), failures_as_notes()):
         warnings.simplefilter("ignore")
-        SequentialGraphRewriter(*rewriters).rewrite(fgraph)
+        try:
+            SequentialGraphRewriter(*rewriters).rewrite(fgraph)
+        except (MemoryError, RecursionError, AssertionError) as exc:
+            raise TranspileError(f"PyTensor's rewrites failed on this graph: "
+                                 f"{type(exc).__name__}: {one_line(str(exc), 200)}; "
+                                 "try --no-rewrite") from None
     return fgraph
 
 
