@@ -183,6 +183,10 @@ def main(argv=None) -> int:
     except MemoryError:
         print("transpile: error: out of memory", file=sys.stderr)
         return 1
+    except RecursionError:
+        print("transpile: error: the graph is nested too deeply to transpile "
+              "(RecursionError)", file=sys.stderr)
+        return 1
     except Exception as exc:  # noqa: BLE001
         if os.environ.get("TRANSPILE_DEBUG"):
             raise

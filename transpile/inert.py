@@ -13,9 +13,11 @@ plain data is made for real: numbers, strings, bytes, lists, tuples, dicts and s
 What the records mean is decided afterwards, by :mod:`transpile.rebuild`, which builds
 the graph from its own tables and refuses everything else.
 
-Globals outside the packages a graph is made of (PyTensor, NumPy, PyMC, the packages
-given with ``--allow-module``, a few harmless standard-library names) are refused here
-already, so that a hostile file is named as such at once.
+Globals of the standard library (but for a few harmless names: ``builtins.slice``,
+``copyreg.__newobj__``, exception classes) and of compilers are refused here
+already, so that a hostile file is named as such at once.  Any other global is only a
+name: one of a user's module (a gradient override in an OpFromGraph) is refused only
+if the graph reaches it, and then with a hint about ``--allow-module``.
 """
 
 import builtins
@@ -129,11 +131,27 @@ def _within(module: str, packages: Iterable[str]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in packages)
 
 
+# Packages besides the standard library whose names no graph file has a reason to
+# mention (compilers, foreign-function interfaces).
+_NEVER = frozenset({"numba", "llvmlite", "cffi", "Cython", "setuptools", "distutils", "pip"})
+
+
 def _refusal(where: str, module: str) -> str:
+    return (f"refusing global {where!r}: a graph file has no business naming it "
+            "(it could run code on this machine)")
+
+
+def untrustable(module: str) -> bool:
+    """Whether ``--allow-module`` may not name ``module``: the standard library,
+    compilers, and the graph packages themselves (whose Ops are rebuilt instead)."""
     root = module.split(".", 1)[0]
-    if root in sys.stdlib_module_names or root in ("numba", "llvmlite", "scipy", "cffi"):
-        return (f"refusing global {where!r}: a graph file has no business naming it "
-                "(it could run code on this machine)")
+    return root in sys.stdlib_module_names or root in _NEVER or root in GRAPH_PACKAGES
+
+
+def user_module_refusal(where: str, module: str) -> str:
+    """What to say about a global of a package outside the graph packages that the
+    graph reaches: it may be the user's own Op."""
+    root = module.split(".", 1)[0]
     return (f"refusing global {where!r}: module {root} is not part of a PyTensor graph; "
             f"if it defines your own Ops and you trust this file, pass --allow-module {root}")
 
@@ -144,9 +162,9 @@ class InertUnpickler(pickle._Unpickler):
 
     dispatch = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, file, packages: Iterable[str] = ()):
+    def __init__(self, file, max_nodes: int = 20_000):
         super().__init__(file, fix_imports=False)
-        self.packages = (*GRAPH_PACKAGES, *packages)
+        self.nodes, self.max_nodes = 0, max_nodes
         self._depths: dict[int, tuple[object, int]] = {}  # id -> (obj kept alive, depth)
 
     def find_class(self, module: str, name: str) -> Global:
@@ -154,8 +172,12 @@ class InertUnpickler(pickle._Unpickler):
         where = f"{module}.{name}"
         if not all(p.isidentifier() for p in (*module.split("."), *name.split("."))):
             raise LoadError(f"not a readable graph pickle: no such global {where!r}")
-        if (module, name) not in _STDLIB_NAMES and not _within(module, self.packages):
+        root = module.split(".", 1)[0]
+        if (module, name) not in _STDLIB_NAMES and (
+                root in sys.stdlib_module_names or root in _NEVER):
             raise LoadError(_refusal(where, module))
+        # Anything else is only a name: a user's module (a gradient override in an
+        # OpFromGraph, an object in a tag) is refused only if the graph reaches it.
         return Global(module, name)
 
     # ---- instructions that would call something --------------------------------
@@ -166,13 +188,37 @@ class InertUnpickler(pickle._Unpickler):
         if not isinstance(func, (Global, Record)) or not isinstance(args, tuple):
             raise LoadError("not a readable graph pickle: a call of something that is "
                             "not a global")
+        if isinstance(func, Global) and func.module == "copyreg" and args \
+                and isinstance(args[0], Global):
+            # copyreg.__newobj__(cls, *args) and copyreg._reconstructor(cls, base,
+            # state) (protocols 0-1): the cls.__new__(cls, ...) they stand for
+            if func.name in ("__newobj__", "__newobj_ex__"):
+                self._count(args[0])
+                self.stack[-1] = Record(args[0], args[1:], new=True)
+                return
+            if func.name == "_reconstructor":
+                self._count(args[0])
+                self.stack[-1] = Record(args[0], (), new=True)
+                return
+        self._count(func)
         self.stack[-1] = Record(func, args)
 
     dispatch[pickle.REDUCE[0]] = load_reduce
 
+    def _count(self, cls) -> None:
+        """Refuse a file with more nodes than a graph may have, early: before the
+        time to read all of it is spent."""
+        if isinstance(cls, Global) and cls.name in ("Apply", "FrozenApply") \
+                and cls.module == "pytensor.graph.basic":
+            self.nodes += 1
+            if self.nodes > self.max_nodes:
+                raise LoadError(f"the graph has more than {self.max_nodes} nodes (the "
+                                "limit; see docs/security.md)")
+
     def load_newobj(self):
         args = self.stack.pop()
         cls = self.stack.pop()
+        self._count(cls)
         self.append(Record(cls, args, new=True))
 
     dispatch[pickle.NEWOBJ[0]] = load_newobj
@@ -226,7 +272,9 @@ class InertUnpickler(pickle._Unpickler):
 
     def _depth(self, obj) -> int:
         kept = self._depths.get(id(obj))
-        return kept[1] if kept is not None and kept[0] is obj else 0
+        if kept is not None and kept[0] is obj:
+            return kept[1]
+        return 1 if isinstance(obj, (tuple, frozenset)) else 0
 
     def _track(self, obj):
         """Record the nesting depth of a new tuple or frozenset (immutable: its depth
@@ -304,10 +352,10 @@ class InertUnpickler(pickle._Unpickler):
     dispatch[pickle.DICT[0]] = load_dict
 
 
-def unpickle(data: bytes, packages: Iterable[str] = ()):
+def unpickle(data: bytes, max_nodes: int = 20_000):
     """The inert record tree a pickle describes (see :class:`InertUnpickler`)."""
     try:
-        return InertUnpickler(io.BytesIO(data), packages).load()
+        return InertUnpickler(io.BytesIO(data), max_nodes).load()
     except LoadError:
         raise
     except RecursionError:

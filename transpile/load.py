@@ -26,7 +26,13 @@ class LoadedGraph:
 def _import_allowed(modules: Sequence[str]) -> None:
     import importlib
 
+    from .inert import untrustable
+
     for module in modules:
+        if untrustable(module):
+            raise LoadError(f"--allow-module {module}: refusing to trust it; it is for "
+                            "your own Ops' packages, not the standard library, compilers "
+                            "or PyTensor/NumPy/PyMC (whose Ops load without it)")
         try:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - the user's own package failed
@@ -51,8 +57,8 @@ def load_bytes(data: bytes, allowed_modules: Sequence[str] = ()):
     from .rebuild import Rebuilder
 
     _import_allowed(allowed_modules)
-    records = unpickle(data, allowed_modules)
     rebuilder = Rebuilder(allowed_modules)
+    records = unpickle(data, rebuilder.limits.max_nodes)
     graph = _rebuild_top(rebuilder, records)
     rebuilder.finish()
     return graph
@@ -62,9 +68,12 @@ def _rebuild_top(rb, obj):
     """What the top of a pickle holds, rebuilt as the forms ``to_fgraph`` takes."""
     from pytensor.graph.fg import FunctionGraph
 
-    from .inert import Record
+    from .inert import Global, Record
+    from .rebuild import _normalized
 
-    if isinstance(obj, Record) and _record_path(obj).endswith(".FunctionGraph"):
+    if isinstance(obj, Record):
+        obj = _normalized(obj)
+    if isinstance(obj, Record) and _record_path(obj) == "pytensor.graph.fg.FunctionGraph":
         state = rb.state(obj, "the FunctionGraph")
         inputs, outputs = rb.graph(state.get("outputs"), state.get("inputs"))
         return FunctionGraph(inputs, outputs, clone=False)
@@ -84,8 +93,10 @@ def _rebuild_top(rb, obj):
         inputs, outputs = rb.graph([obj[1]], list(obj[0]) if isinstance(obj[0], (list, tuple))
                                    else [obj[0]])
         return inputs, outputs
-    if isinstance(obj, Record):
-        raise LoadError(f"the pickle holds {_a(_record_path(obj))}, not a graph: expected a "
+    if isinstance(obj, (Record, Global)):
+        what = (f"the global {obj.path!r}" if isinstance(obj, Global) else
+                f"{'an object' if obj.new else 'a call'} of {_record_path(obj)!r}")
+        raise LoadError(f"the pickle holds {what}, not a graph: expected a "
                         "FunctionGraph, a compiled PyTensor Function, a list of output "
                         "variables or an (inputs, outputs) pair")
     return obj  # plain data: to_fgraph says what it is and why it is not a graph
@@ -190,7 +201,7 @@ def graph_digest(fgraph) -> str:
     return digest.hexdigest()
 
 
-def _digest_graph(digest, inputs, outputs) -> None:
+def _digest_graph(digest, inputs, outputs, names: bool = True) -> None:
     from pytensor.graph.basic import Constant
 
     from .compat import io_toposort
@@ -206,7 +217,7 @@ def _digest_graph(digest, inputs, outputs) -> None:
                 digest.update(data.tobytes() if hasattr(data, "tobytes") else
                               repr(data).encode())
             else:
-                digest.update(f"I{var.type}:{var.name}".encode())
+                digest.update(f"I{var.type}:{var.name if names else ''}".encode())
         return ids[var]
 
     for var in inputs:
@@ -214,13 +225,16 @@ def _digest_graph(digest, inputs, outputs) -> None:
     for node in io_toposort(list(inputs), list(outputs)):
         wiring = [ref(var) for var in node.inputs]
         digest.update(repr((type(node.op).__qualname__, str(node.op), wiring,
-                            [(str(o.type), o.name) for o in node.outputs])).encode())
+                            [(str(o.type), o.name if names else None)
+                             for o in node.outputs])).encode())
         for out in node.outputs:
             ids[out] = len(ids)
-        for op in (node.op, getattr(node.op, "scalar_op", None)):
+        # Scalar inner graphs (Composite) name their variables themselves (t0, t1, ...)
+        # in an order of their own: only their structure counts.
+        for op, own_names in ((node.op, names), (getattr(node.op, "scalar_op", None), False)):
             inner = (getattr(op, "inner_inputs", None), getattr(op, "inner_outputs", None))
             if inner[0] is not None and inner[1] is not None:
-                _digest_graph(digest, inner[0], inner[1])
+                _digest_graph(digest, inner[0], inner[1], own_names)
     digest.update(repr([ref(var) for var in outputs]).encode())
 
 
@@ -358,22 +372,41 @@ def dump(inputs, outputs, path) -> None:
     outputs = _variables(outputs, "outputs")
     fgraph = _from_pair(inputs, outputs)  # validates before anything is written
     _strip_traces(fgraph)
-    import pickle
-
     data = _dumps_deep(fgraph)
     from .output import write_atomic
 
     write_atomic(Path(path), data)
 
 
+# What PyTensor caches on Ops that cannot be pickled (an OpFromGraph's gradient
+# Ops, built on demand as closures) or need not be: dump leaves them out.
+_UNPICKLED_CACHES = ("_lop_op_cache", "_rop_op_cache", "_fn", "fn")
+
+
 def _dumps_deep(obj) -> bytes:
-    """``pickle.dumps`` with room for deep graphs (pickle recurses per level)."""
+    """``pickle.dumps`` with room for deep graphs (pickle recurses per level), and
+    without the Op caches that would make an OpFromGraph unpicklable."""
+    import copyreg
+    import io
     import pickle
     import sys
+
+    from pytensor.graph.op import Op
+
+    class GraphPickler(pickle.Pickler):
+        def reducer_override(self, value):
+            if isinstance(value, Op) and any(k in vars(value) for k in _UNPICKLED_CACHES):
+                state = value.__getstate__() if hasattr(value, "__getstate__") \
+                    else vars(value)
+                state = {k: v for k, v in dict(state).items() if k not in _UNPICKLED_CACHES}
+                return copyreg.__newobj__, (type(value),), state
+            return NotImplemented
 
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 20_000))
     try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        buffer = io.BytesIO()
+        GraphPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        return buffer.getvalue()
     finally:
         sys.setrecursionlimit(old_limit)

@@ -49,6 +49,7 @@ class Limits:
     max_text: int = 20_000  # characters in any other string (an Op name, a message)
     max_constant_bytes: int = 1 << 30  # all constants together
     max_nesting: int = 64  # containers inside containers in an Op's parameters
+    max_depth: int = 100  # Ops inside Ops, inner graphs inside inner graphs
     max_ndim: int = 32  # NumPy's own limit is 64
 
 
@@ -69,7 +70,12 @@ KNOWN_CACHES = frozenset({
     "_lop_op_cache", "_rop_op_cache", "_grad_op", "_op_cache", "_props_dict", "_cache",
     "__doc__", "__module__", "__epydoc_asRoutine", "_numba_fn", "_jax_fn", "fn_cache",
     "_fn_cache", "__signature__", "_gufunc", "_core_shape_fn", "_c_op", "_name",
+    "nodenames",
 })
+
+# What in-place rewrites set on an Op: transpile never writes into an input, whatever
+# an Op says it may destroy, so these are ignored.
+IN_PLACE = frozenset({"destroy_map", "view_map"})
 
 PLAIN = (type(None), bool, int, float, complex, str, bytes)
 
@@ -210,7 +216,7 @@ def _is_text_ok(text: str) -> bool:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
         return False
-    return not any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in text)
+    return not any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text)
 
 
 class Rebuilder:
@@ -225,6 +231,7 @@ class Rebuilder:
         self.nodes = 0
         self.constant_bytes = 0
         self.pending: list = []  # check_extras calls, run by finish()
+        self.depth = 0  # records being rebuilt inside one another
 
     # ---- errors and plain values ------------------------------------------------
 
@@ -244,7 +251,10 @@ class Rebuilder:
     def name(self, value, where: str) -> str | None:
         if value is None:
             return None
-        return self.text(value, where, self.limits.max_name)
+        name = self.text(value, where, self.limits.max_name)
+        if any(unicodedata.category(c) == "Cc" for c in name):
+            raise self.refuse(where, "a name with control characters")
+        return name
 
     def integer(self, value, where: str, low: int = -(1 << 63), high: int = (1 << 63) - 1):
         if isinstance(value, np.integer):
@@ -281,15 +291,9 @@ class Rebuilder:
         """A global used as a value: an exception class, a scalar type rule, a NumPy
         scalar type or ufunc, or (from an --allow-module package) anything."""
         path = ref.path
-        cls = self.index.get(path)
-        if cls is not None and issubclass(cls, BaseException):
-            return cls
-        if ref.module == "builtins" and isinstance(getattr(__builtins__, ref.name, None)
-                                                   if not isinstance(__builtins__, dict)
-                                                   else __builtins__.get(ref.name), type):
-            value = vars(sys.modules["builtins"]).get(ref.name)
-            if isinstance(value, type) and issubclass(value, BaseException):
-                return value
+        exception = _exception_class(ref)
+        if exception is not None:
+            return exception
         if path in _type_rules():
             return _type_rules()[path]
         if ref.module == "numpy" and isinstance(getattr(np, ref.name, None), type) \
@@ -297,8 +301,15 @@ class Rebuilder:
             return getattr(np, ref.name)
         if _within(ref.module, self.packages):
             return self.trusted_global(ref, where)
-        raise self.refuse(where, f"refusing global {path!r}: not something a graph is "
-                          "made of")
+        raise self.not_graph(ref, where)
+
+    def not_graph(self, ref: Global, where: str):
+        from .inert import GRAPH_PACKAGES, user_module_refusal
+
+        if not _within(ref.module, GRAPH_PACKAGES):
+            return self.refuse(where, user_module_refusal(ref.path, ref.module))
+        return self.refuse(where, f"refusing global {ref.path!r}: not something a graph "
+                           "is made of")
 
     def trusted_global(self, ref: Global, where: str):
         try:
@@ -313,7 +324,14 @@ class Rebuilder:
         key = id(rec)
         if key in self.built:
             return self.built[key]
-        value = self._record(rec, where)
+        if self.depth >= self.limits.max_depth:
+            raise self.refuse(where, f"objects nested more than {self.limits.max_depth} "
+                              "deep (Ops inside Ops, inner graphs inside inner graphs)")
+        self.depth += 1
+        try:
+            value = self._record(rec, where)
+        finally:
+            self.depth -= 1
         self.built[key] = value
         self.keep.append(rec)
         return value
@@ -330,8 +348,7 @@ class Rebuilder:
         if cls is None:
             if _within(func.module, self.packages):
                 return self.trusted_record(rec, where)
-            raise self.refuse(where, f"refusing global {func.path!r}: not something a "
-                              "graph is made of")
+            raise self.not_graph(func, where)
         from pytensor.graph.op import Op
         from pytensor.graph.type import Type
 
@@ -485,7 +502,23 @@ class Rebuilder:
         props are not compared: PyTensor itself derives some of them differently
         depending on how the Op was made (a DimShuffle's ``new_order`` given as a
         list or a tuple), and the rebuilt Op's own are the ones used."""
+        self.in_place(op, state, where)
         self.pending.append((op, state, where, set(used)))
+
+    def in_place(self, op, state: dict, where: str) -> None:
+        """Carry over what an in-place rewrite set (``destroy_map``), checked to be
+        plain ``{output: [input, ...]}``: it keeps the Op's printout (and the graph's
+        digest) as it was; transpile itself never writes into an input."""
+        for key in IN_PLACE:
+            if key not in state or state[key] == getattr(op, key, None):
+                continue
+            value = self.data(state[key], f"{where}: {key}")
+            if not isinstance(value, dict) or len(value) > 64 or not all(
+                    isinstance(k, int) and isinstance(v, (list, tuple)) and len(v) <= 64
+                    and all(isinstance(i, int) and 0 <= i < 4096 for i in v)
+                    for k, v in value.items()):
+                raise self.refuse(where, f"a malformed {key}")
+            setattr(op, key, {k: list(v) for k, v in value.items()})
 
     def finish(self) -> None:
         """Run the checks ``check_extras`` deferred until every node was made: some
@@ -497,7 +530,7 @@ class Rebuilder:
     def _check_extras(self, op, state: dict, where: str, used) -> None:
         built = vars(op)
         for key, raw in state.items():
-            if key in used or key in KNOWN_CACHES or key.startswith("__"):
+            if key in used or key in KNOWN_CACHES or key in IN_PLACE or key.startswith("__"):
                 continue  # dunder keys are documentation PyTensor attaches (__doc__)
             if key not in built:
                 raise self.refuse(where, f"the Op carries attribute {key!r}, which "
@@ -515,6 +548,18 @@ class Rebuilder:
         """Rebuilt ``(inputs, outputs)`` for records of output variables (and of the
         inputs, when the pickle lists them)."""
         return GraphWalk(self, where).run(outputs, inputs)
+
+
+def _exception_class(ref: Global):
+    """The exception class ``ref`` names, if it is one, looked up in modules already
+    imported (the builtins, NumPy, PyTensor, PyMC), never importing one."""
+    if ref.module != "builtins" and not _within(ref.module, ("numpy", "pytensor", "pymc")):
+        return None
+    module = sys.modules.get(ref.module)
+    value = inspect.getattr_static(module, ref.name, None) if module is not None else None
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return value
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -559,19 +604,8 @@ def _same(a, b) -> bool:
 
 
 def _normalized(rec: Record) -> Record:
-    """``copyreg.__newobj__(cls, *args)`` and ``copyreg._reconstructor(cls, base,
-    state)`` (protocols 0-1) as the NEWOBJ they stand for."""
-    func = rec.func
-    if isinstance(func, Global) and func.module == "copyreg" and rec.args \
-            and isinstance(rec.args[0], Global):
-        if func.name in ("__newobj__", "__newobj_ex__"):
-            new = Record(rec.args[0], rec.args[1:], new=True)
-        elif func.name == "_reconstructor":
-            new = Record(rec.args[0], (), new=True)
-        else:
-            return rec
-        new.state, new.items, new.mapping = rec.state, rec.items, rec.mapping
-        return new
+    """A record as it stands (protocols 0-1 spellings are normalized when read, in
+    transpile.inert)."""
     return rec
 
 
@@ -910,7 +944,9 @@ def _reconstruct(rb: Rebuilder, rec: Record, where: str):
     _version, shape, dtype_rec, fortran, raw = state
     shape = rb.static_shape(shape, where)
     dtype = dtype_from(rb, dtype_rec, where)
-    if isinstance(raw, str):  # protocols 0-2 may spell bytes as latin-1 text
+    if isinstance(raw, Record):  # protocols 0-2 spell bytes as _codecs.encode(text)
+        raw = rb.data(raw, where)
+    if isinstance(raw, str):  # and protocol 0 as latin-1 text
         raw = raw.encode("latin-1")
     if not isinstance(raw, (bytes, bytearray)):
         raise rb.refuse(where, "an array whose data is not bytes (object arrays are "
@@ -935,6 +971,8 @@ def _scalar(rb: Rebuilder, rec: Record, where: str):
         raise rb.refuse(where, "a NumPy scalar without its data")
     dtype = dtype_from(rb, rec.args[0], where)
     raw = rec.args[1]
+    if isinstance(raw, Record):
+        raw = rb.data(raw, where)
     if isinstance(raw, str):
         raw = raw.encode("latin-1")
     if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
@@ -1091,7 +1129,27 @@ def _type_rule_object(rb: Rebuilder, rec: Record, where: str):
     return rule
 
 
+def _getattr(rb: Rebuilder, rec: Record, where: str):
+    """``getattr(cls, name)``, as protocols 2-3 spell a class's nested function: only
+    a scalar Op class's own type rule (``Sign._output_types_preference``), looked up
+    without running any descriptor."""
+    from pytensor.scalar.basic import ScalarOp
+
+    if len(rec.args) == 2 and isinstance(rec.args[0], Global) and isinstance(rec.args[1], str):
+        cls = rb.index.get(rec.args[0].path)
+        name = rec.args[1]
+        if cls is not None and issubclass(cls, ScalarOp) and not name.startswith("__"):
+            value = inspect.getattr_static(cls, name, None)
+            value = value.__func__ if isinstance(value, staticmethod) else value
+            if isinstance(value, types.FunctionType) and \
+                    value.__module__.startswith("pytensor.scalar"):
+                return value
+    raise rb.refuse(where, "refusing global 'builtins.getattr': only a scalar Op's own "
+                    "type rule may be named so")
+
+
 _HANDLERS = {
+    "builtins.getattr": _getattr,
     "builtins.slice": _slice,
     "builtins.set": _builtin(set),
     "builtins.frozenset": _builtin(frozenset),

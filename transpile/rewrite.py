@@ -218,14 +218,26 @@ class _FailureNotes(logging.Handler):
 
     def __init__(self):
         super().__init__(logging.ERROR)
-        self.notes: list[str] = []
+        self.notes: list[list] = []  # [rewriter, [nodes]]
 
     def emit(self, record) -> None:
         text = record.getMessage()
         if text.startswith("Rewrite failure due to:"):
-            self.notes.append(text.split(":", 1)[1].strip())
+            self.notes.append([text.split(":", 1)[1].strip(), []])
         elif text.startswith("node:") and self.notes:
-            self.notes[-1] += f" on {text.split(':', 1)[1].strip()}"
+            self.notes[-1][1].append(text.split(":", 1)[1].strip())
+
+    def lines(self) -> list[str]:
+        """One line per rewrite that failed, naming a node it failed on."""
+        nodes: dict[str, list[str]] = {}
+        for rewriter, where in self.notes:
+            nodes.setdefault(rewriter, []).extend(where)
+        lines = []
+        for rewriter, where in nodes.items():
+            first = f" on {where[0]}" if where else ""
+            more = f" and {len(where) - 1} other node(s)" if len(where) > 1 else ""
+            lines.append(" ".join(f"{rewriter}{first}{more}".split())[:300])
+        return lines
 
 
 @contextlib.contextmanager
@@ -240,9 +252,8 @@ def failures_as_notes():
     finally:
         logger.removeHandler(handler)
         logger.propagate, logger.level = saved
-        for note in dict.fromkeys(handler.notes):  # each distinct failure once
-            _log.warning("a PyTensor rewrite failed and was skipped: %s",
-                         " ".join(note.split())[:300])
+        for line in handler.lines():
+            _log.warning("a PyTensor rewrite failed and was skipped: %s", line)
 
 
 def rewrite(fgraph):

@@ -84,6 +84,19 @@ def element(fn, var, indices) -> sx.Expr:
     )
 
 
+def loop_reads(fn, inputs, indices) -> list[sx.Expr]:
+    """Each input's element at the loop position; an array element the scalar code
+    reads more than once (an input listed twice) is read once, into a local."""
+    reads: dict = {}
+    for var in inputs:
+        if var not in reads:
+            expr = element(fn, var, indices)
+            if inputs.count(var) > 1 and isinstance(expr, cst.Subscript):
+                expr = fn.bind_name(fn.fresh(f"{var.name or 'x'}_item"), expr)
+            reads[var] = expr
+    return [reads[var] for var in inputs]
+
+
 def check_shapes(fn, mismatches, what: str) -> None:
     new = [m for m in mismatches if fn.code(m) not in fn.checked]
     if not new:
@@ -154,7 +167,7 @@ def lower_Elemwise(op, node, fn):
     accumulators = [a for _, accs in targets for a in accs]
     with fn.indices(ndim) as indices:
         with fn.block() as body:
-            args = [element(fn, v, indices) for v in node.inputs]
+            args = loop_reads(fn, node.inputs, indices)
             exprs = scalar_apply(op.scalar_op, args, node, fn)
             for var, (target, accs), expr in zip(outputs, targets, exprs, strict=True):
                 if (target is not None) + len(accs) > 1 and not is_atomic(expr):

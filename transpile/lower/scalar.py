@@ -43,10 +43,22 @@ _COMPARISONS = {ps.LT: "<", ps.GT: ">", ps.LE: "<=", ps.GE: ">=", ps.EQ: "==", p
 _BITWISE = {ps.AND: "&", ps.OR: "|", ps.XOR: "^"}
 
 
+# Python's compiler recurses over nested expressions and gives up (RecursionError,
+# at import) a few hundred levels down: longer sums are split into partial sums of
+# this many terms, and an inlined expression deeper than MAX_INLINE_DEPTH gets a local.
+CHAIN_CHUNK = 32
+MAX_INLINE_DEPTH = 32
+
+
 def _chain_lowering(symbol):
     def lower(op, args, node, fn):
         if len(args) == 1:
             return args[0]
+        args = list(args)
+        while len(args) > CHAIN_CHUNK:
+            partial = fn.fresh("partial")
+            fn.emit(sx.assign(partial, sx.chain(symbol, args[:CHAIN_CHUNK])))
+            args = [sx.name(partial), *args[CHAIN_CHUNK:]]
         return sx.chain(symbol, args)
 
     return lower
@@ -348,6 +360,7 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     from ..compat import io_toposort
 
     values = dict(zip(inputs, args, strict=True))
+    depths: dict = {}  # how deep each inlined value's expression nests, roughly
     uses: dict = {}
     nodes = io_toposort(inputs, outputs)
     for node in nodes:
@@ -378,13 +391,17 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
                                zip(_SOFTPLUS_KINDS, names, strict=True) if kind in members})
             continue
         exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
+        depth = min(CHAIN_CHUNK, len(node.inputs)) + max(
+            (depths.get(v, 0) for v in node.inputs), default=0)
         for var, expr in zip(node.outputs, exprs, strict=True):
             if var in consumed and _wraps_around(node.op, var.type.dtype):
                 expr = cast(expr, var.type.dtype)
-            if uses.get(var, 0) > 1 and not is_atomic(expr):
+            deep = depth > MAX_INLINE_DEPTH
+            if (uses.get(var, 0) > 1 or deep) and not is_atomic(expr):
                 local = fn.fresh(_hint(var))
                 fn.emit(sx.assign(local, expr))
                 expr = sx.name(local)
+            depths[var] = 0 if is_atomic(expr) else depth
             values[var] = expr
     return [value(v) for v in outputs]
 
