@@ -149,7 +149,24 @@ def rewrite(fgraph):
           ordered_sets()):
         warnings.simplefilter("ignore")
         SequentialGraphRewriter(*rewriters).rewrite(fgraph)
+    unwrap_random_variables(fgraph)
     return fgraph
+
+
+def unwrap_random_variables(fgraph) -> None:
+    """Put each random variable back in place of the ``RandomVariableWithCoreShape``
+    that Numba mode's last rewrites wrap it in.  The wrapper's extra input, the
+    draws' core shape, is often computed from a parameter PyTensor has not
+    simplified (the whole ``a + 1`` just for its length); the lowering reads the
+    core shape off the parameters instead, so that work disappears."""
+    from pytensor.tensor.random.op import RandomVariableWithCoreShape
+
+    for node in fgraph.toposort():
+        if isinstance(node.op, RandomVariableWithCoreShape):
+            [inner] = node.op.fgraph.apply_nodes
+            bare = inner.clone_with_new_inputs(node.inputs[1:])
+            fgraph.replace_all(list(zip(node.outputs, bare.outputs, strict=True)),
+                               reason="unwrap_random_variables")
 
 
 def rewrite_inner(inputs, outputs):
