@@ -115,6 +115,26 @@ def _helper(name: str) -> Callable:
     return lambda fn, rng, args: sx.call(fn.helper(name), rng, *args)
 
 
+def _pymc_wald(fn, rng, args):
+    mu, lam, alpha = args
+    return _b("+", sx.method(rng, "wald", mu, lam), alpha)
+
+
+def _pymc_discrete_uniform(fn, rng, args):
+    lower, upper = args
+    return sx.method(rng, "integers", lower, _b("+", upper, sx.literal(1)))
+
+
+# PyMC's own random variables with a Python sampler, by qualified class name (so that
+# PyMC need not be imported to lower PyTensor's): drawn as their ``rng_fn`` defines
+# them, by distribution (its NumPy or SciPy calls run in object mode in PyTensor's
+# Numba mode).
+PYMC_SCALAR_DRAWS: dict[str, Callable] = {
+    "pymc.distributions.continuous.WaldRV": _pymc_wald,
+    "pymc.distributions.discrete.DiscreteUniformRV": _pymc_discrete_uniform,
+}
+
+
 # Draws that are one Generator call on the parameters as they are, and the dtype of
 # its result: with scalar parameters a whole batch is one call,
 # ``rng.<method>(*params, size=shape)``.
@@ -311,9 +331,11 @@ def lower_draws(fn, op, node, outs) -> None:
     """Lower the random variable ``node`` (the Op's queries read its inputs), binding
     ``outs``, the next generator and the draws."""
     kind = type(op)
-    if kind in SCALAR_DRAWS:
+    draw = SCALAR_DRAWS.get(kind) or PYMC_SCALAR_DRAWS.get(
+        f"{kind.__module__}.{kind.__qualname__}")
+    if draw is not None:
         rng = generator(fn, node, outs[0])
-        _lower_scalar_support(fn, op, node, outs[1], rng, SCALAR_DRAWS[kind])
+        _lower_scalar_support(fn, op, node, outs[1], rng, draw)
     elif kind in VECTOR_DRAWS:
         rng = generator(fn, node, outs[0])
         _lower_vector_support(fn, op, node, outs[1], rng, VECTOR_DRAWS[kind])
@@ -334,11 +356,23 @@ def _emit_draws(fn, out, value: sx.Expr, hint: str) -> None:
         fn.alias(out, sx.name("None"))
 
 
+# Samplers whose parameters Numba takes as integers only (``Generator.integers``):
+# a float parameter (PyMC's DiscreteUniform bounds) is converted, as NumPy does.
+INTEGER_PARAMETERS = frozenset({"IntegersRV", "HyperGeometricRV", "DiscreteUniformRV"})
+
+
+def _integer_args(op, params, args) -> list:
+    if type(op).__name__ not in INTEGER_PARAMETERS:
+        return args
+    return [sx.call("np.int64", a) if p.type.dtype.startswith("float") else a
+            for p, a in zip(params, args, strict=True)]
+
+
 def _lower_scalar_support(fn, op, node, out, rng, draw) -> None:
     dtype = out.type.dtype
     params = op.dist_params(node)
     if out.type.ndim == 0:
-        args = [fn.expr(p) for p in params]
+        args = _integer_args(op, params, [fn.expr(p) for p in params])
         _emit_draws(fn, out, cast_if_unnatural(draw(fn, rng, args), dtype),
                     _draws_hint(op, out))
         return
@@ -346,7 +380,7 @@ def _lower_scalar_support(fn, op, node, out, rng, draw) -> None:
     shape = sx.tuple_(loop.dims)
     method, method_dtype = VECTORISED.get(type(op), (None, None))
     if method_dtype == dtype and _scalar_params(op, node):
-        args = [loop.element(fn, p, 0, ()) for p in params]
+        args = _integer_args(op, params, [loop.element(fn, p, 0, ()) for p in params])
         _emit_draws(fn, out, sx.method(rng, method, *args, size=shape),
                     _draws_hint(op, out))
         fn.contiguous.add(out)
@@ -354,8 +388,9 @@ def _lower_scalar_support(fn, op, node, out, rng, draw) -> None:
     target = fn.allocate(out, shape, dtype, _draws_hint(op, out))
     with fn.indices(loop.ndim) as indices:
         with fn.block() as body:
-            args = [loop.element(fn, p, core, indices)
-                    for p, core in zip(params, op.ndims_params, strict=True)]
+            args = _integer_args(op, params, [
+                loop.element(fn, p, core, indices)
+                for p, core in zip(params, op.ndims_params, strict=True)])
             fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]),
                               draw(fn, rng, args)))
         fn.emit(*sx.for_nest(indices, loop.dims, body))
