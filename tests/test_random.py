@@ -57,14 +57,9 @@ REFERENCE_CASES = {
     "uniform": lambda r: ptr.uniform(-1.0, 2.0, size=(3, 2), rng=r),
     "normal": lambda r: ptr.normal(M, V, rng=r),
     "normal_size": lambda r: ptr.normal(V, 2.0, size=(4, 2), rng=r),
-    "beta": lambda r: ptr.beta(V + 1.0, 2.0, rng=r),
-    "gamma": lambda r: ptr.gamma(V + 0.5, scale=2.0, size=(3, 2), rng=r),
     "poisson": lambda r: ptr.poisson(V * 3.0, size=(5, 2), rng=r),
     "binomial": lambda r: ptr.binomial(N, 0.4, rng=r),
-    "integers": lambda r: ptr.integers(0, N + 3, rng=r),
-    "t": lambda r: ptr.t(3.0, V, 2.0, rng=r),
     "halfnormal": lambda r: ptr.halfnormal(V, 2.0, rng=r),
-    "invgamma": lambda r: ptr.invgamma(V + 1.0, 2.0, rng=r),
     "vonmises": lambda r: ptr.vonmises(V, 2.0, size=(20, 2), rng=r),
     "categorical": lambda r: ptr.categorical(pt.special.softmax(M, axis=-1), rng=r),
     "multinomial": lambda r: ptr.multinomial(N, [0.2, 0.3, 0.5], rng=r),
@@ -74,6 +69,11 @@ REFERENCE_CASES = {
     "permutation_range": lambda r: ptr.permutation(5, rng=r),
 }
 REFERENCE_FULL = {
+    "beta": lambda r: ptr.beta(V + 1.0, 2.0, rng=r),
+    "gamma": lambda r: ptr.gamma(V + 0.5, scale=2.0, size=(3, 2), rng=r),
+    "integers": lambda r: ptr.integers(0, N + 3, rng=r),
+    "t": lambda r: ptr.t(3.0, V, 2.0, rng=r),
+    "invgamma": lambda r: ptr.invgamma(V + 1.0, 2.0, rng=r),
     "triangular": lambda r: ptr.triangular(-5.0, V, 5.0, rng=r),
     "lognormal": lambda r: ptr.lognormal(V, 1.0, size=(3, 2), rng=r),
     "exponential": lambda r: ptr.exponential(V, rng=r),
@@ -369,6 +369,25 @@ def test_shared_generator_becomes_an_argument(tmp_path):
     draws, returned = compiled.kernel(values, gen)
     assert returned is gen
     np.testing.assert_array_equal(draws, fn(values))
+
+
+def test_update_to_another_shared_generator(tmp_path):
+    """``updates={rng: rng_new}``: both generators are arguments, and the module
+    returns rng_new as the next state of rng (PyTensor's next call draws from it)."""
+    rng = pytensor.shared(np.random.default_rng(1), name="rng")
+    rng_new = pytensor.shared(np.random.default_rng(2), name="rng_new")
+    x = ptr.normal(size=(4,), rng=rng)
+    fn = pytensor.function([], x, updates={rng: rng_new})
+    (tmp_path / "fn.pkl").write_bytes(pickle.dumps(fn))
+    module = import_source(transpile.transpile(tmp_path / "fn.pkl"), "random")
+    # rng_new's name is lost when the rewrites fold the Function's copy of it
+    (_, kind, _), (frozen, _, _) = module.INPUTS
+    assert kind == "Generator" and list(module.GENERATOR_STATES) == [frozen]
+    first, second = np.random.default_rng(1), module.shared_generator(frozen)
+    draws, state = module.kernel(first, second)
+    np.testing.assert_array_equal(draws, fn())
+    assert state is second
+    np.testing.assert_array_equal(module.kernel(state, second)[0], fn())
 
 
 def test_scan_with_a_generator_state():

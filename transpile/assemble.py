@@ -167,7 +167,7 @@ def build_entry(fgraph, module: ModuleBuilder):
     returned, outputs_meta, bases = [], [], set()
     for k, var in enumerate(fgraph.outputs):
         value = fn.expr(var)
-        if not _is_scalar(var):
+        if not _is_scalar(var) and not is_generator(var):  # a generator: itself
             base = fn.view_of.get(var, var)
             if base in fgraph.inputs or isinstance(base, Constant) or base in bases:
                 value = sx.method(value, "copy")  # never hand back the caller's memory

@@ -43,7 +43,7 @@ from pytensor.tensor.random.type import RandomGeneratorType
 
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, typed_literal
-from ..errors import GraphError, UnsupportedOpError
+from ..errors import UnsupportedOpError
 from ..registry import register
 from .elemwise import check_shapes, dim_size
 from .shape import vector_elements
@@ -200,7 +200,6 @@ class Batch:
     """The batch dimensions of a random variable's draws: their lengths and how
     each parameter is read at a batch position."""
 
-    node: object
     ndim: int
     dims: list
 
@@ -247,7 +246,7 @@ def batch(fn, op, node, out) -> Batch:
             if fn.code(other) != fn.code(length):
                 mismatches.append(sx.compare("!=", other, length))
     check_shapes(fn, mismatches, op.name)
-    return Batch(node, ndim, dims)
+    return Batch(ndim, dims)
 
 
 def _is_none(var) -> bool:
@@ -287,21 +286,27 @@ def _shared_state_message(var) -> str:
 
 def frozen_generators(fgraph) -> list:
     """The generator constants of ``fgraph`` (shared generators the loader froze),
-    in order of first use; checks that no generator feeds two nodes."""
-    found = []
+    in order of first use; checks that no generator feeds two nodes.
+
+    A ``DeepCopyOp`` of a generator (how a compiled Function returns a shared
+    generator as another's update) is replaced by the generator itself: Numba cannot
+    copy one, and the module's contract returns generators as they are."""
+    from pytensor.compile.ops import DeepCopyOp
+
     for node in fgraph.toposort():
-        for var in node.inputs:
-            if is_generator(var) and isinstance(var, Constant) and var not in found:
-                found.append(var)
+        if isinstance(node.op, DeepCopyOp) and is_generator(node.inputs[0]):
+            fgraph.replace(node.outputs[0], node.inputs[0], reason="generator_copy")
+    found = []
+    for var in [v for node in fgraph.toposort() for v in node.inputs] + fgraph.outputs:
+        if is_generator(var) and isinstance(var, Constant) and not any(
+                var is f for f in found):
+            found.append(var)
     for var in fgraph.variables:
         if is_generator(var):
             users = [c for c, _ in fgraph.clients.get(var, ()) if hasattr(c, "op")
                      and type(c.op).__name__ != "Output"]
             if len(users) > 1:
                 raise UnsupportedOpError(_shared_state_message(var))
-    for var in fgraph.outputs:
-        if is_generator(var) and isinstance(var, Constant):
-            raise GraphError(f"the graph returns the generator constant {var}")
     return found
 
 
