@@ -71,12 +71,6 @@ def thread_generators(outputs, rng):
     return list(fgraph.outputs), state
 
 
-def _one_draw(model, variables, rng):
-    """The graph of one forward draw of ``variables``: (draws, next generator)."""
-    outputs, state = thread_generators(variables, rng)
-    return outputs, state
-
-
 def _describe(model, point) -> list[Drawn]:
     rows = []
     for kind, variables in (("free", model.free_RVs),
@@ -96,7 +90,11 @@ def _shape_of(model, var, point) -> tuple:
     if var in model.rvs_to_values and model.rvs_to_values[var].name in point \
             and model.rvs_to_transforms.get(var) is None:
         return tuple(int(s) for s in np.shape(point[model.rvs_to_values[var].name]))
-    return tuple(int(s) for s in var.shape.eval(mode="FAST_COMPILE"))
+    from pytensor.compile.mode import Mode
+
+    # Python thunks: no C compiler run for a handful of shape computations.
+    shape = var.shape.eval(mode=Mode(linker="py", optimizer="fast_compile"))
+    return tuple(int(s) for s in shape)
 
 
 def prior_graph(model):
@@ -112,7 +110,7 @@ def prior_graph(model):
         raise GraphError("the model has no random variables to draw")
     rng = random_generator_type("rng")
     draws = pt.lscalar("draws")
-    one, state = _one_draw(model, variables, rng)
+    one, state = thread_generators(variables, rng)  # one draw of the model
 
     def step(r):
         return clone_replace([*one, state], replace={rng: r})
@@ -138,7 +136,7 @@ def posterior_graph(model, point):
     values = [pt.tensor(dtype=v.type.dtype, shape=_shape_of(model, v, point),
                         name=f"{v.name}_value") for v in free]
     given = clone_replace(observed, replace=dict(zip(free, values, strict=True)))
-    one, state = _one_draw(model, given, rng)
+    one, state = thread_generators(given, rng)
     stacked_inputs = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape),
                                 name=f.name) for v, f in zip(values, free, strict=True)]
 
