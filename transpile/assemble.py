@@ -60,7 +60,7 @@ def generate(loaded, options: Options = Options()) -> str:
         keep_output_names(fgraph, names)
     entry, inputs_meta, outputs_meta = build_entry(fgraph, module)
     tree = assemble(module, entry, inputs_meta, outputs_meta,
-                    header(loaded, options, inputs_meta, outputs_meta))
+                    header(loaded, options, inputs_meta, outputs_meta, module))
     return black.format_str(tree.code, mode=BLACK_MODE)
 
 
@@ -68,7 +68,14 @@ def generate(loaded, options: Options = Options()) -> str:
 
 
 def _is_scalar(var) -> bool:
-    return getattr(var.type, "ndim", 0) == 0
+    return hasattr(var.type, "dtype") and getattr(var.type, "ndim", 0) == 0
+
+
+def _type_label(var) -> str:
+    """A variable's dtype, or ``"Generator"`` for a random generator."""
+    from .lower.random import is_generator
+
+    return "Generator" if is_generator(var) else var.type.dtype
 
 
 def _static_shape(var) -> tuple:
@@ -133,13 +140,22 @@ def build_entry(fgraph, module: ModuleBuilder):
     fn = FunctionBuilder(module)
     fn.graph = fgraph
     fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs
+    from .lower.random import frozen_generators, is_generator, reserve_module_names
+
+    # Shared generators the loader froze into constants are drawn from, so they
+    # become arguments too, after the graph's inputs (see lower/random.py).
+    frozen = frozen_generators(fgraph)
+    if frozen:
+        reserve_module_names(module)
     params, inputs_meta = [], []
-    for var in fgraph.inputs:
-        param = fn.fresh(var.name, "x")
+    for var in [*fgraph.inputs, *frozen]:
+        param = fn.fresh(var.name, "rng" if is_generator(var) else "x")
         params.append(param)
         fn.values[var] = sx.name(param)
-        inputs_meta.append((param, var.type.dtype, _static_shape(var)))
-    scalar_inputs = [(v, p) for v, p in zip(fgraph.inputs, params, strict=True) if _is_scalar(v)]
+        inputs_meta.append((param, _type_label(var), _static_shape(var)))
+        if any(var is f for f in frozen):
+            module.generator_states[param] = var.data.bit_generator.state
+    scalar_inputs = [(v, p) for v, p in zip(fgraph.inputs, params, strict=False) if _is_scalar(v)]
     for var, param in scalar_inputs:
         normalize_scalar_input(fn, var, param)
     if scalar_inputs:
@@ -151,14 +167,14 @@ def build_entry(fgraph, module: ModuleBuilder):
     returned, outputs_meta, bases = [], [], set()
     for k, var in enumerate(fgraph.outputs):
         value = fn.expr(var)
-        if not _is_scalar(var):
+        if not _is_scalar(var) and not is_generator(var):  # a generator: itself
             base = fn.view_of.get(var, var)
             if base in fgraph.inputs or isinstance(base, Constant) or base in bases:
                 value = sx.method(value, "copy")  # never hand back the caller's memory
             bases.add(base)
         returned.append(value)
         label = value.value if isinstance(value, cst.Name) else (var.name or f"out{k}")
-        outputs_meta.append((label, var.type.dtype, _static_shape(var)))
+        outputs_meta.append((label, _type_label(var), _static_shape(var)))
     result = returned[0] if len(returned) == 1 else sx.tuple_(returned)
     fn.emit(sx.return_(result))
     body = prune_dead_assignments(fn.body)
@@ -253,8 +269,10 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
     return sx.expr_stmt(cst.SimpleString(f'"""{body}\n"""'))
 
 
-def header(loaded, options: Options, inputs_meta, outputs_meta) -> str:
+def header(loaded, options: Options, inputs_meta, outputs_meta, module=None) -> str:
     import pytensor
+
+    from .lower.random import generator_note
 
     flags = []
     if options.name != "kernel":
@@ -282,6 +300,8 @@ def header(loaded, options: Options, inputs_meta, outputs_meta) -> str:
         f"Rewrites:    {rewrites if options.rewrite else 'none (--no-rewrite)'}",
         f"Regenerate:  transpile {' '.join([source, *flags])} -o <this file>",
         "",
+        *generator_note(inputs_meta, outputs_meta,
+                        module.generator_states if module is not None else {}),
         "Needs only numba and numpy at run time (and SciPy where it calls np.dot:",
         "Numba's BLAS comes from it).  INPUTS and OUTPUTS give each",
         "argument's and result's name, dtype and static shape (None: any length).",
@@ -299,12 +319,15 @@ def assemble(module: ModuleBuilder, entry, inputs_meta, outputs_meta, doc: str) 
         imports.append(cst.parse_statement("import math"))
     imports.append(cst.parse_statement("import numba"))
     imports.append(cst.parse_statement("import numpy as np"))  # metadata dtypes, arrays
+    from .lower.random import generator_definitions
+
     body = [
         _docstring(doc),
         *imports,
         _metadata("INPUTS", inputs_meta),
         _metadata("OUTPUTS", outputs_meta),
         *module.constants,
+        *generator_definitions(module.generator_states),
         *definitions,
     ]
     return cst.Module(body=body)

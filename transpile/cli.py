@@ -23,6 +23,7 @@ examples:
   transpile graph.pkl -o kernels.py --name logp --fastmath
   transpile dump model.py -o graph.pkl     (model.py defines `inputs` and `outputs`)
   transpile pymc model.py -o logp.py       (model.py defines a PyMC model: logp, logp_dlogp)
+  transpile pymc --predictive model.py -o draws.py   (prior_predictive, posterior_predictive)
 
 See docs/usage.md for the accepted pickle forms and the generated module's contract.
 """

@@ -34,6 +34,8 @@ class ModuleBuilder:
         self.classes: dict[type, cst.ClassDef] = {}
         self._constant_names: dict[tuple, str] = {}
         self.rewrite_inner_graphs = True  # rewrite Scan bodies as the outer graph
+        # parameter -> the bit generator state of a shared generator it stands for
+        self.generator_states: dict[str, dict] = {}
 
     def decorator(self) -> cst.Decorator:
         kwargs = {}

@@ -182,15 +182,17 @@ class Entry:
 
 def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
                  cache: bool = True, fastmath: bool = False, outputs_meta=None,
-                 metadata=()) -> str:
+                 metadata=(), same_inputs: bool = True, keep_names: bool = False) -> str:
     """The formatted source of one module holding an entry per graph.
 
     Mirrors ``transpile.assemble.generate`` for several graphs: one
     ``ModuleBuilder`` (one namespace, helpers and constants emitted once), each
     graph rewritten and lowered into its own entry.  All entries must take the same
-    inputs; ``INPUTS`` is theirs and ``OUTPUTS`` the last entry's (or
-    ``outputs_meta``).  ``metadata`` is ``(NAME, value)`` pairs of plain Python
-    data written after ``OUTPUTS``.  ``doc`` is the docstring, or a function of
+    inputs (unless ``same_inputs`` is false); ``INPUTS`` is theirs (the last
+    entry's) and ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``:
+    the rewritten outputs keep the graph's names (as ``transpile`` keeps them).
+    ``metadata`` is ``(NAME, value)`` pairs of plain Python data written after
+    ``OUTPUTS``.  ``doc`` is the docstring, or a function of
     ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the code of the
     functions (entries and helpers) returning it.
     """
@@ -198,7 +200,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     import libcst as cst
 
     from . import lower  # noqa: F401  (registers the lowerings)
-    from .assemble import BLACK_MODE, assemble, build_entry, check_entry_name
+    from .assemble import BLACK_MODE, assemble, build_entry, check_entry_name, keep_output_names
     from .context import ModuleBuilder
     from .rewrite import rewrite as rewrite_graph
 
@@ -222,13 +224,16 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         if not fgraph.outputs:
             raise GraphError("the graph has no outputs")
         if rewrite:
+            output_names = [var.name for var in fgraph.outputs]
             rewrite_graph(fgraph)
+            if keep_names:
+                keep_output_names(fgraph, output_names)
         module.entry_name = entry.name
         function, ins, outs = build_entry(fgraph, module)
-        if inputs_meta is not None and ins != inputs_meta:
+        if same_inputs and inputs_meta is not None and ins != inputs_meta:
             raise GraphError(f"the entries of one module must take the same inputs: "
                              f"{[i[0] for i in ins]} != {[i[0] for i in inputs_meta]}")
-        inputs_meta = inputs_meta or ins
+        inputs_meta = inputs_meta if same_inputs and inputs_meta else ins
         functions.append(function)
         last_outputs = outs
     module.entry_name = names[0]

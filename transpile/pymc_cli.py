@@ -1,9 +1,10 @@
-"""``transpile pymc MODEL.py [-o OUT] [--model-name NAME] [--no-rewrite] ...``.
+"""``transpile pymc MODEL.py [-o OUT] [--model-name NAME] [--predictive] ...``.
 
 Runs a Python file that defines a ``pymc.Model`` and writes the module of its joint
-log-density and gradient (see ``transpile.pymc``).  The model is found by name
-(``--model-name``, default ``model``), else it is the only ``pymc.Model`` the file
-defines at module level.
+log-density and gradient (see ``transpile.pymc``), or with ``--predictive`` the
+module that draws its prior and posterior predictive (``transpile.pymc_predictive``).
+The model is found by name (``--model-name``, default ``model``), else it is the only
+``pymc.Model`` the file defines at module level.
 """
 
 import argparse
@@ -19,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="transpile pymc",
         description="Run a Python file that defines a PyMC model and write a "
         "standalone Numba module with logp(<value vars>) and "
-        "logp_dlogp(<value vars>) -> (logp, dlogp).",
+        "logp_dlogp(<value vars>) -> (logp, dlogp), or with --predictive one with "
+        "prior_predictive(rng, draws) and posterior_predictive(rng, <free variables>).",
     )
     p.add_argument("model", help="the Python file that defines the pymc.Model")
     p.add_argument("-o", "--output", help="write the module here (atomically) instead "
@@ -27,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model-name", default=None, metavar="NAME",
                    help="the model's variable name in the file (default: `model`, "
                    "else the only pymc.Model the file defines)")
-    p.add_argument("--name", default="logp", help="the log-density entry's name; the "
+    p.add_argument("--name", default=None, help="the log-density entry's name; the "
                    "gradient entry is NAME_dlogp (default: logp)")
+    p.add_argument("--predictive", action="store_true",
+                   help="write prior_predictive(rng, draws) and posterior_predictive(rng, "
+                   "<free variables>) instead: draws from the model, as "
+                   "pm.sample_prior_predictive and pm.sample_posterior_predictive")
     p.add_argument("--no-rewrite", action="store_true",
                    help="lower the graphs as PyMC builds them, without PyTensor's "
                    "rewrites")
@@ -91,7 +97,13 @@ def run_pymc(argv) -> int:
     from .pymc import cli_command, from_pymc
 
     args = _parser().parse_args(argv)
+    if args.predictive and args.name is not None:
+        raise TranspileError("--name does not apply to --predictive: the entries are "
+                             "prior_predictive and posterior_predictive")
     model = load_model(args.model, args.model_name)
+    if args.predictive:
+        return _run_predictive(args, model)
+    args.name = args.name or "logp"
     source = from_pymc(
         model,
         args.output,
@@ -104,6 +116,22 @@ def run_pymc(argv) -> int:
                                rewrite=not args.no_rewrite, fastmath=args.fastmath,
                                cache=not args.no_cache, model_name=args.model_name),
     )
+    if not args.output:
+        sys.stdout.write(source)
+    return 0
+
+
+def _run_predictive(args, model) -> int:
+    from .pymc import cli_command
+    from .pymc_predictive import from_pymc_predictive
+
+    script = Path(args.model).name
+    command = cli_command(script, rewrite=not args.no_rewrite, fastmath=args.fastmath,
+                          cache=not args.no_cache, model_name=args.model_name)
+    source = from_pymc_predictive(
+        model, args.output, rewrite=not args.no_rewrite, fastmath=args.fastmath,
+        cache=not args.no_cache, source=script,
+        regenerate=command.replace("transpile pymc ", "transpile pymc --predictive ", 1))
     if not args.output:
         sys.stdout.write(source)
     return 0

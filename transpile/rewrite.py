@@ -276,7 +276,31 @@ def rewrite(fgraph):
             raise TranspileError(f"PyTensor's rewrites failed on this graph: "
                                  f"{type(exc).__name__}: {one_line(str(exc), 200)}; "
                                  "try --no-rewrite") from None
+    unwrap_random_variables(fgraph)
     return fgraph
+
+
+def unwrap_random_variables(fgraph) -> None:
+    """Put each random variable back in place of the ``RandomVariableWithCoreShape``
+    that Numba mode's last rewrites wrap it in.  The wrapper's extra input, the
+    draws' core shape, is often computed from a parameter PyTensor has not
+    simplified (the whole ``a + 1`` just for its length); the lowering reads the
+    core shape off the parameters instead, so that work disappears.  Two wrappers of
+    one draw that differ only in how they spell its core shape (a rewrite cloned
+    the draw) become one node again."""
+    from pytensor.graph.rewriting.basic import MergeOptimizer
+    from pytensor.tensor.random.op import RandomVariableWithCoreShape
+
+    unwrapped = False
+    for node in fgraph.toposort():
+        if isinstance(node.op, RandomVariableWithCoreShape):
+            [inner] = node.op.fgraph.apply_nodes
+            bare = inner.clone_with_new_inputs(node.inputs[1:])
+            fgraph.replace_all(list(zip(node.outputs, bare.outputs, strict=True)),
+                               reason="unwrap_random_variables")
+            unwrapped = True
+    if unwrapped:
+        MergeOptimizer().rewrite(fgraph)
 
 
 def rewrite_inner(inputs, outputs):

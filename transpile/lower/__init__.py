@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     indexing,
     linalg,
     ofg,
+    random,
     reduction,
     scalar,
     scan,

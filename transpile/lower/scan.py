@@ -30,6 +30,7 @@ from .. import syntax as sx
 from ..dtypes import dtype_attr
 from ..errors import UnsupportedOpError
 from ..registry import register
+from .random import is_generator
 
 
 def _groups(flat, sizes):
@@ -218,8 +219,13 @@ def _storage(fn, outer_in, hint: str) -> cst.Name:
 @register(Scan)
 def lower_Scan(op, node, fn):
     info = op.info
-    if any(not hasattr(v.type, "ndim") for v in node.inputs[1:]):
-        raise UnsupportedOpError(f"Scan with non-tensor state (e.g. random generators): {node}")
+    # A random generator may be an untraced state: each step draws from it, advancing
+    # it in place, and its next state is the same object (lower/random.py).
+    generators = [v for v in op.outer_untraced_sit_sot(node.inputs) if is_generator(v)]
+    if any(not hasattr(v.type, "ndim") and not any(v is g for g in generators)
+           for v in node.inputs[1:]):
+        raise UnsupportedOpError(f"Scan with non-tensor inputs (random generators other "
+                                 f"than updated states, typed lists): {node}")
     fgraph = _inner_graph(op, fn)
     inner_in, inner_out = fgraph.inputs, fgraph.outputs
     outer_in, outer_out = node.inputs, node.outputs
@@ -311,7 +317,9 @@ def lower_Scan(op, node, fn):
                                            op.outer_untraced_sit_sot_outs(outer_out),
                                            strict=True):
         hint = outer_o.name or _base_name(inner_var, outer_i) or "state"
-        if outer_i.type.ndim == 0:
+        if is_generator(outer_i):
+            untraced_states.append(fn.expr(outer_i))
+        elif outer_i.type.ndim == 0:
             untraced_states.append(fn.bind_name(fn.fresh(hint), fn.expr(outer_i)))
         else:
             untraced_states.append(_storage(fn, outer_i, hint))
@@ -337,7 +345,8 @@ def lower_Scan(op, node, fn):
                           _tap_name(base, tap), buf)
             for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in),
                                         strict=True):
-                fn.alias(inner_var, state, view_of=inner_var if inner_var.type.ndim else None)
+                fn.alias(inner_var, state, view_of=inner_var if getattr(
+                    inner_var.type, "ndim", 0) else None)
             for outer_v, inner_var in zip(op.outer_non_seqs(outer_in),
                                           op.inner_non_seqs(inner_in), strict=True):
                 fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
@@ -407,7 +416,8 @@ def lower_Scan(op, node, fn):
             for state, inner_in_var, inner_var in zip(
                     untraced_states, op.inner_untraced_sit_sot(inner_in),
                     op.inner_untraced_sit_sot_outs(inner_out), strict=True):
-                writes.append((state, inner_var, [inner_in_var]))
+                if not is_generator(inner_var):  # a generator's next state is itself
+                    writes.append((state, inner_var, [inner_in_var]))
             _store(fn, writes, inner_out[-1] if info.as_while else None)
             if info.as_while:
                 until = fn.expr(inner_out[-1])
