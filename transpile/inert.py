@@ -152,8 +152,17 @@ def user_module_refusal(where: str, module: str) -> str:
     """What to say about a global of a package outside the graph packages that the
     graph reaches: it may be the user's own Op."""
     root = module.split(".", 1)[0]
+    if module == "scipy.sparse" or module.startswith("scipy.sparse."):
+        return f"refusing global {where!r}: sparse matrices are not supported yet"
+    if root in _NO_HINT:
+        return f"refusing global {where!r}: module {root} is not part of a PyTensor graph"
     return (f"refusing global {where!r}: module {root} is not part of a PyTensor graph; "
             f"if it defines your own Ops and you trust this file, pass --allow-module {root}")
+
+
+# Packages a graph file may mention harmlessly but that --allow-module should not
+# be suggested for (they are not a user's Ops, and trusting them trusts too much).
+_NO_HINT = frozenset({"scipy", "pandas", "xarray", "jax", "torch", "tensorflow"})
 
 
 class InertUnpickler(pickle._Unpickler):
