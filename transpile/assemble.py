@@ -76,8 +76,14 @@ def _static_shape(var) -> tuple:
 
 
 def lower_nodes(fn: FunctionBuilder, nodes) -> None:
-    """Lower ``nodes`` in order into ``fn``, each under a comment naming its Op."""
+    """Lower ``nodes`` in order into ``fn``, each under a comment naming its Op (but
+    those only one branch of an IfElse needs: that IfElse lowers them in its branch)."""
+    from .lower.ifelse import branch_nodes
+
+    in_branches = branch_nodes(fn, nodes)
     for node in nodes:
+        if node in in_branches:
+            continue
         lowering = lowering_for(node.op, node)
         block = fn._blocks[-1]
         start = len(block)
