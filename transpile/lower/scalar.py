@@ -9,6 +9,7 @@ multi-output Ops), where ``args`` are the expressions of the inputs' element val
 import libcst as cst
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
+from pytensor.scalar.loop import ScalarLoop
 
 try:
     from pytensor.tensor.xlogx import XlogX, XlogY0
@@ -17,13 +18,41 @@ except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
 
 from .. import syntax as sx
 from ..dtypes import NATURAL, cast, is_complex, is_float, is_int, typed_literal
+from ..errors import UnsupportedOpError
 from ..registry import register, register_scalar, scalar_lowering_for
 
 
 def scalar_apply(op, args, node, fn) -> list[sx.Expr]:
     """Lower one scalar Op application; always returns a list of expressions."""
-    result = scalar_lowering_for(op, node)(op, list(args), node, fn)
+    lowering = scalar_lowering_for(op, node)
+    if lowering.__module__.startswith("transpile."):  # a plugin's Ops are its own
+        check_complex(op, node)
+    result = lowering(op, list(args), node, fn)
     return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+# The scalar Ops whose lowerings Numba compiles for complex numbers (checked one by
+# one, tests/test_scalar.py): the arithmetic, the elementary functions of np.*, the
+# parts of a complex number, equality, NumPy's maximum/minimum, and the structural
+# Ops.  Any other with a complex input or output is refused at transpile time.
+COMPLEX_OPS = (
+    ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.Neg, ps.Pow, ps.Sqr, ps.Reciprocal, ps.Abs,
+    ps.Exp, ps.Exp2, ps.Expm1, ps.Log, ps.Log2, ps.Log10, ps.Log1p, ps.Sqrt,
+    ps.Cos, ps.Sin, ps.Tan, ps.ArcCos, ps.ArcSin, ps.ArcTan, ps.Cosh, ps.Sinh, ps.Tanh,
+    ps.ArcCosh, ps.ArcSinh, ps.ArcTanh, ps.Conj, ps.Angle, ps.Real, ps.Imag, ps.Complex,
+    ps.EQ, ps.NEQ, ps.IsNan, ps.IsInf, ps.ScalarMaximum, ps.ScalarMinimum,
+    ps.Identity, ps.Second, ps.Switch, ps.Cast, ps.Composite, ScalarLoop,
+)
+
+
+def check_complex(op, node) -> None:
+    """Refuse a scalar Op Numba cannot compute for the complex numbers it is given."""
+    dtypes = [v.type.dtype for v in (*node.inputs, *node.outputs)]
+    complex_dtype = next((d for d in dtypes if is_complex(d)), None)
+    if complex_dtype is not None and not isinstance(op, COMPLEX_OPS):
+        raise UnsupportedOpError(
+            f"{type(op).__name__} of {complex_dtype} values is not supported: Numba has "
+            "no complex implementation of it")
 
 
 def out_dtype(node, i: int = 0) -> str:
