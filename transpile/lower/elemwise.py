@@ -17,7 +17,7 @@ from pytensor.tensor.elemwise import DimShuffle, Elemwise
 from pytensor.tensor.subtensor import IncSubtensor
 
 from .. import syntax as sx
-from ..dtypes import cast_if_unnatural, dtype_attr, typed_literal
+from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
 from .scalar import is_atomic, scalar_apply
 
@@ -157,6 +157,10 @@ def lower_Elemwise(op, node, fn):
             args = [element(fn, v, indices) for v in node.inputs]
             exprs = scalar_apply(op.scalar_op, args, node, fn)
             for var, (target, accs), expr in zip(outputs, targets, exprs, strict=True):
+                if accs and is_int(var.type.dtype):
+                    # Numba computes narrow integers in int64; an array store wraps
+                    # them around to the dtype, and so must the value accumulated.
+                    expr = cast_if_unnatural(expr, var.type.dtype)
                 if (target is not None) + len(accs) > 1 and not is_atomic(expr):
                     # stored and reduced, or reduced twice: computed once, into a local
                     expr = fn.bind_name(fn.fresh(_hint(op, var)), expr)

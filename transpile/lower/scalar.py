@@ -67,7 +67,7 @@ def in_dtype(node, i: int) -> str:
 
 # On bools PyTensor's add is "or" and its mul "and"; Python's + and * would count.
 _CHAINS = {ps.Add: ("+", "|"), ps.Mul: ("*", "&")}
-_BINARY = {ps.Sub: "-", ps.IntDiv: "//", ps.Mod: "%", ps.Pow: "**"}
+_BINARY = {ps.Sub: "-", ps.Mod: "%"}
 _COMPARISONS = {ps.LT: "<", ps.GT: ">", ps.LE: "<=", ps.GE: ">=", ps.EQ: "==", ps.NEQ: "!="}
 _BITWISE = {ps.AND: "&", ps.OR: "|", ps.XOR: "^"}
 
@@ -114,6 +114,34 @@ for _table, _factory in (
         register_scalar(_cls)(_factory(_symbol))
 
 
+@register_scalar(ps.Pow)
+def scalar_Pow(op, args, node, fn):
+    if is_complex(out_dtype(node)):  # Numba's complex power of zero is NaN
+        return sx.call(fn.helper("complex_power"), *args)
+    return sx.binop("**", *args)
+
+
+def _literal_int(expr) -> int | None:
+    """The value of an integer literal (``3``, ``-1``, ``np.int8(2)``), else None."""
+    if isinstance(expr, cst.Call) and len(expr.args) == 1:
+        expr = expr.args[0].value
+    if isinstance(expr, cst.Integer):
+        return int(expr.value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) \
+            and isinstance(expr.expression, cst.Integer):
+        return -int(expr.expression.value)
+    return None
+
+
+@register_scalar(ps.IntDiv)
+def scalar_IntDiv(op, args, node, fn):
+    # Numba's int64 floor division gives 0 for INT64_MIN // -1 (NumPy: INT64_MIN);
+    # narrower integers are divided in int64 and wrap around when cast back.
+    if out_dtype(node) == "int64" and _literal_int(args[1]) in (None, -1):
+        return sx.call(fn.helper("int64_floor_divide"), *args)
+    return sx.binop("//", *args)
+
+
 @register_scalar(ps.TrueDiv)
 def scalar_TrueDiv(op, args, node, fn):
     return sx.binop("/", *args)
@@ -143,6 +171,8 @@ def scalar_Reciprocal(op, args, node, fn):
 
 @register_scalar(ps.Abs)
 def scalar_Abs(op, args, node, fn):
+    if in_dtype(node, 0) == "bool":
+        return args[0]  # abs(True) would be the integer 1
     return sx.call("abs", args[0])
 
 
@@ -179,8 +209,14 @@ def scalar_Clip(op, args, node, fn):
 def _extremum(np_name, py_name):
     def lower(op, args, node, fn):
         # np.maximum propagates NaN as PyTensor does; integers read better with max.
-        if is_float(out_dtype(node)) or is_complex(out_dtype(node)):
+        dtype = out_dtype(node)
+        if is_float(dtype) or is_complex(dtype):
             return sx.call(f"np.{np_name}", *args)
+        if dtype == "bool":  # the larger of two truth values is either of them
+            return sx.boolop("or" if py_name == "max" else "and", *args)
+        # Numba's max has no (bool, int) signature: a bool is read as the integer
+        args = [cast(a, dtype) if in_dtype(node, k) == "bool" else a
+                for k, a in enumerate(args)]
         return sx.call(py_name, *args)
 
     return lower
@@ -246,6 +282,22 @@ def _function_lowering(math_name, np_name):
 
 for _cls, (_math, _np) in _FUNCTIONS.items():
     register_scalar(_cls)(_function_lowering(_math, _np))
+
+
+@register_scalar(ps.Sign)
+def scalar_Sign(op, args, node, fn):
+    # Numba's np.sign reads an unsigned integer as signed (sign(65535) is -1 for
+    # uint16): an unsigned number's sign is whether it is positive.
+    if in_dtype(node, 0).startswith("uint"):
+        return cast(sx.compare(">", args[0], sx.literal(0)), out_dtype(node))
+    return sx.call("np.sign", args[0])
+
+
+@register_scalar(ps.Tanh)
+def scalar_Tanh(op, args, node, fn):
+    if is_complex(in_dtype(node, 0)):  # Numba's overflows to NaN for a large real part
+        return sx.call(fn.helper("complex_tanh"), args[0])
+    return sx.call("math.tanh", args[0])
 
 
 @register_scalar(ps.RoundHalfAwayFromZero)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import libcst as cst
 
-RUNTIME_MODULES = ("special", "arrays", "linalg", "scan", "extra_ops")
+RUNTIME_MODULES = ("special", "arrays", "linalg", "scan", "extra_ops", "numeric")
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """Helpers for ``pytensor.tensor.extra_ops`` and ``pytensor.tensor.signal``: binary
 search, unique values (of a flat array, or of the rows of a matrix), the Bartlett
-window, one-dimensional convolution and integer matrix products.
+window and one-dimensional convolution.
 
 Plain ``@numba.njit`` code; generated modules copy what they use.  Orderings follow
 NumPy's sort: NaN after every number.
@@ -147,57 +147,4 @@ def convolve(a, v, full):
         for k in range(n - m + 1):
             for j in range(m):
                 out[k] += a[k + m - 1 - j] * v[j]
-    return out
-
-
-# ---- integer products ----------------------------------------------------------
-# Numba's np.dot is BLAS, for floats only.  Integer products are summed in integer
-# arithmetic, so they wrap around exactly as NumPy's do.
-
-
-@numba.njit(cache=True, error_model="numpy")
-def int_dot_vv(a, b):
-    """``np.dot`` of two integer vectors."""
-    if a.shape[0] != b.shape[0]:
-        raise ValueError("dot: shapes not aligned")
-    total = np.zeros(1, dtype=a.dtype)  # sums in a's dtype, wrapping as NumPy's
-    for k in range(a.shape[0]):
-        total[0] += a[k] * b[k]
-    return total[0]
-
-
-@numba.njit(cache=True, error_model="numpy")
-def int_dot_mv(a, b):
-    """``np.dot`` of an integer matrix and vector."""
-    if a.shape[1] != b.shape[0]:
-        raise ValueError("dot: shapes not aligned")
-    out = np.zeros(a.shape[0], dtype=a.dtype)
-    for i in range(a.shape[0]):
-        for k in range(a.shape[1]):
-            out[i] += a[i, k] * b[k]
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def int_dot_vm(a, b):
-    """``np.dot`` of an integer vector and matrix."""
-    if a.shape[0] != b.shape[0]:
-        raise ValueError("dot: shapes not aligned")
-    out = np.zeros(b.shape[1], dtype=a.dtype)
-    for k in range(b.shape[0]):
-        for j in range(b.shape[1]):
-            out[j] += a[k] * b[k, j]
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def int_dot_mm(a, b):
-    """``np.dot`` of two integer matrices."""
-    if a.shape[1] != b.shape[0]:
-        raise ValueError("dot: shapes not aligned")
-    out = np.zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
-    for i in range(a.shape[0]):
-        for k in range(a.shape[1]):
-            for j in range(b.shape[1]):
-                out[i, j] += a[i, k] * b[k, j]
     return out
