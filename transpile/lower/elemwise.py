@@ -19,7 +19,7 @@ from pytensor.tensor.subtensor import IncSubtensor
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
-from .scalar import is_atomic, scalar_apply
+from .scalar import is_atomic, scalar_apply, scalar_result
 
 
 def dim_size(fn, var, d: int) -> sx.Expr:
@@ -115,8 +115,9 @@ def lower_Elemwise(op, node, fn):
     ndim = outputs[0].type.ndim
     if ndim == 0:
         exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
+        dtypes = [v.type.dtype for v in node.inputs]
         for var, expr in zip(outputs, exprs, strict=True):
-            expr = cast_if_unnatural(expr, var.type.dtype)
+            expr = scalar_result(expr, var.type.dtype, dtypes)
             if isinstance(expr, cst.Name):
                 fn.alias(var, expr)
             else:

@@ -27,6 +27,7 @@ def scalar_apply(op, args, node, fn) -> list[sx.Expr]:
     lowering = scalar_lowering_for(op, node)
     if lowering.__module__.startswith("transpile."):  # a plugin's Ops are its own
         check_complex(op, node)
+        args = upcast_args(op, args, node)
     result = lowering(op, list(args), node, fn)
     return list(result) if isinstance(result, (list, tuple)) else [result]
 
@@ -41,8 +42,30 @@ COMPLEX_OPS = (
     ps.Cos, ps.Sin, ps.Tan, ps.ArcCos, ps.ArcSin, ps.ArcTan, ps.Cosh, ps.Sinh, ps.Tanh,
     ps.ArcCosh, ps.ArcSinh, ps.ArcTanh, ps.Conj, ps.Angle, ps.Real, ps.Imag, ps.Complex,
     ps.EQ, ps.NEQ, ps.IsNan, ps.IsInf, ps.ScalarMaximum, ps.ScalarMinimum,
-    ps.Identity, ps.Second, ps.Switch, ps.Cast, ps.Composite, ScalarLoop,
+    ps.Identity, ps.Second, ps.Switch, ps.Cast, ps.Composite, ScalarLoop, psm.Softplus,
 )
+
+
+_ARITHMETIC = (ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.IntDiv, ps.Mod, ps.Pow,
+               ps.ScalarMaximum, ps.ScalarMinimum)
+
+
+def upcast_args(op, args, node) -> list:
+    """The integer and bool operands of arithmetic with a float or complex result,
+    cast to the result's dtype first, as NumPy computes it: Numba multiplies a uint64
+    by an int64 in int64 (PyTensor: float64), and an int8 by a float32 in float64."""
+    dtype = out_dtype(node)
+    if not isinstance(op, _ARITHMETIC) or not (is_float(dtype) or is_complex(dtype)):
+        return list(args)
+    upcast = []
+    for k, arg in enumerate(args):
+        if is_float(in_dtype(node, k)) or is_complex(in_dtype(node, k)):
+            upcast.append(arg)
+        elif (value := _literal_int(arg)) is not None:
+            upcast.append(typed_literal(value, dtype))  # ``2.0``, not ``np.float64(2)``
+        else:
+            upcast.append(cast(arg, dtype))
+    return upcast
 
 
 def check_complex(op, node) -> None:
@@ -144,6 +167,8 @@ def scalar_IntDiv(op, args, node, fn):
 
 @register_scalar(ps.TrueDiv)
 def scalar_TrueDiv(op, args, node, fn):
+    if is_complex(out_dtype(node)):  # Numba's raises ZeroDivisionError for 0j
+        return sx.call(fn.helper("complex_divide"), *args)
     return sx.binop("/", *args)
 
 
@@ -166,6 +191,9 @@ def scalar_Sqr(op, args, node, fn):
 
 @register_scalar(ps.Reciprocal)
 def scalar_Reciprocal(op, args, node, fn):
+    if is_complex(out_dtype(node)):
+        return sx.call(fn.helper("complex_divide"), typed_literal(1, out_dtype(node)),
+                       args[0])
     return sx.binop("/", typed_literal(1, out_dtype(node)), args[0])
 
 
@@ -293,6 +321,21 @@ def scalar_Sign(op, args, node, fn):
     return sx.call("np.sign", args[0])
 
 
+@register_scalar(ps.Exp)
+def scalar_Exp(op, args, node, fn):
+    if is_complex(in_dtype(node, 0)):  # Numba's exp(inf + 0j) is inf + nanj
+        return sx.call(fn.helper("complex_exp"), args[0])
+    return sx.call("math.exp", args[0])
+
+
+@register_scalar(psm.Softplus)
+def scalar_Softplus(op, args, node, fn):
+    # The rewrites make log1p(exp(z)) a softplus, complex z included.
+    if is_complex(in_dtype(node, 0)):
+        return sx.call("np.log1p", sx.call(fn.helper("complex_exp"), args[0]))
+    return sx.call(fn.helper("softplus"), args[0])
+
+
 @register_scalar(ps.Tanh)
 def scalar_Tanh(op, args, node, fn):
     if is_complex(in_dtype(node, 0)):  # Numba's overflows to NaN for a large real part
@@ -324,7 +367,6 @@ def scalar_Complex(op, args, node, fn):
 # transpile/runtime/special.py, copied into the generated module when used.
 _HELPERS = {
     psm.Sigmoid: "sigmoid",
-    psm.Softplus: "softplus",
     psm.Log1mexp: "log1mexp",
     psm.Erfcx: "erfcx",
     psm.Erfinv: "erfinv",
@@ -478,10 +520,18 @@ def scalar_Composite(op, args, node, fn):
 # ---- scalar Ops applied directly in the graph (ScalarType variables) ---------------
 
 
+def scalar_result(expr: sx.Expr, dtype: str, input_dtypes) -> sx.Expr:
+    """A scalar result cast to its dtype where Numba's arithmetic may give another:
+    a dtype it never computes in (int8, float32 from a mix), or one no input has
+    (float64 from int8 * uint64, which Numba computes as int64)."""
+    if dtype in NATURAL and (dtype == "bool" or dtype in input_dtypes):
+        return expr
+    return cast(expr, dtype)
+
+
 @register(ps.ScalarOp)
 def lower_ScalarOp(op, node, fn):
-    from ..dtypes import cast_if_unnatural
-
     exprs = scalar_apply(op, [fn.expr(v) for v in node.inputs], node, fn)
+    dtypes = [v.type.dtype for v in node.inputs]
     for var, expr in zip(node.outputs, exprs, strict=True):
-        fn.bind(var, cast_if_unnatural(expr, var.type.dtype), hint=_hint(var))
+        fn.bind(var, scalar_result(expr, var.type.dtype, dtypes), hint=_hint(var))

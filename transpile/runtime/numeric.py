@@ -1,7 +1,7 @@
 """Arithmetic whose NumPy semantics Numba's operators do not give: integer matrix
 products (Numba's np.dot is BLAS, floats only), int64 floor division at the edge
-(``INT64_MIN // -1``), complex powers of zero and the complex tanh of a large
-real part.
+(``INT64_MIN // -1``), complex division (by zero too), complex powers of zero,
+the complex exp of a real number and tanh of a large real part.
 
 Plain ``@numba.njit`` code; generated modules copy what they use.  Integer products
 are summed in integer arithmetic, so they wrap around exactly as NumPy's do.
@@ -23,6 +23,23 @@ def int64_floor_divide(a, b):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def complex_divide(a, b):
+    """``a / b`` of complex numbers by NumPy's algorithm (Smith's, scaled by the
+    larger part of ``b``); division by zero gives infinities and NaN where Numba's
+    raises ZeroDivisionError."""
+    br, bi = b.real, b.imag
+    if abs(br) >= abs(bi):
+        if br == 0 and bi == 0:
+            return complex(a.real / abs(br), a.imag / abs(br))
+        ratio = bi / br
+        scale = 1.0 / (br + bi * ratio)
+        return complex((a.real + a.imag * ratio) * scale, (a.imag - a.real * ratio) * scale)
+    ratio = br / bi
+    scale = 1.0 / (bi + br * ratio)
+    return complex((a.real * ratio + a.imag) * scale, (a.imag * ratio - a.real) * scale)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def complex_power(a, b):
     """``a ** b`` of complex numbers as NumPy computes it: Numba's gives NaN for a
     zero base, where NumPy gives 0 when the exponent's real part is positive."""
@@ -35,6 +52,15 @@ def complex_power(a, b):
     return a ** b
 
 
+
+
+@numba.njit(cache=True, error_model="numpy")
+def complex_exp(z):
+    """``np.exp`` of a complex number: Numba's is ``exp(x) * (cos(y) + i sin(y))``,
+    NaN in the imaginary part where exp(x) overflows and y is 0 (NumPy: inf + 0j)."""
+    if z.imag == 0:
+        return complex(math.exp(z.real), z.imag)
+    return np.exp(z)
 
 
 @numba.njit(cache=True, error_model="numpy")
