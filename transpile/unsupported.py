@@ -49,4 +49,4 @@ def _check(inputs, outputs, nodes, depth: int) -> None:
         package = _package(var.type)
         if package is not None:
             raise UnsupportedOpError(
-                f"variable {var} of type {var.type}: {NOT_YET[package]}")
+                f"variable {var.name or var} of type {var.type}: {NOT_YET[package]}")

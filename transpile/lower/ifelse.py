@@ -22,6 +22,7 @@ from pytensor.ifelse import IfElse
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural
 from ..registry import register
+from .scan import inline_single_use
 
 
 def _exclusive(fgraph, nodes, ifelse, positions, claimed) -> list:
@@ -115,4 +116,5 @@ def lower_IfElse(op, node, fn):
             fn.contiguous.add(out)
         then_body.append(sx.assign(target, _result(fn, t, copies[0])))
         else_body.append(sx.assign(target, _result(fn, f, copies[1])))
-    fn.emit(sx.if_(test, then_body, else_body))
+    # ``chosen = exp`` after ``exp = ...``: one statement (names in a branch are its own)
+    fn.emit(sx.if_(test, inline_single_use(then_body), inline_single_use(else_body)))
