@@ -74,13 +74,15 @@ def _any(tests):
 
 
 def _lengths(fn, dims, n: int, what: str) -> list:
-    """The ``n`` entries of the shape vector ``dims``, after checking its length."""
+    """The ``n`` entries of the shape vector ``dims`` (after checking its length),
+    each a literal or a local (``n0 = dims[0]``)."""
     if dims.type.shape[0] is None:
         fn.emit(_raise_if(sx.compare("!=", dim_size(fn, dims, 0), sx.literal(n)),
                           f"{what}: dims must have {n} entries"))
     elif dims.type.shape[0] != n:
         raise UnsupportedOpError(f"{what} with {dims.type.shape[0]} dims for {n} indices")
-    return vector_elements(fn, dims)
+    return [v if isinstance(v, (cst.Integer, cst.Name)) else fn.bind_name(fn.fresh(f"n{k}"), v)
+            for k, v in enumerate(vector_elements(fn, dims))]
 
 
 def _int_read(fn, var, indices, local: str, stmts: list) -> sx.Expr:
@@ -97,9 +99,7 @@ def _int_read(fn, var, indices, local: str, stmts: list) -> sx.Expr:
 @register(RavelMultiIndex)
 def lower_RavelMultiIndex(op, node, fn):
     *coords, dims = node.inputs
-    lengths = [fn.bind_name(fn.fresh(f"n{k}"), v) if not isinstance(v, cst.Integer)
-               else v for k, v in enumerate(_lengths(fn, dims, len(coords),
-                                                     "ravel_multi_index"))]
+    lengths = _lengths(fn, dims, len(coords), "ravel_multi_index")
 
     def compute(indices):
         stmts = []
@@ -132,8 +132,7 @@ def lower_RavelMultiIndex(op, node, fn):
 def lower_UnravelIndex(op, node, fn):
     flat, dims = node.inputs
     n = len(node.outputs)
-    lengths = [fn.bind_name(fn.fresh(f"n{k}"), v) if not isinstance(v, cst.Integer)
-               else v for k, v in enumerate(_lengths(fn, dims, n, "unravel_index"))]
+    lengths = _lengths(fn, dims, n, "unravel_index")
     size = fn.bind_name(fn.fresh("size"), sx.chain("*", lengths))
     order = list(range(n)) if op.order == "C" else list(reversed(range(n)))
 
@@ -191,13 +190,17 @@ def _unique_outputs(op, node) -> dict:
     return dict(zip(kinds, node.outputs, strict=True))
 
 
+def _needed(fn, var) -> bool:
+    return getattr(fn, "needed", lambda v: True)(var)
+
+
 def _unpack(fn, results: dict, kinds, call, base: str, keep=()) -> dict:
     """``a, _, c, _ = call``: the results the graph reads (and those in ``keep``),
     the others dropped.  Returns each kept result's name."""
     names = {}
     for kind in kinds:
         var = results.get(kind)
-        if kind in keep or var is not None and fn.needed(var):
+        if kind in keep or var is not None and _needed(fn, var):
             names[kind] = fn.fresh(var.name if var is not None and var.name
                                    else f"{base}_{kind}")
     fn.emit(sx.assign_many([names.get(kind, "_") for kind in kinds], call))
@@ -241,7 +244,7 @@ def _unique_along(fn, op, x, results, base) -> None:
     names = _unpack(fn, results, ("index", "inverse", "counts"),
                     sx.call(fn.helper("unique_rows"), rows), base, keep=("index",))
     index = sx.name(names["index"])
-    if not fn.needed(values):
+    if not _needed(fn, values):
         return
     taken = sx.subscript(rows, [index])
     shape = [sx.subscript(sx.attr(index, "shape"), [sx.literal(0)]),
