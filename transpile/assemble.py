@@ -47,6 +47,7 @@ def generate(loaded, options: Options = Options()) -> str:
     """The formatted source of the module for ``loaded`` (a :class:`LoadedGraph`)."""
     from . import lower  # noqa: F401  (registers the lowerings)
     from .rewrite import rewrite
+    from .unsupported import check_graph
 
     module = ModuleBuilder(options.name, cache=options.cache, fastmath=options.fastmath)
     module.rewrite_inner_graphs = options.rewrite
@@ -54,6 +55,7 @@ def generate(loaded, options: Options = Options()) -> str:
     fgraph = loaded.fgraph
     if not fgraph.outputs:
         raise GraphError("the graph has no outputs")
+    check_graph(fgraph)
     if options.rewrite:
         names = [var.name for var in fgraph.outputs]
         rewrite(fgraph)
@@ -83,8 +85,14 @@ def _static_shape(var) -> tuple:
 
 
 def lower_nodes(fn: FunctionBuilder, nodes) -> None:
-    """Lower ``nodes`` in order into ``fn``, each under a comment naming its Op."""
+    """Lower ``nodes`` in order into ``fn``, each under a comment naming its Op (but
+    those only one branch of an IfElse needs: that IfElse lowers them in its branch)."""
+    from .lower.ifelse import branch_nodes
+
+    in_branches = branch_nodes(fn, nodes)
     for node in nodes:
+        if node in in_branches:
+            continue
         lowering = lowering_for(node.op, node)
         block = fn._blocks[-1]
         start = len(block)

@@ -171,6 +171,7 @@ class FunctionBuilder:
         self.contiguous: set = set()  # variables known to be fresh C-contiguous arrays
         self.checked: set[str] = set()  # run-time shape checks already emitted
         self.broadcast_scalars: dict = {}  # all-broadcastable variable -> its scalar
+        self.branches: dict = {}  # IfElse node -> the nodes of each branch (lower/ifelse.py)
         # variable -> (the array entry its node should write into, a name for it):
         # a Scan buffer's ``h[t + 1]``; and the variables whose node did so
         self.destinations: dict = {}

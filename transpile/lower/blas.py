@@ -1,7 +1,8 @@
 """Matrix products: ``Dot`` and the BLAS-shaped Ops rewrites produce from it
 (``Dot22``, ``Dot22Scalar``, ``Gemv``, ``Gemm``, ``Ger``, ``BatchedDot``).
 
-All become ``np.dot`` (BLAS through Numba) with the scalings written out; a term
+All become ``np.dot`` (BLAS through Numba) with the scalings written out (integer
+products: loops in integer arithmetic, ``int_dot_mm`` and its kin); a term
 multiplied by a constant zero (``Gemv``'s ``beta * y`` on a fresh ``AllocEmpty``
 buffer) is dropped, so uninitialised memory is never read.
 """
@@ -56,10 +57,27 @@ def _operands(fn, a, b, dtype: str) -> list:
 def dot(fn, a, b, dtype: str) -> sx.Expr:
     if is_float(dtype) or is_complex(dtype):
         return sx.call("np.dot", *_operands(fn, a, b, dtype))
-    # Numba's np.dot is BLAS-only: integer products go through float64 and back,
-    # exact while the values stay below 2**53.
-    product = sx.call("np.dot", operand(fn, a, "float64"), operand(fn, b, "float64"))
-    return sx.method(product, "astype", dtype_attr(dtype))
+    return product_of(fn, operand(fn, a, dtype), a.type.ndim, operand(fn, b, dtype),
+                      b.type.ndim, dtype)
+
+
+_INT_DOT = {(1, 1): "int_dot_vv", (2, 1): "int_dot_mv", (1, 2): "int_dot_vm",
+            (2, 2): "int_dot_mm"}
+
+
+def product_of(fn, a: sx.Expr, a_ndim: int, b: sx.Expr, b_ndim: int, dtype: str) -> sx.Expr:
+    """``np.dot(a, b)`` of two operands already of ``dtype``.  Numba's np.dot is BLAS,
+    floats only: integers are multiplied and summed in integer loops (a helper), so
+    they wrap around exactly as NumPy's do; booleans (``any(a & b)``) go through
+    float64, exact for them."""
+    if is_float(dtype) or is_complex(dtype):
+        return sx.call("np.dot", a, b)
+    if dtype == "bool":
+        product = sx.call("np.dot", sx.method(a, "astype", dtype_attr("float64")),
+                          sx.method(b, "astype", dtype_attr("float64")))
+        return sx.method(product, "astype", dtype_attr(dtype)) if a_ndim + b_ndim > 2 \
+            else sx.compare("!=", product, sx.literal(0.0))
+    return sx.call(fn.helper(_INT_DOT[a_ndim, b_ndim]), a, b)
 
 
 def scaled(fn, alpha, term: sx.Expr) -> sx.Expr:
@@ -194,11 +212,14 @@ def lower_BatchedDot(op, node, fn):
     shape = [n]
     for var, dims in ((a, range(1, a.type.ndim - 1)), (b, range(2, b.type.ndim))):
         shape += [sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(d)]) for d in dims]
+    # np.dot needs operands of one dtype: cast once, before the loop.
+    operands = [fn.expr(v) if v.type.dtype == dtype else fn.bind_name(
+        fn.fresh(fn.hint_after(v, dtype)), operand(fn, v, dtype)) for v in (a, b)]
     target = fn.bind(out, sx.call("np.empty", sx.tuple_(shape), dtype=dtype_attr(dtype)),
                      hint="batched_dot")
     with fn.indices(1) as (i,):
-        row = lambda v: sx.subscript(fn.expr(v), [sx.name(i)])  # noqa: E731
-        body = [sx.assign(sx.subscript(target, [sx.name(i)]),
-                          sx.call("np.dot", row(a), row(b)))]
+        rows = [sx.subscript(value, [sx.name(i)]) for value in operands]
+        value = product_of(fn, rows[0], a.type.ndim - 1, rows[1], b.type.ndim - 1, dtype)
+        body = [sx.assign(sx.subscript(target, [sx.name(i)]), value)]
         fn.emit(sx.for_range(i, [n], body))
     fn.contiguous.add(out)

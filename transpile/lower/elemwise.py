@@ -17,9 +17,9 @@ from pytensor.tensor.elemwise import DimShuffle, Elemwise
 from pytensor.tensor.subtensor import IncSubtensor
 
 from .. import syntax as sx
-from ..dtypes import cast_if_unnatural, dtype_attr, typed_literal
+from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
-from .scalar import is_atomic, scalar_apply
+from .scalar import is_atomic, scalar_apply, scalar_result
 
 
 def dim_size(fn, var, d: int) -> sx.Expr:
@@ -128,8 +128,9 @@ def lower_Elemwise(op, node, fn):
     ndim = outputs[0].type.ndim
     if ndim == 0:
         exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
+        dtypes = [v.type.dtype for v in node.inputs]
         for var, expr in zip(outputs, exprs, strict=True):
-            expr = cast_if_unnatural(expr, var.type.dtype)
+            expr = scalar_result(expr, var.type.dtype, dtypes)
             if isinstance(expr, cst.Name):
                 fn.alias(var, expr)
             else:
@@ -170,6 +171,10 @@ def lower_Elemwise(op, node, fn):
             args = loop_reads(fn, node.inputs, indices)
             exprs = scalar_apply(op.scalar_op, args, node, fn)
             for var, (target, accs), expr in zip(outputs, targets, exprs, strict=True):
+                if accs and is_int(var.type.dtype):
+                    # Numba computes narrow integers in int64; an array store wraps
+                    # them around to the dtype, and so must the value accumulated.
+                    expr = cast_if_unnatural(expr, var.type.dtype)
                 if (target is not None) + len(accs) > 1 and not is_atomic(expr):
                     # stored and reduced, or reduced twice: computed once, into a local
                     expr = fn.bind_name(fn.fresh(_hint(op, var)), expr)

@@ -39,7 +39,7 @@ from pytensor.tensor.subtensor import (
 from pytensor.tensor.type_other import MakeSlice, NoneTypeT, SliceType
 
 from .. import syntax as sx
-from ..dtypes import dtype_attr, typed_literal
+from ..dtypes import dtype_attr, is_complex, typed_literal
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .elemwise import dim_size
@@ -417,21 +417,26 @@ def _scalar(fn, y, dtype: str) -> sx.Expr | None:
     (a literal of the updated array's ``dtype``: ``5.0``, not ``CONST[0, 0]``), a 0-d
     value, a known broadcast scalar."""
     if isinstance(y, Constant) and np.asarray(y.data).size == 1:
-        return typed_literal(np.asarray(y.data).item(), dtype)
+        value = np.asarray(y.data).item()
+        return typed_literal(value.real if isinstance(value, complex) else value, dtype)
     if y.type.ndim == 0:
         return fn.expr(y)
     return fn.broadcast_scalars.get(y, None)
 
 
 def _increment(fn, plan: _Plan, y, out_loop: list[str]) -> sx.Expr:
-    """The item of ``y`` (broadcast to the indexed shape) at the loop position."""
-    scalar = _scalar(fn, y, plan.dtype)
-    if scalar is not None:
-        return scalar
-    lead = len(out_loop) - y.type.ndim
-    index = [sx.literal(0) if n == 1 else sx.name(i)
-             for n, i in zip(y.type.shape, out_loop[lead:], strict=True)]
-    return sx.subscript(fn.expr(y), index)
+    """The item of ``y`` (broadcast to the indexed shape) at the loop position (its
+    real part, as NumPy stores it, when a complex ``y`` goes into a real array)."""
+    item = _scalar(fn, y, plan.dtype)
+    if item is None:
+        lead = len(out_loop) - y.type.ndim
+        index = [sx.literal(0) if n == 1 else sx.name(i)
+                 for n, i in zip(y.type.shape, out_loop[lead:], strict=True)]
+        item = sx.subscript(fn.expr(y), index)
+    if is_complex(y.type.dtype) and not is_complex(plan.dtype) and not isinstance(
+            y, Constant):
+        item = sx.attr(item, "real")
+    return item
 
 
 def _check_increment(fn, plan: _Plan, y) -> None:

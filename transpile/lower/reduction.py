@@ -198,6 +198,9 @@ def lower_Argmax(op, node, fn):
     axes = reduced_axes(op, x.type.ndim)
     kept = [d for d in range(x.type.ndim) if d not in axes]
     value = fn.expr(x)
+    if x.type.ndim == 0:  # a scalar is its own maximum, at position 0
+        fn.alias(out, sx.literal(0))
+        return
     if not kept:
         fn.bind(out, sx.call("np.argmax", value), hint="argmax")
         return

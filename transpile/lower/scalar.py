@@ -9,6 +9,7 @@ multi-output Ops), where ``args`` are the expressions of the inputs' element val
 import libcst as cst
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
+from pytensor.scalar.loop import ScalarLoop
 
 try:
     from pytensor.tensor.xlogx import XlogX, XlogY0
@@ -17,13 +18,64 @@ except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
 
 from .. import syntax as sx
 from ..dtypes import NATURAL, cast, is_complex, is_float, is_int, typed_literal
+from ..errors import UnsupportedOpError
 from ..registry import register, register_scalar, scalar_lowering_for
 
 
 def scalar_apply(op, args, node, fn) -> list[sx.Expr]:
     """Lower one scalar Op application; always returns a list of expressions."""
-    result = scalar_lowering_for(op, node)(op, list(args), node, fn)
+    lowering = scalar_lowering_for(op, node)
+    if lowering.__module__.startswith("transpile."):  # a plugin's Ops are its own
+        check_complex(op, node)
+        args = upcast_args(op, args, node)
+    result = lowering(op, list(args), node, fn)
     return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+# The scalar Ops whose lowerings Numba compiles for complex numbers (checked one by
+# one, tests/test_scalar.py): the arithmetic, the elementary functions of np.*, the
+# parts of a complex number, equality, NumPy's maximum/minimum, and the structural
+# Ops.  Any other with a complex input or output is refused at transpile time.
+COMPLEX_OPS = (
+    ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.Neg, ps.Pow, ps.Sqr, ps.Reciprocal, ps.Abs,
+    ps.Exp, ps.Exp2, ps.Expm1, ps.Log, ps.Log2, ps.Log10, ps.Log1p, ps.Sqrt,
+    ps.Cos, ps.Sin, ps.Tan, ps.ArcCos, ps.ArcSin, ps.ArcTan, ps.Cosh, ps.Sinh, ps.Tanh,
+    ps.ArcCosh, ps.ArcSinh, ps.ArcTanh, ps.Conj, ps.Angle, ps.Real, ps.Imag, ps.Complex,
+    ps.EQ, ps.NEQ, ps.IsNan, ps.IsInf, ps.ScalarMaximum, ps.ScalarMinimum,
+    ps.Identity, ps.Second, ps.Switch, ps.Cast, ps.Composite, ScalarLoop, psm.Softplus,
+)
+
+
+_ARITHMETIC = (ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.IntDiv, ps.Mod, ps.Pow,
+               ps.ScalarMaximum, ps.ScalarMinimum)
+
+
+def upcast_args(op, args, node) -> list:
+    """The integer and bool operands of arithmetic with a float or complex result,
+    cast to the result's dtype first, as NumPy computes it: Numba multiplies a uint64
+    by an int64 in int64 (PyTensor: float64), and an int8 by a float32 in float64."""
+    dtype = out_dtype(node)
+    if not isinstance(op, _ARITHMETIC) or not (is_float(dtype) or is_complex(dtype)):
+        return list(args)
+    upcast = []
+    for k, arg in enumerate(args):
+        if is_float(in_dtype(node, k)) or is_complex(in_dtype(node, k)):
+            upcast.append(arg)
+        elif (value := _literal_int(arg)) is not None:
+            upcast.append(typed_literal(value, dtype))  # ``2.0``, not ``np.float64(2)``
+        else:
+            upcast.append(cast(arg, dtype))
+    return upcast
+
+
+def check_complex(op, node) -> None:
+    """Refuse a scalar Op Numba cannot compute for the complex numbers it is given."""
+    dtypes = [v.type.dtype for v in (*node.inputs, *node.outputs)]
+    complex_dtype = next((d for d in dtypes if is_complex(d)), None)
+    if complex_dtype is not None and not isinstance(op, COMPLEX_OPS):
+        raise UnsupportedOpError(
+            f"{type(op).__name__} of {complex_dtype} values is not supported: Numba has "
+            "no complex implementation of it")
 
 
 def out_dtype(node, i: int = 0) -> str:
@@ -38,7 +90,7 @@ def in_dtype(node, i: int) -> str:
 
 # On bools PyTensor's add is "or" and its mul "and"; Python's + and * would count.
 _CHAINS = {ps.Add: ("+", "|"), ps.Mul: ("*", "&")}
-_BINARY = {ps.Sub: "-", ps.IntDiv: "//", ps.Mod: "%", ps.Pow: "**"}
+_BINARY = {ps.Sub: "-", ps.Mod: "%"}
 _COMPARISONS = {ps.LT: "<", ps.GT: ">", ps.LE: "<=", ps.GE: ">=", ps.EQ: "==", ps.NEQ: "!="}
 _BITWISE = {ps.AND: "&", ps.OR: "|", ps.XOR: "^"}
 
@@ -97,8 +149,38 @@ for _table, _factory in (
         register_scalar(_cls)(_factory(_symbol))
 
 
+@register_scalar(ps.Pow)
+def scalar_Pow(op, args, node, fn):
+    if is_complex(out_dtype(node)):  # Numba's complex power of zero is NaN
+        return sx.call(fn.helper("complex_power"), *args)
+    return sx.binop("**", *args)
+
+
+def _literal_int(expr) -> int | None:
+    """The value of an integer literal (``3``, ``-1``, ``np.int8(2)``), else None."""
+    if isinstance(expr, cst.Call) and len(expr.args) == 1:
+        expr = expr.args[0].value
+    if isinstance(expr, cst.Integer):
+        return int(expr.value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) \
+            and isinstance(expr.expression, cst.Integer):
+        return -int(expr.expression.value)
+    return None
+
+
+@register_scalar(ps.IntDiv)
+def scalar_IntDiv(op, args, node, fn):
+    # Numba's int64 floor division gives 0 for INT64_MIN // -1 (NumPy: INT64_MIN);
+    # narrower integers are divided in int64 and wrap around when cast back.
+    if out_dtype(node) == "int64" and _literal_int(args[1]) in (None, -1):
+        return sx.call(fn.helper("int64_floor_divide"), *args)
+    return sx.binop("//", *args)
+
+
 @register_scalar(ps.TrueDiv)
 def scalar_TrueDiv(op, args, node, fn):
+    if is_complex(out_dtype(node)):  # Numba's raises ZeroDivisionError for 0j
+        return sx.call(fn.helper("complex_divide"), *args)
     return sx.binop("/", *args)
 
 
@@ -121,11 +203,16 @@ def scalar_Sqr(op, args, node, fn):
 
 @register_scalar(ps.Reciprocal)
 def scalar_Reciprocal(op, args, node, fn):
+    if is_complex(out_dtype(node)):
+        return sx.call(fn.helper("complex_divide"), typed_literal(1, out_dtype(node)),
+                       args[0])
     return sx.binop("/", typed_literal(1, out_dtype(node)), args[0])
 
 
 @register_scalar(ps.Abs)
 def scalar_Abs(op, args, node, fn):
+    if in_dtype(node, 0) == "bool":
+        return args[0]  # abs(True) would be the integer 1
     return sx.call("abs", args[0])
 
 
@@ -162,8 +249,14 @@ def scalar_Clip(op, args, node, fn):
 def _extremum(np_name, py_name):
     def lower(op, args, node, fn):
         # np.maximum propagates NaN as PyTensor does; integers read better with max.
-        if is_float(out_dtype(node)) or is_complex(out_dtype(node)):
+        dtype = out_dtype(node)
+        if is_float(dtype) or is_complex(dtype):
             return sx.call(f"np.{np_name}", *args)
+        if dtype == "bool":  # the larger of two truth values is either of them
+            return sx.boolop("or" if py_name == "max" else "and", *args)
+        # Numba's max has no (bool, int) signature: a bool is read as the integer
+        args = [cast(a, dtype) if in_dtype(node, k) == "bool" else a
+                for k, a in enumerate(args)]
         return sx.call(py_name, *args)
 
     return lower
@@ -231,6 +324,37 @@ for _cls, (_math, _np) in _FUNCTIONS.items():
     register_scalar(_cls)(_function_lowering(_math, _np))
 
 
+@register_scalar(ps.Sign)
+def scalar_Sign(op, args, node, fn):
+    # Numba's np.sign reads an unsigned integer as signed (sign(65535) is -1 for
+    # uint16): an unsigned number's sign is whether it is positive.
+    if in_dtype(node, 0).startswith("uint"):
+        return cast(sx.compare(">", args[0], sx.literal(0)), out_dtype(node))
+    return sx.call("np.sign", args[0])
+
+
+@register_scalar(ps.Exp)
+def scalar_Exp(op, args, node, fn):
+    if is_complex(in_dtype(node, 0)):  # Numba's exp(inf + 0j) is inf + nanj
+        return sx.call(fn.helper("complex_exp"), args[0])
+    return sx.call("math.exp", args[0])
+
+
+@register_scalar(psm.Softplus)
+def scalar_Softplus(op, args, node, fn):
+    # The rewrites make log1p(exp(z)) a softplus, complex z included.
+    if is_complex(in_dtype(node, 0)):
+        return sx.call("np.log1p", sx.call(fn.helper("complex_exp"), args[0]))
+    return sx.call(fn.helper("softplus"), args[0])
+
+
+@register_scalar(ps.Tanh)
+def scalar_Tanh(op, args, node, fn):
+    if is_complex(in_dtype(node, 0)):  # Numba's overflows to NaN for a large real part
+        return sx.call(fn.helper("complex_tanh"), args[0])
+    return sx.call("math.tanh", args[0])
+
+
 @register_scalar(ps.RoundHalfAwayFromZero)
 def scalar_RoundHalfAwayFromZero(op, args, node, fn):
     return sx.call(fn.helper("round_half_away_from_zero"), args[0])
@@ -255,7 +379,6 @@ def scalar_Complex(op, args, node, fn):
 # transpile/runtime/special.py, copied into the generated module when used.
 _HELPERS = {
     psm.Sigmoid: "sigmoid",
-    psm.Softplus: "softplus",
     psm.Log1mexp: "log1mexp",
     psm.Erfcx: "erfcx",
     psm.Erfinv: "erfinv",
@@ -414,10 +537,18 @@ def scalar_Composite(op, args, node, fn):
 # ---- scalar Ops applied directly in the graph (ScalarType variables) ---------------
 
 
+def scalar_result(expr: sx.Expr, dtype: str, input_dtypes) -> sx.Expr:
+    """A scalar result cast to its dtype where Numba's arithmetic may give another:
+    a dtype it never computes in (int8, float32 from a mix), or one no input has
+    (float64 from int8 * uint64, which Numba computes as int64)."""
+    if dtype in NATURAL and (dtype == "bool" or dtype in input_dtypes):
+        return expr
+    return cast(expr, dtype)
+
+
 @register(ps.ScalarOp)
 def lower_ScalarOp(op, node, fn):
-    from ..dtypes import cast_if_unnatural
-
     exprs = scalar_apply(op, [fn.expr(v) for v in node.inputs], node, fn)
+    dtypes = [v.type.dtype for v in node.inputs]
     for var, expr in zip(node.outputs, exprs, strict=True):
-        fn.bind(var, cast_if_unnatural(expr, var.type.dtype), hint=_hint(var))
+        fn.bind(var, scalar_result(expr, var.type.dtype, dtypes), hint=_hint(var))

@@ -7,6 +7,7 @@ The generated code never writes into an input: ``x[2:5] += y`` becomes
 from pytensor.tensor.subtensor import IncSubtensor, Subtensor, indices_from_subtensor
 
 from .. import syntax as sx
+from ..dtypes import is_complex
 from ..registry import register
 from .shape import int_value
 
@@ -47,6 +48,8 @@ def lower_IncSubtensor(op, node, fn):
                          hint="updated" if op.set_instead_of_inc else "incremented")
     fn.contiguous.add(out)
     value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
+    if is_complex(y.type.dtype) and not is_complex(x.type.dtype):
+        value = sx.attr(value, "real")  # NumPy stores a complex number's real part
     slot = sx.subscript(target, index_exprs(fn, idx, op.idx_list))
     if op.set_instead_of_inc:  # Numba checks the shapes of a slice assignment
         fn.emit(sx.assign(slot, value))

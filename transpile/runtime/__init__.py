@@ -11,7 +11,7 @@ from pathlib import Path
 
 import libcst as cst
 
-RUNTIME_MODULES = ("special", "arrays", "linalg", "scan", "random")
+RUNTIME_MODULES = ("special", "arrays", "linalg", "scan", "random", "extra_ops", "numeric")
 
 
 @functools.cache
