@@ -104,7 +104,7 @@ def array_state_bytes(shape, data: bytes, dtype="f8") -> bytes:
     return header + b"(K\x01" + shape_part + dt + b"\x89" + raw + b"tb."
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plain_bytes(value) -> bytes:
     # optimize() drops the value's own memo writes, which would clobber our slots
     return pickletools.optimize(pickle.dumps(value, protocol=2))[2:-1]

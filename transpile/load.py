@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 from .errors import GraphError, LoadError
 
+
 @dataclass
 class LoadedGraph:
     fgraph: object  # pytensor.graph.fg.FunctionGraph
