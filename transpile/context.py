@@ -14,6 +14,7 @@ import libcst as cst
 import numpy as np
 
 from . import syntax as sx
+from .data import is_data
 from .dtypes import typed_literal
 from .naming import Namespace
 from .runtime import RuntimeLibrary
@@ -33,6 +34,8 @@ class ModuleBuilder:
         self.constants: list[cst.SimpleStatementLine] = []
         self.classes: dict[type, cst.ClassDef] = {}
         self._constant_names: dict[tuple, str] = {}
+        self.data: dict[str, np.ndarray] = {}  # arrays kept out of the source (data.py)
+        self._data_names: dict[tuple, str] = {}
         self.rewrite_inner_graphs = True  # rewrite Scan bodies as the outer graph
         # parameter -> the bit generator state of a shared generator it stands for
         self.generator_states: dict[str, dict] = {}
@@ -80,6 +83,20 @@ class ModuleBuilder:
                 body=sx.block([sx.expr_stmt(sx.string(doc))]),
             )
         return self.classes[exc_type].name.value
+
+    def data_key(self, value: np.ndarray, hint: str | None, create) -> str:
+        """The name under which ``value`` is kept in the module's data (one per
+        distinct array): ``x_data`` for a constant named ``x``, made by ``create`` (the
+        first function to take it names it, so its parameter has the same name)."""
+        key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
+        if key not in self._data_names:
+            self._data_names[key] = create(f"{hint}_data" if hint else "data", "data")
+            self.data[self._data_names[key]] = value
+        return self._data_names[key]
+
+    def data_owner(self, key: str, fn) -> bool:
+        """Whether ``fn`` named data array ``key`` (it then holds that name)."""
+        return key in fn.ns._taken
 
     def constant_array(self, value: np.ndarray, hint: str | None) -> cst.Name:
         key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
@@ -185,6 +202,8 @@ class FunctionBuilder:
         # (``buf.shape[1]`` for ``buf[t]``): allocations sized by them can be hoisted
         self.dims: dict = {}
         self.graph = None  # the FunctionGraph being lowered (for clients)
+        # (parameter, data key) of each data array this function takes (data.py)
+        self.data_params: list[tuple[str, str]] = []
         self._blocks: list[list[cst.BaseStatement]] = [[]]
         self._active_indices: list[str] = []
 
@@ -281,9 +300,24 @@ class FunctionBuilder:
         value = np.asarray(data)
         if value.ndim == 0:
             return typed_literal(value, dtype)
-        expr = self.module.constant_array(value.astype(dtype), var.name or "const")
         self.view_of[var] = var
-        return expr
+        if is_data(value):
+            return self.data_argument(value.astype(dtype), var.name)
+        return self.module.constant_array(value.astype(dtype), var.name or "const")
+
+    def data_argument(self, value: np.ndarray, hint: str | None) -> cst.Name:
+        """The parameter through which this function takes data array ``value``."""
+        key = self.module.data_key(value, hint, self.fresh)
+        for param, known in self.data_params:
+            if known == key:
+                return sx.name(param)
+        if any(key == p for p, _ in self.data_params) or self.ns._is_taken(key):
+            param = key if self.module.data_owner(key, self) else self.fresh(key, "data")
+        else:
+            self.ns.reserve(key)
+            param = key
+        self.data_params.append((param, key))
+        return sx.name(param)
 
     def bind(self, var, value: sx.Expr, hint: str | None = None, view_of=None,
              comment: str | None = None) -> cst.Name:

@@ -182,19 +182,21 @@ class Entry:
 
 def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
                  cache: bool = True, fastmath: bool = False, outputs_meta=None,
-                 metadata=(), same_inputs: bool = True, keep_names: bool = False) -> str:
-    """The formatted source of one module holding an entry per graph.
+                 metadata=(), same_inputs: bool = True, keep_names: bool = False,
+                 data_file: str | None = None) -> tuple[str, dict]:
+    """The formatted source of one module holding an entry per graph, and the data
+    arrays it keeps in ``data_file`` (transpile/data.py).
 
-    Mirrors ``transpile.assemble.generate`` for several graphs: one
-    ``ModuleBuilder`` (one namespace, helpers and constants emitted once), each
-    graph rewritten and lowered into its own entry.  All entries must take the same
-    inputs (unless ``same_inputs`` is false); ``INPUTS`` is theirs (the last
-    entry's) and ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``:
-    the rewritten outputs keep the graph's names (as ``transpile`` keeps them).
+    One ``ModuleBuilder`` (one namespace, helpers and constants emitted once), each
+    graph rewritten and lowered into its own entry, assembled by
+    ``transpile.assemble.assemble``.  All entries must take the same inputs (unless
+    ``same_inputs`` is false); ``INPUTS`` is theirs (the last entry's) and
+    ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``: the
+    rewritten outputs keep the graph's names (as ``transpile`` keeps them).
     ``metadata`` is ``(NAME, value)`` pairs of plain Python data written after
-    ``OUTPUTS``.  ``doc`` is the docstring, or a function of
-    ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the code of the
-    functions (entries and helpers) returning it.
+    ``OUTPUTS``.  ``doc`` is the docstring, or a function of ``INPUTS``
+    (``(parameter, dtype, shape)`` triples) and of the code of the functions
+    (entries and helpers) returning it.
     """
     import black
     import libcst as cst
@@ -202,6 +204,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     from . import lower  # noqa: F401  (registers the lowerings)
     from .assemble import BLACK_MODE, assemble, build_entry, check_entry_name, keep_output_names
     from .context import ModuleBuilder
+    from .data import needs_output_error
     from .rewrite import rewrite as rewrite_graph
 
     if not entries:
@@ -218,7 +221,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         module.namespace.reserve(n)
     if len(set(names)) != len(names):
         raise TranspileError(f"entry names must differ: {names}")
-    functions, inputs_meta, last_outputs = [], None, None
+    built, inputs_meta = [], None
     for entry in entries:
         fgraph = entry.loaded.fgraph
         if not fgraph.outputs:
@@ -229,37 +232,26 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
             if keep_names:
                 keep_output_names(fgraph, output_names)
         module.entry_name = entry.name
-        function, ins, outs = build_entry(fgraph, module)
-        if same_inputs and inputs_meta is not None and ins != inputs_meta:
+        one = build_entry(fgraph, module)
+        if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
             raise GraphError(f"the entries of one module must take the same inputs: "
-                             f"{[i[0] for i in ins]} != {[i[0] for i in inputs_meta]}")
-        inputs_meta = inputs_meta if same_inputs and inputs_meta else ins
-        functions.append(function)
-        last_outputs = outs
+                             f"{[i[0] for i in one.inputs_meta]} != "
+                             f"{[i[0] for i in inputs_meta]}")
+        inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
+        built.append(one)
     module.entry_name = names[0]
+    if module.data and data_file is None:
+        raise needs_output_error(len(module.data))
     if callable(doc):
         code = "\n".join(cst.Module([]).code_for_node(f) for f in
-                         [*module.helpers.values(), *functions])
+                         [*module.helpers.values(), *(e.function for e in built)])
         text = doc(inputs_meta, code)
     else:
         text = doc
-    tree = assemble(module, functions[-1], inputs_meta, outputs_meta or last_outputs,
-                    text)
-    body = list(tree.body)
-    # The other entries go right before the last one, in order.
-    at = next(k for k, s in enumerate(body)
-              if isinstance(s, cst.FunctionDef) and s.name.value == names[-1])
-    body[at:at] = functions[:-1]
-    # Extra metadata after OUTPUTS.
-    at = next(k for k, s in enumerate(body) if _assigns(s, "OUTPUTS")) + 1
-    body[at:at] = [cst.parse_statement(f"{key} = {value!r}\n")
-                   for key, value in metadata]
-    # assemble imported math for what it saw; the other entries may need it too.
-    has_math = any(_is_import(s, "math") for s in body)
-    if not has_math and any(_uses_math(f) for f in functions[:-1]):
-        first = next(k for k, s in enumerate(body) if _is_import(s, "numba"))
-        body.insert(first, cst.parse_statement("import math\n"))
-    return black.format_str(tree.with_changes(body=body).code, mode=BLACK_MODE)
+    values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
+    tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
+                    metadata=values, data_file=data_file)
+    return black.format_str(tree.code, mode=BLACK_MODE), dict(module.data)
 
 
 def _assigns(stmt, name: str) -> bool:
@@ -452,13 +444,14 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
                                   for v in values)),
         ("DLOGP_SLICES", tuple((v.name, *v.gradient) for v in values if v.gradient)),
     )
-    text = build_module([Entry(name, logp_graph), Entry(f"{name}_dlogp", both_graph)],
-                        doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
-                        outputs_meta=outputs_meta, metadata=metadata)
-    if path is not None:
-        from .output import write_atomic
+    from .data import data_file_for, write_module
 
-        write_atomic(Path(path), text)
+    text, data = build_module(
+        [Entry(name, logp_graph), Entry(f"{name}_dlogp", both_graph)], doc,
+        rewrite=rewrite, cache=cache, fastmath=fastmath, outputs_meta=outputs_meta,
+        metadata=metadata, data_file=data_file_for(path))
+    if path is not None:
+        write_module(path, text, data)
     return text
 
 
