@@ -16,7 +16,7 @@ import libcst as cst
 from . import __version__
 from . import syntax as sx
 from .context import FunctionBuilder, ModuleBuilder
-from .data import needs_output_error
+from .data import in_file, needs_output_error
 from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError
 from .naming import MODULE_NAMES, is_reserved
@@ -67,8 +67,8 @@ def generate(loaded, options: Options = Options()) -> str:
     """The formatted source of the module for ``loaded`` (a :class:`LoadedGraph`),
     for a graph whose arrays all fit in the source (else see generate_module)."""
     source, data = generate_module(loaded, options)
-    if data and options.data_file is None:
-        raise needs_output_error(len(data))
+    if in_file(data) and options.data_file is None:
+        raise needs_output_error(len(in_file(data)))
     return source
 
 
@@ -91,8 +91,8 @@ def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
         rewrite(fgraph)
         keep_output_names(fgraph, names)
     entry = build_entry(fgraph, module)
-    if module.data and options.data_file is None:
-        raise needs_output_error(len(module.data))
+    if in_file(module.data) and options.data_file is None:
+        raise needs_output_error(len(in_file(module.data)))
     doc = header(loaded, options, entry, module)
     tree = assemble(module, [entry], doc, entry.inputs_meta, entry.outputs_meta,
                     data_file=options.data_file)
@@ -175,7 +175,11 @@ def keep_output_names(fgraph, names) -> None:
             named.add(var)
 
 
-def build_entry(fgraph, module: ModuleBuilder):
+def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
+    """Lower ``fgraph`` into an entry of ``module``.  ``data_inputs``, ``(key,
+    default array)`` pairs, say that the graph's last inputs are data (a PyMC model's
+    observed values and ``pm.Data``): the entry takes them after the others, and the
+    module records their defaults under ``key`` in ``DATA`` (data.py)."""
     from pytensor.graph.basic import Constant
 
     fn = FunctionBuilder(module)
@@ -188,15 +192,24 @@ def build_entry(fgraph, module: ModuleBuilder):
     frozen = frozen_generators(fgraph)
     if frozen:
         reserve_module_names(module)
-    params, inputs_meta = [], []
-    for var in [*fgraph.inputs, *frozen]:
+    n_plain = len(fgraph.inputs) - len(data_inputs)
+    plain, data = list(fgraph.inputs[:n_plain]), list(fgraph.inputs[n_plain:])
+    params, inputs_meta, named = [], [], []
+    for var in [*plain, *frozen]:
         param = fn.fresh(var.name, "rng" if is_generator(var) else "x")
         params.append(param)
+        named.append((var, param))
         fn.values[var] = sx.name(param)
         inputs_meta.append((param, _type_label(var), _static_shape(var)))
         if any(var is f for f in frozen):
             module.generator_states[param] = var.data.bit_generator.state
-    scalar_inputs = [(v, p) for v, p in zip(fgraph.inputs, params, strict=False) if _is_scalar(v)]
+    for var, (key, default) in zip(data, data_inputs, strict=True):
+        module.add_data(key, default)
+        param = fn.fresh(key, "data")
+        fn.data_params.append((param, key))
+        named.append((var, param))
+        fn.values[var] = sx.name(param)
+    scalar_inputs = [(v, p) for v, p in named if v in fgraph.inputs and _is_scalar(v)]
     for var, param in scalar_inputs:
         normalize_scalar_input(fn, var, param)
     if scalar_inputs:
@@ -360,12 +373,13 @@ def data_note(entry: BuiltEntry, data: dict, data_file) -> list[str]:
         return []
     rows = [f"    {param:<16} {data[key].dtype.name:<8} {data[key].shape}"
             for param, key in entry.data_params]
+    where = (f"in {data_file} beside this module, loaded and checked (dtype, shape,"
+             " checksum) when it is imported" if in_file(data) else "in DATA")
     return [
-        f"Data: {len(rows)} array(s) too large for the source live in {data_file} beside",
-        "this module, loaded and checked (dtype, shape, checksum) when it is imported:",
+        f"Data: {len(rows)} array(s), arguments of {entry.jitted}(), kept {where}:",
         *rows,
-        f"{entry.name}() passes them; {entry.jitted}() takes them as arguments (for",
-        "@njit callers, or other arrays of the same dtype and rank).",
+        f"{entry.name}() passes them (each may be given anew, as a keyword);",
+        f"{entry.jitted}() takes them after the other arguments (for @njit callers).",
         "",
     ]
 
@@ -380,7 +394,8 @@ def assemble(module: ModuleBuilder, entries: list[BuiltEntry], doc: str, inputs_
     from .lower.random import generator_definitions
 
     functions = [e.function for e in entries]
-    wrappers = [python_entry(e.name, e.jitted, e.params, e.data_params, data_file)
+    file_name = data_file if in_file(module.data) else None
+    wrappers = [python_entry(e.name, e.jitted, e.params, e.data_params, file_name)
                 for e in entries if e.data_params]
     data_block = module_statements(module.data, data_file) if module.data else []
     definitions = [*module.classes.values(), *module.helpers.values(), *functions,

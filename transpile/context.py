@@ -90,9 +90,28 @@ class ModuleBuilder:
         first function to take it names it, so its parameter has the same name)."""
         key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
         if key not in self._data_names:
-            self._data_names[key] = create(f"{hint}_data" if hint else "data", "data")
-            self.data[self._data_names[key]] = value
+            name = self.unique_data_key(create(f"{hint}_data" if hint else "data", "data"))
+            self._data_names[key] = name
+            self.data[name] = value
         return self._data_names[key]
+
+    def unique_data_key(self, name: str) -> str:
+        """``name``, or ``name_2``, ... : a key not yet in the module's DATA."""
+        key, n = name, 1
+        while key in self.data:
+            n += 1
+            key = f"{name}_{n}"
+        return key
+
+    def add_data(self, key: str, value: np.ndarray) -> None:
+        """Record ``value`` as the module's data ``key`` (a model's observed values),
+        whatever its size: small ones are written as literals (data.py)."""
+        value = np.asarray(value)
+        known = self.data.get(key)
+        if known is not None and not (known.shape == value.shape
+                                      and np.array_equal(known, value, equal_nan=True)):
+            raise ValueError(f"two different arrays for the module's data {key!r}")
+        self.data[key] = value
 
     def data_owner(self, key: str, fn) -> bool:
         """Whether ``fn`` named data array ``key`` (it then holds that name)."""
@@ -311,11 +330,7 @@ class FunctionBuilder:
         for param, known in self.data_params:
             if known == key:
                 return sx.name(param)
-        if any(key == p for p, _ in self.data_params) or self.ns._is_taken(key):
-            param = key if self.module.data_owner(key, self) else self.fresh(key, "data")
-        else:
-            self.ns.reserve(key)
-            param = key
+        param = key if self.module.data_owner(key, self) else self.fresh(key, "data")
         self.data_params.append((param, key))
         return sx.name(param)
 

@@ -71,29 +71,45 @@ def _runtime_functions() -> list[cst.FunctionDef]:
             if isinstance(stmt, cst.FunctionDef)]
 
 
-def module_statements(data: dict, file_name: str) -> list:
-    """The module-level statements that load ``data`` (name -> array) from
-    ``file_name``: the loading functions, then ``DATA = load_data(...)``."""
-    expected = []
-    for name, array in data.items():
-        shape = sx.tuple_(sx.literal(int(n)) for n in array.shape)
-        record = sx.tuple_([sx.string(array.dtype.name), shape,
-                            cst.Integer(hex(data_checksum(array)))])
-        expected.append(cst.DictElement(sx.string(name), record))
-    load = sx.call("load_data", sx.name("DATA_FILE"), cst.Dict(expected))
-    return [sx.assign("DATA_FILE", sx.string(file_name)), *_runtime_functions(),
-            sx.assign("DATA", load)]
+def in_file(data: dict) -> dict:
+    """The arrays of ``data`` that go to the data file (the rest are literals)."""
+    return {name: array for name, array in data.items() if is_data(array)}
+
+
+def module_statements(data: dict, file_name: str | None) -> list:
+    """The module-level statements that define ``DATA`` (name -> array): the large
+    arrays loaded from ``file_name`` (the loading functions, then ``load_data(...)``),
+    the small ones written out (``np.array([...])``)."""
+    from .context import array_literal
+
+    stored = in_file(data)
+    entries = []
+    statements = []
+    if stored:
+        expected = []
+        for name, array in stored.items():
+            shape = sx.tuple_(sx.literal(int(n)) for n in array.shape)
+            record = sx.tuple_([sx.string(array.dtype.name), shape,
+                                cst.Integer(hex(data_checksum(array)))])
+            expected.append(cst.DictElement(sx.string(name), record))
+        load = sx.call("load_data", sx.name("DATA_FILE"), cst.Dict(expected))
+        statements += [sx.assign("DATA_FILE", sx.string(file_name)), *_runtime_functions()]
+        entries.append(cst.StarredDictElement(load))
+    entries += [cst.DictElement(sx.string(name), array_literal(array))
+                for name, array in data.items() if name not in stored]
+    value = entries[0].value if len(entries) == 1 and stored else cst.Dict(entries)
+    return [*statements, sx.assign("DATA", value)]
 
 
 def python_entry(name: str, jitted: str, params: list[str], data_params: list[tuple],
-                 file_name: str) -> cst.FunctionDef:
+                 file_name: str | None) -> cst.FunctionDef:
     """``def name(x, *, x_data=DATA["x_data"]): return jitted(x, x_data)``."""
     keyword = [cst.Param(cst.Name(param), default=cst.Subscript(
         sx.name("DATA"), [cst.SubscriptElement(cst.Index(sx.string(key)))]))
         for param, key in data_params]
-    text = textwrap.fill(f"``{jitted}`` with the data of {file_name} (any of them may be "
-                         "given anew, as an array of the same dtype and shape).", 80,
-                         subsequent_indent="    ")
+    where = f"of {file_name}" if file_name else "in DATA"
+    text = textwrap.fill(f"``{jitted}`` with the data {where} (any of them may be given "
+                         "anew, as a keyword).", 80, subsequent_indent="    ")
     doc = cst.SimpleString(f'"""{text}"""')
     call = sx.call(jitted, *(sx.name(p) for p in params),
                    *(sx.name(p) for p, _ in data_params))
@@ -107,11 +123,13 @@ def python_entry(name: str, jitted: str, params: list[str], data_params: list[tu
 
 
 def write_module(path, source: str, data: dict) -> None:
-    """Write the module to ``path`` and its data (if any) beside it, each atomically:
-    the data first, so that a module on disk never names data that is not there."""
+    """Write the module to ``path`` and its data file (if it has one) beside it, each
+    atomically: the data first, so that a module on disk never names data that is
+    not there (an older module beside newer data fails its checksum, loudly)."""
     from .output import write_atomic
 
     path = Path(path)
-    if data:
-        write_atomic(path.with_suffix(".npz"), npz_bytes(data))
+    stored = in_file(data)
+    if stored:
+        write_atomic(path.with_suffix(".npz"), npz_bytes(stored))
     write_atomic(path, source)

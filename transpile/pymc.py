@@ -23,7 +23,8 @@ exception classes are emitted once.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+
+import numpy as np
 
 from .errors import GraphError, TranspileError
 
@@ -171,6 +172,54 @@ def model_graphs(model):
     return inputs, logp, dlogp
 
 
+@dataclass(frozen=True)
+class DataInput:
+    """A model's data as an argument of the entries: observed values or a
+    ``pm.Data`` container, with its current value as the default."""
+
+    name: str  # the argument's name and its key in the module's DATA
+    variable: object  # the graph input standing for it
+    default: object  # numpy array
+    kind: str  # "observed y" or "pm.Data"
+
+
+def model_data_inputs(model, logp, dlogp):
+    """``(logp, dlogp, data)``: the graphs with each of the model's data (observed
+    values, ``pm.Data`` containers) replaced by an input of the same dtype and rank
+    (any lengths), and those inputs, so that a module evaluates the model on new data
+    without being generated again."""
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.replace import graph_replace
+    from pytensor.tensor.type import TensorType
+
+    from .compat import graph_inputs
+
+    reached = {id(v) for v in graph_inputs([logp, dlogp])}
+    found = {}
+    for var in getattr(model, "data_vars", []):
+        found.setdefault(id(var), (var, var.name, "pm.Data"))
+    for rv in model.observed_RVs:
+        var = model.rvs_to_values[rv]
+        found.setdefault(id(var), (var, rv.name, f"observed {rv.name}"))
+    data, replacements, taken = [], {}, {v.name for v in model.value_vars}
+    for var, name, kind in found.values():
+        if id(var) not in reached or not isinstance(var.type, TensorType) \
+                or not isinstance(var, (Constant, SharedVariable)):
+            continue
+        value = var.get_value() if isinstance(var, SharedVariable) else var.data
+        name = name or "data"
+        while name in taken:
+            name += "_data"
+        taken.add(name)
+        new = TensorType(var.type.dtype, shape=(None,) * var.type.ndim)(name=name)
+        replacements[var] = new
+        data.append(DataInput(name, new, np.asarray(value), kind))
+    if replacements:
+        logp, dlogp = graph_replace([logp, dlogp], replacements, strict=False)
+    return logp, dlogp, data
+
+
 # ---- the multi-entry assembler ----------------------------------------------------
 
 
@@ -178,6 +227,7 @@ def model_graphs(model):
 class Entry:
     name: str  # the function's name
     loaded: object  # a transpile.load.LoadedGraph
+    data: tuple = ()  # (key, default) of the graph's last inputs, which are data
 
 
 def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
@@ -232,7 +282,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
             if keep_names:
                 keep_output_names(fgraph, output_names)
         module.entry_name = entry.name
-        one = build_entry(fgraph, module)
+        one = build_entry(fgraph, module, entry.data)
         if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
             raise GraphError(f"the entries of one module must take the same inputs: "
                              f"{[i[0] for i in one.inputs_meta]} != "
@@ -316,9 +366,27 @@ _NEEDS_BLAS = [
 ]
 
 
+def _data_lines(data, name: str) -> list[str]:
+    if not data:
+        return []
+    rows = [["keyword", "dtype", "shape", "what"]]
+    rows += [[d.name, d.default.dtype.name, _shape_text(d.default.shape), d.kind]
+             for d in data]
+    return [
+        "The model's data are keyword arguments, their current values the defaults",
+        f"(DATA): {name}(..., y=new_y) evaluates the model on other data of the same",
+        f"dtype and rank.  {name}_with_data(...) and {name}_dlogp_with_data(...)",
+        "take them as positional arguments after the value variables (for @njit",
+        "callers).",
+        "",
+        *_table(rows),
+        "",
+    ]
+
+
 def docstring(values: list[ValueVariable], params: list[str], *, name: str,
               dlogp_size: int, source: str, digest: str, options: dict,
-              blas: bool = False) -> str:
+              blas: bool = False, data=()) -> str:
     import pymc
     import pytensor
 
@@ -349,6 +417,7 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         "",
         *_table(rows),
         "",
+        *_data_lines(data, name),
         "How each model variable follows from its value variable:",
         "",
         *[f"    {v.name}: {v.description}" for v in values],
@@ -424,13 +493,16 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         inputs, logp, dlogp = model_graphs(model)
+        logp, dlogp, data = model_data_inputs(model, logp, dlogp)
         values = value_variables(model)
-        logp_graph = load_object((inputs, [logp]))
-        both_graph = load_object((inputs, [logp, dlogp]))
+        data_vars = [d.variable for d in data]
+        logp_graph = load_object(([*inputs, *data_vars], [logp]))
+        both_graph = load_object(([*inputs, *data_vars], [logp, dlogp]))
+    defaults = tuple((d.name, d.default) for d in data)
     dlogp_size = sum(v.size for v in values if v.gradient)
 
     def doc(inputs_meta, code):
-        return docstring(values, [p for p, _, _ in inputs_meta], name=name,
+        return docstring(values, [p for p, _, _ in inputs_meta], name=name, data=data,
                          blas=any(call in code for call in _BLAS_CALLS),
                          dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
                          digest=both_graph.digest,
@@ -447,7 +519,8 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
     from .data import data_file_for, write_module
 
     text, data = build_module(
-        [Entry(name, logp_graph), Entry(f"{name}_dlogp", both_graph)], doc,
+        [Entry(name, logp_graph, defaults), Entry(f"{name}_dlogp", both_graph, defaults)],
+        doc,
         rewrite=rewrite, cache=cache, fastmath=fastmath, outputs_meta=outputs_meta,
         metadata=metadata, data_file=data_file_for(path))
     if path is not None:

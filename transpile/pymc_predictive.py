@@ -25,7 +25,6 @@ the module at their current values, as for ``transpile pymc``.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import GraphError, TranspileError
 
