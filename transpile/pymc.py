@@ -254,7 +254,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     from . import lower  # noqa: F401  (registers the lowerings)
     from .assemble import BLACK_MODE, assemble, build_entry, check_entry_name, keep_output_names
     from .context import ModuleBuilder
-    from .data import needs_output_error
+    from .data import in_file, needs_output_error
     from .rewrite import rewrite as rewrite_graph
 
     if not entries:
@@ -290,8 +290,8 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
         built.append(one)
     module.entry_name = names[0]
-    if module.data and data_file is None:
-        raise needs_output_error(len(module.data))
+    if in_file(module.data) and data_file is None:
+        raise needs_output_error(len(in_file(module.data)))
     if callable(doc):
         code = "\n".join(cst.Module([]).code_for_node(f) for f in
                          [*module.helpers.values(), *(e.function for e in built)])
