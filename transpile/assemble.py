@@ -60,7 +60,8 @@ def generate(loaded, options: Options = Options()) -> str:
         keep_output_names(fgraph, names)
     entry, inputs_meta, outputs_meta = build_entry(fgraph, module)
     tree = assemble(module, entry, inputs_meta, outputs_meta,
-                    header(loaded, options, inputs_meta, outputs_meta))
+                    header(loaded, options, inputs_meta, outputs_meta,
+                           lapack=module.lapack_routines()))
     return black.format_str(tree.code, mode=BLACK_MODE)
 
 
@@ -253,7 +254,7 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
     return sx.expr_stmt(cst.SimpleString(f'"""{body}\n"""'))
 
 
-def header(loaded, options: Options, inputs_meta, outputs_meta) -> str:
+def header(loaded, options: Options, inputs_meta, outputs_meta, lapack=()) -> str:
     import pytensor
 
     flags = []
@@ -285,12 +286,24 @@ def header(loaded, options: Options, inputs_meta, outputs_meta) -> str:
         "Needs only numba and numpy at run time (and SciPy where it calls np.dot:",
         "Numba's BLAS comes from it).  INPUTS and OUTPUTS give each",
         "argument's and result's name, dtype and static shape (None: any length).",
+        *_lapack_note(lapack),
         "Do not edit: regenerate instead.",
     ])
 
 
+def _lapack_note(routines) -> list[str]:
+    """The docstring's lines on the LAPACK routines the module binds itself."""
+    if not routines:
+        return []
+    text = ("LAPACK routines that Numba's np.linalg does not wrap are bound by name, "
+            "as Numba binds its own, from SciPy's scipy.linalg.cython_lapack when "
+            f"the module is imported (so SciPy is needed): {', '.join(routines)}.")
+    return textwrap.wrap(text, 76, break_on_hyphens=False)
+
+
 def assemble(module: ModuleBuilder, entry, inputs_meta, outputs_meta, doc: str) -> cst.Module:
-    definitions = [*module.classes.values(), *module.helpers.values(), entry]
+    definitions = [*module.bindings.values(), *module.classes.values(),
+                   *module.helpers.values(), entry]
     used = _UsedNames()
     for node in [*module.constants, *definitions]:
         node.visit(used)

@@ -16,6 +16,7 @@ from ..compat import op_class
 from ..dtypes import cast_if_unnatural, dtype_attr, is_complex
 from ..errors import UnsupportedOpError
 from ..registry import register
+from .decomp import bind_results
 
 # None where this PyTensor version has no such Op (EighGrad is gone in PyTensor 3).
 Cholesky = op_class("Cholesky")
@@ -181,8 +182,28 @@ def _lower_triangle(op) -> bool:
 
 @register(Eigh)
 def lower_Eigh(op, node, fn):
-    _bind_all(fn, node, _call(fn, node, "eigh", lower=_lower_triangle(op)),
-              ["eigenvalues", "eigenvectors"])
+    """Eigenvector signs are LAPACK's choice, and each routine and each triangle
+    chooses its own: the call must be the one PyTensor's ``perform`` makes.  In
+    2.38 that is NumPy's ``eigh(a, UPLO)``, syevd in double precision (Numba's
+    ``np.linalg.eigh`` for the lower triangle, the same routine bound from LAPACK
+    for the upper); in 3, SciPy's ``eigh(a, lower=..., driver=...)``, syevr (or
+    syevd) in the input's precision."""
+    if len(node.inputs) > 1:
+        raise UnsupportedOpError(f"Eigh of a matrix pair (the generalized problem) is "
+                                 f"not supported yet (node {node})")
+    _check_real(node)
+    lower = _lower_triangle(op)
+    w, v = node.outputs
+    driver = getattr(op, "driver", None)  # PyTensor 3's, SciPy's
+    work = w.type.dtype if driver is not None else "float64"
+    a = _operand(fn, node.inputs[0], work)
+    if driver is None and lower:
+        value = sx.call(fn.helper("eigh"), a, lower=sx.literal(True))
+    else:
+        value = sx.call(fn.helper("eigh_lapack"), a, lower=sx.literal(lower),
+                        relatively_robust=sx.literal(driver == "evr"))
+    # (NumPy's float32 results are cast from float64.)
+    bind_results(fn, value, [(w, "eigenvalues", work), (v, "eigenvectors", work)])
 
 
 @register(EighGrad)
