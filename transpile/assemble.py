@@ -302,7 +302,7 @@ def _lapack_note(routines) -> list[str]:
 
 
 def assemble(module: ModuleBuilder, entry, inputs_meta, outputs_meta, doc: str) -> cst.Module:
-    definitions = [*module.bindings.values(), *module.classes.values(),
+    definitions = [*module.binding_block(), *module.classes.values(),
                    *module.helpers.values(), entry]
     used = _UsedNames()
     for node in [*module.constants, *definitions]:

@@ -59,9 +59,13 @@ class ModuleBuilder:
     def lapack_routines(self) -> list[str]:
         """The LAPACK routines the module binds (``runtime/lapack.py``'s bindings
         named after them, ``dgees``), for its docstring."""
-        return [name for name, node in self.bindings.items()
+        return [name for name in self.runtime.in_source_order(self.bindings)
                 if self.runtime.module_of(name) == "lapack"
-                and not isinstance(node, cst.FunctionDef)]
+                and not isinstance(self.bindings[name], cst.FunctionDef)]
+
+    def binding_block(self) -> list[cst.CSTNode]:
+        """The module-level statements of the bindings used, in source order."""
+        return [self.bindings[name] for name in self.runtime.in_source_order(self.bindings)]
 
     def add_helper(self, hint: str, build) -> cst.Name:
         """Add a generated helper: ``build(name) -> FunctionDef``."""

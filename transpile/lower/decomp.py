@@ -2,8 +2,8 @@
 ``LU``, ``Eig``, ``Schur``, ``QZ``, ``TRSYL`` and ``BlockDiagonal``.
 
 Each decomposition is one call of a helper from ``transpile/runtime/decomp.py``,
-its options as keywords (``schur_real(A, sort="lhp")``), unpacked into one name per
-result (``q, r, pivots = qr_full(A, pivoting=False)``).  The helpers call the LAPACK
+its options as keywords (``schur_real(A, sort=LEFT_HALF_PLANE)``), unpacked into one
+name per result (``q, r, pivots = qr_full(A, pivoting=False)``).  The helpers call the LAPACK
 routines PyTensor's ``perform`` reaches (through NumPy or SciPy), in the precision it
 uses: NumPy computes ``SVD`` and ``Eig`` in double precision and casts back, SciPy
 calls the single-precision routines for float32.  Inputs are cast to that working
@@ -35,6 +35,8 @@ TRSYL = op_class("TRSYL", ("pytensor.tensor.linalg.solvers.linear_control",
                            "pytensor.tensor._linalg.solve.linear_control"))
 
 LAPACK_DTYPES = ("float32", "float64", "complex64", "complex128")
+SORTS = {None: "UNSORTED", "lhp": "LEFT_HALF_PLANE", "rhp": "RIGHT_HALF_PLANE",
+         "iuc": "INSIDE_UNIT_CIRCLE", "ouc": "OUTSIDE_UNIT_CIRCLE"}  # runtime constants
 
 
 def real_dtype(dtype: str) -> str:
@@ -75,6 +77,15 @@ def option(value) -> sx.Expr:
 def helper_call(fn, helper: str, *args, **options) -> cst.Call:
     return sx.call(fn.helper(helper), *args,
                    **{key: option(value) for key, value in options.items()})
+
+
+def sort_option(fn, node) -> sx.Expr:
+    """PyTensor's ``sort`` as the runtime's constant (``LEFT_HALF_PLANE``)."""
+    sort = node.op.sort
+    if sort not in SORTS:
+        raise UnsupportedOpError(f"{node.op} with sort={sort!r} is not supported "
+                                 f"(node {node})")
+    return fn.helper(SORTS[sort])
 
 
 def bind_results(fn, value, results) -> list[str]:
@@ -191,8 +202,8 @@ def lower_Schur(op, node, fn):
     dtype = t.type.dtype
     check_lapack_dtype(node, dtype)
     helper = "schur_complex" if is_complex(dtype) else "schur_real"
-    value = helper_call(fn, helper, operand(fn, x, dtype), sort=op.sort)
-    bind_results(fn, value, [(t, "t", dtype), (z, "z", dtype)])
+    value = sx.call(fn.helper(helper), operand(fn, x, dtype), sort=sort_option(fn, node))
+    bind_results(fn, value, [(t, "schur_form", dtype), (z, "schur_vectors", dtype)])
 
 
 @register(QZ)
@@ -208,8 +219,8 @@ def lower_QZ(op, node, fn):
     complex_dtype = dtype if is_complex(dtype) else (
         "complex64" if dtype == "float32" else "complex128")
     helper = "qz_complex" if is_complex(dtype) else "qz_real"
-    value = helper_call(fn, helper, operand(fn, a, dtype), operand(fn, b, dtype),
-                        sort=op.sort)
+    value = sx.call(fn.helper(helper), operand(fn, a, dtype), operand(fn, b, dtype),
+                    sort=sort_option(fn, node))
     bind_results(fn, value, [(aa, "aa", dtype), (bb, "bb", dtype),
                              (alpha, "alpha", complex_dtype), (beta, "beta", dtype),
                              (q, "q", dtype), (z, "z", dtype)])

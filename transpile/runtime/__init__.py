@@ -93,6 +93,12 @@ class RuntimeLibrary:
     def binding(self, name: str) -> cst.CSTNode:
         return _parse_all()[name].node
 
+    def in_source_order(self, names) -> list[str]:
+        """``names`` in the order the runtime files define them (a binding's
+        dependencies come first there)."""
+        position = {name: k for k, name in enumerate(_parse_all())}
+        return sorted(names, key=position.__getitem__)
+
     def module_of(self, name: str) -> str:
         """The runtime file (``"lapack"``) that defines ``name``."""
         return _parse_all()[name].module

@@ -14,14 +14,14 @@ import numpy as np
 
 from .lapack import (
     fortran_copy,
-    geev_real,
     gees_complex,
     gees_real,
+    geev_real,
     geqp3,
     geqrf,
+    getrf,
     gges_complex,
     gges_real,
-    getrf,
     orgqr,
     syevd,
     syevr,
@@ -31,6 +31,16 @@ from .lapack import (
     trsen_real,
     trsyl,
 )
+
+# How Schur and QZ forms are sorted, PyTensor's ``sort`` (None, "lhp", "rhp", "iuc",
+# "ouc"): which eigenvalues lead.  Numbers, not strings: comparing strings in compiled
+# code costs seconds of compilation per function.
+UNSORTED = 0
+LEFT_HALF_PLANE = 1
+RIGHT_HALF_PLANE = 2
+INSIDE_UNIT_CIRCLE = 3
+OUTSIDE_UNIT_CIRCLE = 4
+
 
 # ---- SVD and eigendecompositions -----------------------------------------------------
 
@@ -264,14 +274,15 @@ def permuted_rows(x, p):
 
 @numba.njit(cache=True, error_model="numpy")
 def schur_selects(w, sort):
-    """Whether each eigenvalue ``w`` (complex) belongs in the leading block: SciPy's
-    ``schur`` sorts "lhp" (Re < 0), "rhp" (Re >= 0), "iuc" (|w| <= 1), "ouc"."""
-    if sort == "lhp":
+    """Whether each eigenvalue ``w`` (complex) belongs in the leading block, as
+    SciPy's ``schur`` sorts: Re < 0, Re >= 0, |w| <= 1 or |w| > 1."""
+    if sort == LEFT_HALF_PLANE:
         return w.real < 0
-    if sort == "rhp":
+    if sort == RIGHT_HALF_PLANE:
         return w.real >= 0
-    if sort == "iuc":
+    if sort == INSIDE_UNIT_CIRCLE:
         return np.abs(w) <= 1
+    assert sort == OUTSIDE_UNIT_CIRCLE
     return np.abs(w) > 1
 
 
@@ -301,8 +312,8 @@ def sorted_schur_failed(wr, wi, sort):
 @numba.njit(cache=True, error_model="numpy")
 def schur_real(a, sort):
     """``t, z`` with ``a = z @ t @ z.T``, ``t`` in real Schur form (quasi upper
-    triangular): LAPACK's gees, then, if ``sort`` is not None, trsen to bring the
-    eigenvalues it selects to the top, as gees does when it sorts.  Nan if ``a``
+    triangular): LAPACK's gees, then, unless ``sort`` is UNSORTED, trsen to bring
+    the eigenvalues it selects to the top, as gees does when it sorts.  Nan if ``a``
     is not finite or LAPACK fails, as PyTensor's ``Schur``."""
     n = a.shape[0]
     if a.shape[1] != n:
@@ -312,7 +323,7 @@ def schur_real(a, sort):
     if n == 0:
         return np.ascontiguousarray(t), np.ascontiguousarray(z)
     failed = not np.all(np.isfinite(a)) or gees_real(t, z, wr, wi) != 0
-    if sort is not None:
+    if sort != UNSORTED:
         if not failed:
             select = schur_selects(wr + 1j * wi, sort).astype(np.int32)
             failed = (trsen_real(select, t, z, wr, wi) != 0
@@ -335,7 +346,7 @@ def schur_complex(a, sort):
     if n == 0:
         return np.ascontiguousarray(t), np.ascontiguousarray(z)
     failed = not np.all(np.isfinite(a)) or gees_complex(t, z, w) != 0
-    if sort is not None:
+    if sort != UNSORTED:
         if not failed:
             select = schur_selects(w, sort).astype(np.int32)
             failed = trsen_complex(select, t, z, w) != 0
@@ -351,21 +362,21 @@ def schur_complex(a, sort):
 @numba.njit(cache=True, error_model="numpy")
 def qz_selects(alpha, beta, sort):
     """Whether each generalized eigenvalue ``alpha / beta`` belongs in the leading
-    block, as PyTensor's ``QZ`` sorts (after SciPy's ``ordqz``): "lhp" (Re < 0),
-    "rhp" (Re > 0), "iuc" (|.| < 1), "ouc" (|.| > 1, infinite ones included); an
-    eigenvalue with ``beta == 0`` is in no half plane nor inside the circle."""
+    block, as PyTensor's ``QZ`` sorts (after SciPy's ``ordqz``): Re < 0, Re > 0,
+    |.| < 1 or |.| > 1 (infinite ones included); an eigenvalue with ``beta == 0``
+    is in no half plane nor inside the circle."""
     n = alpha.shape[0]
     select = np.zeros(n, dtype=np.int32)
     for i in range(n):
         if beta[i] == 0:
-            select[i] = sort == "ouc" and alpha[i] != 0
+            select[i] = sort == OUTSIDE_UNIT_CIRCLE and alpha[i] != 0
             continue
         value = alpha[i] / beta[i]
-        if sort == "lhp":
+        if sort == LEFT_HALF_PLANE:
             select[i] = value.real < 0
-        elif sort == "rhp":
+        elif sort == RIGHT_HALF_PLANE:
             select[i] = value.real > 0
-        elif sort == "iuc":
+        elif sort == INSIDE_UNIT_CIRCLE:
             select[i] = abs(value) < 1
         else:
             select[i] = abs(value) > 1
@@ -376,15 +387,15 @@ def qz_selects(alpha, beta, sort):
 def qz_real(a, b, sort):
     """``aa, bb, alpha, beta, q, z`` with ``a = q @ aa @ z.T``, ``b = q @ bb @ z.T``
     (generalized real Schur form) and generalized eigenvalues ``alpha / beta``:
-    LAPACK's gges, then tgsen if ``sort`` is not None (PyTensor's ``QZ``, SciPy's
-    ``ordqz``).  Everything nan if LAPACK fails."""
+    LAPACK's gges, then tgsen unless ``sort`` is UNSORTED (PyTensor's ``QZ``,
+    SciPy's ``ordqz``).  Everything nan if LAPACK fails."""
     n = a.shape[0]
     aa, bb = fortran_copy(a), fortran_copy(b)
     q, z = np.empty((n, n), dtype=a.dtype).T, np.empty((n, n), dtype=a.dtype).T
     alphar, alphai = np.empty(n, dtype=a.dtype), np.empty(n, dtype=a.dtype)
     beta = np.empty(n, dtype=a.dtype)
     info = gges_real(aa, bb, q, z, alphar, alphai, beta) if n > 0 else 0
-    if sort is not None:
+    if sort != UNSORTED:
         if info == 0 and n > 0:
             select = qz_selects(alphar + np.complex64(1j) * alphai, beta, sort)
             info = tgsen_real(select, aa, bb, q, z, alphar, alphai, beta)
@@ -407,7 +418,7 @@ def qz_complex(a, b, sort):
     q, z = np.empty((n, n), dtype=a.dtype).T, np.empty((n, n), dtype=a.dtype).T
     alpha, beta = np.empty(n, dtype=a.dtype), np.empty(n, dtype=a.dtype)
     info = gges_complex(aa, bb, q, z, alpha, beta) if n > 0 else 0
-    if sort is not None:
+    if sort != UNSORTED:
         if info == 0 and n > 0:
             select = qz_selects(alpha, beta, sort)
             info = tgsen_complex(select, aa, bb, q, z, alpha, beta)

@@ -13,9 +13,11 @@ the next process, whose import registers the name again before anything runs.
 LAPACK takes every argument by reference: scalars travel as one-element arrays
 (``fortran_int``, ``fortran_char``) and matrices as Fortran-ordered arrays
 (``fortran_copy``), each passed as its ``.ctypes`` pointer.  Each wrapper below calls
-one routine family for the dtype of its arrays (LAPACK's s, d, c or z), asks for its
-optimal workspace first where the routine has a workspace, and returns LAPACK's
-``info``.  The wrappers are tested against SciPy in ``tests/test_decomp.py``.
+one routine family for the dtype of its arrays (LAPACK's s, d, c or z: chosen by
+``itemsize`` and ``np.iscomplexobj``, constants the compiler folds, so that each
+specialisation keeps one call), asks for its optimal workspace first where the
+routine has one, and returns LAPACK's ``info``.  Tested in ``tests/test_decomp.py``,
+through the decompositions of ``decomp.py``.
 """
 
 import numba
@@ -105,15 +107,6 @@ def fortran_copy(a):
     out = np.empty((a.shape[1], a.shape[0]), dtype=a.dtype).T
     out[:] = a
     return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def lapack_prefix(a):
-    """LAPACK's letter for the dtype of ``a``: s, d (float32, float64), c or z
-    (complex64, complex128)."""
-    if np.iscomplexobj(a):
-        return "z" if a.itemsize == 16 else "c"
-    return "d" if a.itemsize == 8 else "s"
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -323,15 +316,14 @@ def trsyl(a, b, c):
             fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
             fortran_int(max(1, m)).ctypes, b.ctypes, fortran_int(max(1, n)).ctypes,
             c.ctypes, fortran_int(max(1, m)).ctypes, scale.ctypes, info.ctypes)
-    prefix = lapack_prefix(c)
-    if prefix == "d":
-        dtrsyl(*args)
-    elif prefix == "s":
-        strsyl(*args)
-    elif prefix == "z":
+    if c.itemsize == 16:
         ztrsyl(*args)
-    else:
+    elif np.iscomplexobj(c):
         ctrsyl(*args)
+    elif c.itemsize == 8:
+        dtrsyl(*args)
+    else:
+        strsyl(*args)
     return scale[0], info[0]
 
 
@@ -344,15 +336,14 @@ def getrf(a, pivots):
     info = fortran_int(0)
     args = (fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
             fortran_int(max(1, m)).ctypes, pivots.ctypes, info.ctypes)
-    prefix = lapack_prefix(a)
-    if prefix == "d":
-        dgetrf(*args)
-    elif prefix == "s":
-        sgetrf(*args)
-    elif prefix == "z":
+    if a.itemsize == 16:
         zgetrf(*args)
-    else:
+    elif np.iscomplexobj(a):
         cgetrf(*args)
+    elif a.itemsize == 8:
+        dgetrf(*args)
+    else:
+        sgetrf(*args)
     return info[0]
 
 
@@ -364,19 +355,18 @@ def geqrf(a, tau):
     m, n = a.shape
     info = fortran_int(0)
     work = np.empty(1, dtype=a.dtype)
-    prefix = lapack_prefix(a)
     for query in (True, False):
         args = (fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
                 fortran_int(max(1, m)).ctypes, tau.ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, info.ctypes)
-        if prefix == "d":
-            dgeqrf(*args)
-        elif prefix == "s":
-            sgeqrf(*args)
-        elif prefix == "z":
+        if a.itemsize == 16:
             zgeqrf(*args)
-        else:
+        elif np.iscomplexobj(a):
             cgeqrf(*args)
+        elif a.itemsize == 8:
+            dgeqrf(*args)
+        else:
+            sgeqrf(*args)
         if query:
             work = np.empty(workspace_size(work), dtype=a.dtype)
     return info[0]
@@ -390,20 +380,19 @@ def geqp3(a, pivots, tau):
     info = fortran_int(0)
     work = np.empty(1, dtype=a.dtype)
     rwork = np.empty(max(1, 2 * n), dtype=tau.real.dtype)  # complex routines only
-    prefix = lapack_prefix(a)
     for query in (True, False):
         lwork = fortran_int(-1 if query else work.size)
         head = (fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
                 fortran_int(max(1, m)).ctypes, pivots.ctypes, tau.ctypes, work.ctypes,
                 lwork.ctypes)
-        if prefix == "d":
-            dgeqp3(*head, info.ctypes)
-        elif prefix == "s":
-            sgeqp3(*head, info.ctypes)
-        elif prefix == "z":
+        if a.itemsize == 16:
             zgeqp3(*head, rwork.ctypes, info.ctypes)
-        else:
+        elif np.iscomplexobj(a):
             cgeqp3(*head, rwork.ctypes, info.ctypes)
+        elif a.itemsize == 8:
+            dgeqp3(*head, info.ctypes)
+        else:
+            sgeqp3(*head, info.ctypes)
         if query:
             work = np.empty(workspace_size(work), dtype=a.dtype)
     return info[0]
@@ -417,20 +406,19 @@ def orgqr(q, tau):
     m, n = q.shape
     info = fortran_int(0)
     work = np.empty(1, dtype=q.dtype)
-    prefix = lapack_prefix(q)
     for query in (True, False):
         args = (fortran_int(m).ctypes, fortran_int(n).ctypes,
                 fortran_int(tau.size).ctypes, q.ctypes, fortran_int(max(1, m)).ctypes,
                 tau.ctypes, work.ctypes, fortran_int(-1 if query else work.size).ctypes,
                 info.ctypes)
-        if prefix == "d":
-            dorgqr(*args)
-        elif prefix == "s":
-            sorgqr(*args)
-        elif prefix == "z":
+        if q.itemsize == 16:
             zungqr(*args)
-        else:
+        elif np.iscomplexobj(q):
             cungqr(*args)
+        elif q.itemsize == 8:
+            dorgqr(*args)
+        else:
+            sorgqr(*args)
         if query:
             work = np.empty(workspace_size(work), dtype=q.dtype)
     return info[0]
