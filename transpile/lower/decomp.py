@@ -1,5 +1,5 @@
 """Matrix decompositions and the linear-control building blocks: ``SVD``, ``QR``,
-``LU``, ``Eig``, ``Schur``, ``QZ``, ``TRSYL`` and ``BlockDiagonal``.
+``LU``, ``Eig``, ``Eigvalsh``, ``Schur``, ``QZ``, ``TRSYL`` and ``BlockDiagonal``.
 
 Each decomposition is one call of a helper from ``transpile/runtime/decomp.py``,
 its options as keywords (``schur_real(A, sort=LEFT_HALF_PLANE)``), unpacked into one
@@ -28,6 +28,7 @@ SVD = op_class("SVD")
 QR = op_class("QR")
 LU = op_class("LU")
 Eig = op_class("Eig")
+Eigvalsh = op_class("Eigvalsh")
 Schur = op_class("Schur")
 QZ = op_class("QZ")
 BlockDiagonal = op_class("BlockDiagonal")
@@ -142,7 +143,23 @@ def lower_Eig(op, node, fn):
                              (v, "eigenvectors", "complex128")])
 
 
-# ---- SciPy's: QR, LU, Schur, QZ, TRSYL (in the input's precision) --------------
+# ---- SciPy's: Eigvalsh, QR, LU, Schur, QZ, TRSYL (in the input's precision) ----
+
+
+@register(Eigvalsh)
+def lower_Eigvalsh(op, node, fn):
+    """SciPy's ``eigvalsh(a, lower=...)`` (syevr), or ``eigvalsh(a, b)`` (sygvd)."""
+    (w,) = node.outputs
+    dtype = w.type.dtype
+    if dtype not in ("float32", "float64") or any(
+            is_complex(var.type.dtype) for var in node.inputs):
+        raise UnsupportedOpError(f"{node.op} of {[v.type.dtype for v in node.inputs]} "
+                                 f"with results of dtype {dtype} is not supported "
+                                 f"(node {node})")
+    args = [operand(fn, var, dtype) for var in node.inputs]
+    helper = "eigvalsh_generalized" if len(args) == 2 else "eigvalsh"
+    fn.bind(w, helper_call(fn, helper, *args, lower=op.lower), hint="eigenvalues")
+    fn.contiguous.add(w)
 
 
 _QR_RESULTS = {  # mode -> the helper and its results but the pivots

@@ -187,17 +187,16 @@ def lower_Eigh(op, node, fn):
     2.38 that is NumPy's ``eigh(a, UPLO)``, syevd in double precision (Numba's
     ``np.linalg.eigh`` for the lower triangle, the same routine bound from LAPACK
     for the upper); in 3, SciPy's ``eigh(a, lower=..., driver=...)``, syevr (or
-    syevd) in the input's precision."""
-    if len(node.inputs) > 1:
-        raise UnsupportedOpError(f"Eigh of a matrix pair (the generalized problem) is "
-                                 f"not supported yet (node {node})")
+    syevd) in the input's precision, and sygvd for a matrix pair ``eigh(a, b)``."""
     _check_real(node)
     lower = _lower_triangle(op)
     w, v = node.outputs
     driver = getattr(op, "driver", None)  # PyTensor 3's, SciPy's
     work = w.type.dtype if driver is not None else "float64"
-    a = _operand(fn, node.inputs[0], work)
-    if driver is None and lower:
+    a, *b = (_operand(fn, var, work) for var in node.inputs)
+    if b:  # a v = w b v (PyTensor 3): SciPy's eigh(a, b), LAPACK's sygvd
+        value = sx.call(fn.helper("eigh_generalized"), a, *b, lower=sx.literal(lower))
+    elif driver is None and lower:
         value = sx.call(fn.helper("eigh"), a, lower=sx.literal(True))
     else:
         value = sx.call(fn.helper("eigh_lapack"), a, lower=sx.literal(lower),

@@ -25,6 +25,7 @@ from .lapack import (
     orgqr,
     syevd,
     syevr,
+    sygvd,
     tgsen_complex,
     tgsen_real,
     trsen_complex,
@@ -127,13 +128,56 @@ def eigh_lapack(a, lower, relatively_robust):
         return w, np.empty((0, 0), dtype=a.dtype)
     if relatively_robust:
         v = np.empty((n, n), dtype=a.dtype).T
-        info = syevr(work, w, v, lower)
+        info = syevr(work, w, v, lower, True)
     else:
         v = work
         info = syevd(work, w, lower)
     if info != 0:
         raise np.linalg.LinAlgError("eigh: the eigenvalues did not converge")
     return w, np.ascontiguousarray(v)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def eigh_generalized(a, b, lower):
+    """Eigenvalues (ascending) and eigenvectors of ``a v = w b v``, ``a`` and ``b``
+    symmetric (``b`` positive definite) given by one triangle each: LAPACK's sygvd,
+    as SciPy's ``eigh(a, b)``; the eigenvectors scaled so that ``v.T @ b @ v = I``."""
+    n = a.shape[0]
+    if a.shape[1] != n or b.shape[0] != n or b.shape[1] != n:
+        raise ValueError("expected two square matrices of one shape")
+    w, v = np.empty(n, dtype=a.dtype), fortran_copy(a)
+    if n > 0 and sygvd(v, fortran_copy(b), w, lower, True) != 0:
+        raise np.linalg.LinAlgError("eigh: b is not positive definite, or the "
+                                    "eigenvalues did not converge")
+    return w, np.ascontiguousarray(v)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def eigvalsh(a, lower):
+    """The eigenvalues (ascending) of the symmetric matrix given by one triangle
+    of ``a``: LAPACK's syevr without vectors, as SciPy's ``eigvalsh``."""
+    n = a.shape[0]
+    if a.shape[1] != n:
+        raise ValueError("expected a square matrix")
+    w = np.empty(n, dtype=a.dtype)
+    unused = np.empty((1, 1), dtype=a.dtype).T  # (Fortran-ordered, as eigh's)
+    if n > 0 and syevr(fortran_copy(a), w, unused, lower, False) != 0:
+        raise np.linalg.LinAlgError("eigvalsh: the eigenvalues did not converge")
+    return w
+
+
+@numba.njit(cache=True, error_model="numpy")
+def eigvalsh_generalized(a, b, lower):
+    """The eigenvalues (ascending) of ``a v = w b v`` (LAPACK's sygvd without
+    vectors, as SciPy's ``eigvalsh(a, b)``)."""
+    n = a.shape[0]
+    if a.shape[1] != n or b.shape[0] != n or b.shape[1] != n:
+        raise ValueError("expected two square matrices of one shape")
+    w = np.empty(n, dtype=a.dtype)
+    if n > 0 and sygvd(fortran_copy(a), fortran_copy(b), w, lower, False) != 0:
+        raise np.linalg.LinAlgError("eigvalsh: b is not positive definite, or the "
+                                    "eigenvalues did not converge")
+    return w
 
 
 # ---- QR ------------------------------------------------------------------------------

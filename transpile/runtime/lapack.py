@@ -84,6 +84,9 @@ ssyevd = lapack_routine("ssyevd", 11)
 dsyevd = lapack_routine("dsyevd", 11)
 ssyevr = lapack_routine("ssyevr", 21)
 dsyevr = lapack_routine("dsyevr", 21)
+# Generalized symmetric-definite eigenproblems a v = w b v.
+ssygvd = lapack_routine("ssygvd", 14)
+dsygvd = lapack_routine("dsygvd", 14)
 
 
 # ---- arguments by reference ----------------------------------------------------------
@@ -476,10 +479,10 @@ def syevd(a, w, lower):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def syevr(a, w, z, lower):
-    """?syevr, every eigenvalue: as ``syevd``, the eigenvectors into ``z`` (``a``
-    is destroyed) by relatively robust representations (SciPy's default ``eigh``
-    driver)."""
+def syevr(a, w, z, lower, compute_vectors):
+    """?syevr, every eigenvalue: as ``syevd``, the eigenvectors (if
+    ``compute_vectors``) into ``z`` (``a`` is destroyed), by relatively robust
+    representations (SciPy's default ``eigh`` driver)."""
     n = a.shape[0]
     info, found = fortran_int(0), fortran_int(0)
     bounds = np.zeros(3, dtype=a.dtype)  # vl, vu, abstol: unused for range "A"
@@ -488,18 +491,46 @@ def syevr(a, w, z, lower):
     iwork = np.empty(1, dtype=np.int32)
     ld = fortran_int(max(1, n))
     for query in (True, False):
-        args = (fortran_char("V").ctypes, fortran_char("A").ctypes,
-                fortran_char("L" if lower else "U").ctypes, fortran_int(n).ctypes,
-                a.ctypes, ld.ctypes, bounds[0:].ctypes, bounds[1:].ctypes,
-                fortran_int(1).ctypes, fortran_int(n).ctypes, bounds[2:].ctypes,
-                found.ctypes, w.ctypes, z.ctypes, ld.ctypes, support.ctypes,
-                work.ctypes, fortran_int(-1 if query else work.size).ctypes,
-                iwork.ctypes, fortran_int(-1 if query else iwork.size).ctypes,
-                info.ctypes)
+        args = (fortran_char("V" if compute_vectors else "N").ctypes,
+                fortran_char("A").ctypes, fortran_char("L" if lower else "U").ctypes,
+                fortran_int(n).ctypes, a.ctypes, ld.ctypes, bounds[0:].ctypes,
+                bounds[1:].ctypes, fortran_int(1).ctypes, fortran_int(n).ctypes,
+                bounds[2:].ctypes, found.ctypes, w.ctypes, z.ctypes, ld.ctypes,
+                support.ctypes, work.ctypes,
+                fortran_int(-1 if query else work.size).ctypes, iwork.ctypes,
+                fortran_int(-1 if query else iwork.size).ctypes, info.ctypes)
         if a.itemsize == 8:
             dsyevr(*args)
         else:
             ssyevr(*args)
+        if query:
+            work = np.empty(workspace_size(work), dtype=a.dtype)
+            iwork = np.empty(max(1, iwork[0]), dtype=np.int32)
+    return info[0]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def sygvd(a, b, w, lower, compute_vectors):
+    """?sygvd (itype 1): the eigenvalues of ``a v = w b v`` into ``w``, ``a`` and
+    ``b`` symmetric (``b`` positive definite) given by their ``lower`` (else upper)
+    triangles, Fortran-ordered; ``a`` overwritten with the eigenvectors (if
+    ``compute_vectors``, scaled so that ``v.T @ b @ v = I``), ``b`` with its
+    Cholesky factor.  Divide and conquer: SciPy's default for a matrix pair."""
+    n = a.shape[0]
+    info = fortran_int(0)
+    work = np.empty(1, dtype=a.dtype)
+    iwork = np.empty(1, dtype=np.int32)
+    ld = fortran_int(max(1, n))
+    for query in (True, False):
+        args = (fortran_int(1).ctypes, fortran_char("V" if compute_vectors else "N").ctypes,
+                fortran_char("L" if lower else "U").ctypes, fortran_int(n).ctypes,
+                a.ctypes, ld.ctypes, b.ctypes, ld.ctypes, w.ctypes, work.ctypes,
+                fortran_int(-1 if query else work.size).ctypes, iwork.ctypes,
+                fortran_int(-1 if query else iwork.size).ctypes, info.ctypes)
+        if a.itemsize == 8:
+            dsygvd(*args)
+        else:
+            ssygvd(*args)
         if query:
             work = np.empty(workspace_size(work), dtype=a.dtype)
             iwork = np.empty(max(1, iwork[0]), dtype=np.int32)
