@@ -296,6 +296,30 @@ def test_eigh_eigenvectors_are_pytensors_without_sign_fixes(rng):
     compare([x, f, p], outs, values)
 
 
+def test_expm(rng):
+    """Scaling and squaring, at every Padé degree (1-norms from 0.004 to 80), and
+    for a batch, float32, complex128 and integers (float64 results in PyTensor 3;
+    2.38 types them as integers: refused), against SciPy's ``expm`` (Al-Mohy and
+    Higham's variant: the same approximants, other choices of degree and scaling,
+    so equal to rounding)."""
+    a, f, z = pt.matrix("a"), pt.fmatrix("f"), pt.zmatrix("z")
+    batch = pt.tensor3("batch")
+    scales = [1e-3, 3e-2, 0.2, 0.5, 1.0, 5.0, 20.0]
+    outs = [L.expm(a * scale) for scale in scales]
+    outs += [L.expm(batch), L.expm(f), L.expm(z)]
+    m = pt.lmatrix("m")
+    if PYTENSOR_3:
+        outs.append(L.expm(m))
+    else:
+        with pytest.raises(UnsupportedOpError, match="Expm with results of dtype int64"):
+            transpile.transpile(([m], [L.expm(m)]))
+    values = [rng.normal(size=(4, 4)), rng.normal(size=(4, 4)).astype("float32"),
+              5 * (rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))),
+              rng.normal(size=(2, 3, 3)), rng.integers(-2, 3, size=(4, 4))]
+    inputs = [a, f, z, batch, m]
+    compare(inputs, outs, values)
+
+
 # ---- the generated module's LAPACK bindings ------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Dense linear algebra (``pytensor.tensor.slinalg`` and ``nlinalg``): ``Cholesky``,
 ``SolveTriangular``, ``Solve``, ``CholeskySolve``, ``LUFactor``,
 ``PivotToPermutations``, ``LUFactorTridiagonal``, ``SolveLUFactorTridiagonal``,
-``Det``, ``SLogDet``, ``MatrixInverse``, ``MatrixPinv``, ``Eigh`` and ``EighGrad``.
+``Det``, ``SLogDet``, ``MatrixInverse``, ``MatrixPinv``, ``Eigh``, ``EighGrad`` and
+``Expm`` (the decompositions are ``decomp.py``'s).
 
 Each node is one call of a helper from ``transpile/runtime/linalg.py``, with its
 options spelled as keywords (``cholesky(K, lower=True)``).  The helpers work in one
@@ -24,6 +25,7 @@ CholeskySolve = op_class("CholeskySolve")
 Det = op_class("Det")
 Eigh = op_class("Eigh")
 EighGrad = op_class("EighGrad")
+Expm = op_class("Expm")
 LUFactor = op_class("LUFactor")
 LUFactorTridiagonal = op_class("LUFactorTridiagonal")
 MatrixInverse = op_class("MatrixInverse")
@@ -211,3 +213,14 @@ def lower_EighGrad(op, node, fn):
     value = _call(fn, node, "eigh_grad", inputs=node.inputs[1:],
                   lower=_lower_triangle(op))
     _bind_array(fn, node, value, "eigh_grad")
+
+
+@register(Expm)
+def lower_Expm(op, node, fn):
+    (out,) = node.outputs
+    dtype = out.type.dtype
+    if dtype not in ("float32", "float64", "complex64", "complex128"):
+        raise UnsupportedOpError(f"Expm with results of dtype {dtype} is not supported "
+                                 f"(node {node})")
+    value = sx.call(fn.helper("expm"), _operand(fn, node.inputs[0], dtype))
+    _bind_array(fn, node, value, "expm")
