@@ -124,7 +124,7 @@ def lower_SVD(op, node, fn):
     a = operand(fn, x, work)
     if not op.compute_uv:
         (s,) = node.outputs
-        bind_results(fn, helper_call(fn, "singular_values", a),
+        bind_results(fn, helper_call(fn, "svdvals", a),
                      [(s, "singular_values", real_dtype(work))])
         return
     u, s, vt = node.outputs
@@ -188,11 +188,12 @@ def lower_QR(op, node, fn):
 
 @register(LU)
 def lower_LU(op, node, fn):
-    """``p, l, u = lu(a)`` (``a = l[p] @ u``), then ``P @ L`` or ``P`` if asked."""
+    """``p, l, u = lu_decomposition(a)`` (``a = l[p] @ u``), then ``P @ L`` or ``P``
+    if asked."""
     (x,) = node.inputs
     dtype = node.outputs[-1].type.dtype  # U's
     check_lapack_dtype(node, dtype)
-    value = helper_call(fn, "lu", operand(fn, x, dtype))
+    value = helper_call(fn, "lu_decomposition", operand(fn, x, dtype))
     if op.permute_l:
         permuted, upper = node.outputs
         rows, lower, _ = bind_results(fn, value, [(None, "p", "int32"), (None, "l", dtype),

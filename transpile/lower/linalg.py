@@ -223,4 +223,4 @@ def lower_Expm(op, node, fn):
         raise UnsupportedOpError(f"Expm with results of dtype {dtype} is not supported "
                                  f"(node {node})")
     value = sx.call(fn.helper("expm"), _operand(fn, node.inputs[0], dtype))
-    _bind_array(fn, node, value, "expm")
+    _bind_array(fn, node, value, "exponential")

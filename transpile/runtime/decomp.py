@@ -63,8 +63,8 @@ def svd(a, full_matrices):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def singular_values(a):
-    """The singular values of ``a``, in descending order."""
+def svdvals(a):
+    """The singular values of ``a``, in descending order (NumPy's ``svdvals``)."""
     if a.size == 0:
         return np.empty(0, dtype=a.real.dtype)
     return np.linalg.svd(a, full_matrices=False)[1]
@@ -265,7 +265,7 @@ def qr_raw(a, pivoting):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def lu(a):
+def lu_decomposition(a):
     """``p, l, u`` with ``a = l[p] @ u`` (SciPy's ``lu(a, p_indices=True)``): ``l``
     (m, k) unit lower triangular, ``u`` (k, n) upper triangular, ``k = min(m, n)``,
     by LAPACK's getrf (partial pivoting; a singular ``a`` gives a zero pivot)."""
