@@ -1,17 +1,18 @@
 """Matrix decompositions and the linear-control building blocks: ``SVD``, ``QR``,
 ``LU``, ``Eig``, ``Eigvalsh``, ``Schur``, ``QZ``, ``TRSYL`` and ``BlockDiagonal``.
 
-Each decomposition is one call of a helper from ``transpile/runtime/decomp.py``,
-its options as keywords (``schur_real(A, sort=LEFT_HALF_PLANE)``), unpacked into one
-name per result (``q, r, pivots = qr_full(A, pivoting=False)``).  The helpers call the LAPACK
-routines PyTensor's ``perform`` reaches (through NumPy or SciPy), in the precision it
-uses: NumPy computes ``SVD`` and ``Eig`` in double precision and casts back, SciPy
-calls the single-precision routines for float32.  Inputs are cast to that working
-dtype first, results to the output types where they differ.  ``pt.linalg`` wraps
-these Ops in a ``Blockwise``, lowered to the same calls inside batch loops.
+Each decomposition is one call of a helper from ``transpile/runtime/decomp.py``, its
+options as keywords (``schur_real(A, sort=LEFT_HALF_PLANE)``), unpacked into one name
+per result (``q, r, pivots = qr_full(A, pivoting=False)``).  The helpers call the
+LAPACK routines PyTensor's ``perform`` reaches (through NumPy or SciPy), in the
+precision it uses: NumPy computes ``SVD`` and ``Eig`` in double precision and casts
+back, SciPy calls the single-precision routines for float32.  Inputs are cast to that
+working dtype first, results to the output types where they differ.  ``pt.linalg``
+wraps these Ops in a ``Blockwise``, lowered to the same calls inside batch loops.
 
-The solvers of ``linear_control`` (``SolveSylvester``, ``SolveBilinearDiscreteLyapunov``,
-``SolveDiscreteARE``) are OpFromGraphs, inlined: what they need is lowered here.
+The solvers of ``linear_control`` (``SolveSylvester``,
+``SolveBilinearDiscreteLyapunov``, ``SolveDiscreteARE``) are OpFromGraphs, inlined:
+what they need is lowered here.
 """
 
 import libcst as cst
