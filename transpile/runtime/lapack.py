@@ -14,8 +14,8 @@ LAPACK takes every argument by reference: scalars travel as one-element arrays
 (``fortran_int``, ``fortran_char``) and matrices as Fortran-ordered arrays
 (``fortran_copy``), each passed as its ``.ctypes`` pointer.  Each wrapper below calls
 one routine family for the dtype of its arrays (LAPACK's s, d, c or z: chosen by
-``itemsize`` and ``np.iscomplexobj``, constants the compiler folds, so that each
-specialisation keeps one call), asks for its optimal workspace first where the
+``double_precision`` and ``np.iscomplexobj``, constants the compiler folds, so that
+each specialisation keeps one call), asks for its optimal workspace first where the
 routine has one, and returns LAPACK's ``info``.  Tested in ``tests/test_decomp.py``,
 through the decompositions of ``decomp.py``.
 """
@@ -113,6 +113,13 @@ def fortran_copy(a):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def double_precision(a):
+    """Whether ``a`` is float64 or complex128 (LAPACK's d or z routines), a
+    constant of its type that the compiler folds."""
+    return np.finfo(a.dtype).bits == 64
+
+
+@numba.njit(cache=True, error_model="numpy")
 def workspace_size(work):
     """The optimal workspace length a workspace query wrote into ``work[0]``."""
     return max(1, int(work[0].real))
@@ -134,7 +141,7 @@ def gees_real(t, z, wr, wi):
                 sdim.ctypes, wr.ctypes, wi.ctypes, z.ctypes,
                 fortran_int(max(1, n)).ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, info.ctypes, info.ctypes)
-        if t.itemsize == 8:
+        if double_precision(t):
             dgees(*args)
         else:
             sgees(*args)
@@ -157,7 +164,7 @@ def gees_complex(t, z, w):
                 sdim.ctypes, w.ctypes, z.ctypes, fortran_int(max(1, n)).ctypes,
                 work.ctypes, fortran_int(-1 if query else work.size).ctypes,
                 rwork.ctypes, info.ctypes, info.ctypes)
-        if t.itemsize == 16:
+        if double_precision(t):
             zgees(*args)
         else:
             cgees(*args)
@@ -181,7 +188,7 @@ def trsen_real(select, t, z, wr, wi):
             fortran_int(max(1, n)).ctypes, wr.ctypes, wi.ctypes, m.ctypes, s.ctypes,
             sep.ctypes, work.ctypes, fortran_int(work.size).ctypes, iwork.ctypes,
             fortran_int(1).ctypes, info.ctypes)
-    if t.itemsize == 8:
+    if double_precision(t):
         dtrsen(*args)
     else:
         strsen(*args)
@@ -199,7 +206,7 @@ def trsen_complex(select, t, z, w):
             fortran_int(n).ctypes, t.ctypes, fortran_int(max(1, n)).ctypes, z.ctypes,
             fortran_int(max(1, n)).ctypes, w.ctypes, m.ctypes, s.ctypes, sep.ctypes,
             work.ctypes, fortran_int(work.size).ctypes, info.ctypes)
-    if t.itemsize == 16:
+    if double_precision(t):
         ztrsen(*args)
     else:
         ctrsen(*args)
@@ -225,7 +232,7 @@ def gges_real(a, b, q, z, alphar, alphai, beta):
                 alphai.ctypes, beta.ctypes, q.ctypes, lda.ctypes, z.ctypes, lda.ctypes,
                 work.ctypes, fortran_int(-1 if query else work.size).ctypes,
                 info.ctypes, info.ctypes)
-        if a.itemsize == 8:
+        if double_precision(a):
             dgges(*args)
         else:
             sgges(*args)
@@ -249,7 +256,7 @@ def gges_complex(a, b, q, z, alpha, beta):
                 beta.ctypes, q.ctypes, lda.ctypes, z.ctypes, lda.ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, rwork.ctypes,
                 info.ctypes, info.ctypes)
-        if a.itemsize == 16:
+        if double_precision(a):
             zgges(*args)
         else:
             cgges(*args)
@@ -275,7 +282,7 @@ def tgsen_real(select, a, b, q, z, alphar, alphai, beta):
             z.ctypes, lda.ctypes, m.ctypes, pl.ctypes, pr.ctypes, dif.ctypes,
             work.ctypes, fortran_int(work.size).ctypes, iwork.ctypes,
             fortran_int(1).ctypes, info.ctypes)
-    if a.itemsize == 8:
+    if double_precision(a):
         dtgsen(*args)
     else:
         stgsen(*args)
@@ -297,7 +304,7 @@ def tgsen_complex(select, a, b, q, z, alpha, beta):
             lda.ctypes, alpha.ctypes, beta.ctypes, q.ctypes, lda.ctypes, z.ctypes,
             lda.ctypes, m.ctypes, pl.ctypes, pr.ctypes, dif.ctypes, work.ctypes,
             fortran_int(1).ctypes, iwork.ctypes, fortran_int(1).ctypes, info.ctypes)
-    if a.itemsize == 16:
+    if double_precision(a):
         ztgsen(*args)
     else:
         ctgsen(*args)
@@ -319,11 +326,11 @@ def trsyl(a, b, c):
             fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
             fortran_int(max(1, m)).ctypes, b.ctypes, fortran_int(max(1, n)).ctypes,
             c.ctypes, fortran_int(max(1, m)).ctypes, scale.ctypes, info.ctypes)
-    if c.itemsize == 16:
+    if double_precision(c) and np.iscomplexobj(c):
         ztrsyl(*args)
     elif np.iscomplexobj(c):
         ctrsyl(*args)
-    elif c.itemsize == 8:
+    elif double_precision(c):
         dtrsyl(*args)
     else:
         strsyl(*args)
@@ -339,11 +346,11 @@ def getrf(a, pivots):
     info = fortran_int(0)
     args = (fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
             fortran_int(max(1, m)).ctypes, pivots.ctypes, info.ctypes)
-    if a.itemsize == 16:
+    if double_precision(a) and np.iscomplexobj(a):
         zgetrf(*args)
     elif np.iscomplexobj(a):
         cgetrf(*args)
-    elif a.itemsize == 8:
+    elif double_precision(a):
         dgetrf(*args)
     else:
         sgetrf(*args)
@@ -362,11 +369,11 @@ def geqrf(a, tau):
         args = (fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
                 fortran_int(max(1, m)).ctypes, tau.ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, info.ctypes)
-        if a.itemsize == 16:
+        if double_precision(a) and np.iscomplexobj(a):
             zgeqrf(*args)
         elif np.iscomplexobj(a):
             cgeqrf(*args)
-        elif a.itemsize == 8:
+        elif double_precision(a):
             dgeqrf(*args)
         else:
             sgeqrf(*args)
@@ -388,11 +395,11 @@ def geqp3(a, pivots, tau):
         head = (fortran_int(m).ctypes, fortran_int(n).ctypes, a.ctypes,
                 fortran_int(max(1, m)).ctypes, pivots.ctypes, tau.ctypes, work.ctypes,
                 lwork.ctypes)
-        if a.itemsize == 16:
+        if double_precision(a) and np.iscomplexobj(a):
             zgeqp3(*head, rwork.ctypes, info.ctypes)
         elif np.iscomplexobj(a):
             cgeqp3(*head, rwork.ctypes, info.ctypes)
-        elif a.itemsize == 8:
+        elif double_precision(a):
             dgeqp3(*head, info.ctypes)
         else:
             sgeqp3(*head, info.ctypes)
@@ -414,11 +421,11 @@ def orgqr(q, tau):
                 fortran_int(tau.size).ctypes, q.ctypes, fortran_int(max(1, m)).ctypes,
                 tau.ctypes, work.ctypes, fortran_int(-1 if query else work.size).ctypes,
                 info.ctypes)
-        if q.itemsize == 16:
+        if double_precision(q) and np.iscomplexobj(q):
             zungqr(*args)
         elif np.iscomplexobj(q):
             cungqr(*args)
-        elif q.itemsize == 8:
+        elif double_precision(q):
             dorgqr(*args)
         else:
             sorgqr(*args)
@@ -444,7 +451,7 @@ def geev_real(a, wr, wi, vr):
                 fortran_int(n).ctypes, a.ctypes, lda.ctypes, wr.ctypes, wi.ctypes,
                 vr.ctypes, lda.ctypes, vr.ctypes, lda.ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, info.ctypes)
-        if a.itemsize == 8:
+        if double_precision(a):
             dgeev(*args)
         else:
             sgeev(*args)
@@ -468,7 +475,7 @@ def syevd(a, w, lower):
                 w.ctypes, work.ctypes, fortran_int(-1 if query else work.size).ctypes,
                 iwork.ctypes, fortran_int(-1 if query else iwork.size).ctypes,
                 info.ctypes)
-        if a.itemsize == 8:
+        if double_precision(a):
             dsyevd(*args)
         else:
             ssyevd(*args)
@@ -499,7 +506,7 @@ def syevr(a, w, z, lower, compute_vectors):
                 support.ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, iwork.ctypes,
                 fortran_int(-1 if query else iwork.size).ctypes, info.ctypes)
-        if a.itemsize == 8:
+        if double_precision(a):
             dsyevr(*args)
         else:
             ssyevr(*args)
@@ -527,7 +534,7 @@ def sygvd(a, b, w, lower, compute_vectors):
                 a.ctypes, ld.ctypes, b.ctypes, ld.ctypes, w.ctypes, work.ctypes,
                 fortran_int(-1 if query else work.size).ctypes, iwork.ctypes,
                 fortran_int(-1 if query else iwork.size).ctypes, info.ctypes)
-        if a.itemsize == 8:
+        if double_precision(a):
             dsygvd(*args)
         else:
             ssygvd(*args)
