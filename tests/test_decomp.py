@@ -246,12 +246,12 @@ def test_failures_and_empty_matrices(rng):
     """Schur of a matrix that is not finite is nan, as PyTensor checks (SVD of one
     raises, as NumPy's does); empty matrices give empty results."""
     a, e = pt.matrix("a"), pt.matrix("e")
-    outs = [*L.schur(a), *L.schur(a, output="complex"), *L.lu(a), *L.qr(a), *L.svd(e)]
+    outs = [*L.schur(a), *L.lu(a), *L.qr(a), *L.svd(e)]
     empty = np.empty((0, 0))
     module = compare([a, e], outs, [empty, empty])
     with_nan = rng.normal(size=(3, 3))
     with_nan[1, 1] = np.nan
-    assert all(np.isnan(x).all() for x in module.kernel(with_nan, empty)[:4])
+    assert all(np.isnan(x).all() for x in module.kernel(with_nan, empty)[:2])
     for run in (module.kernel, lambda *v: reference([a, e], outs, v)):
         with pytest.raises(np.linalg.LinAlgError):
             run(empty, with_nan)

@@ -390,28 +390,57 @@ def pade_coefficients(m, dtype):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def weighted_sum(weights, matrices):
+    """``sum(w * x for w, x in zip(weights, matrices))``, written out: an array
+    expression per term would compile as a function of its own."""
+    first = matrices[0]
+    out = np.zeros(first.shape, dtype=first.dtype)
+    for k in range(len(matrices)):
+        x, w = matrices[k], weights[k]
+        for i in range(first.shape[0]):
+            for j in range(first.shape[1]):
+                out[i, j] += w * x[i, j]
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy")
 def pade_exp(a, m):
-    """The degree ``m`` Padé approximant of ``exp(a)`` (m = 3, 5, 7, 9 or 13),
-    ``(V - U)^-1 (V + U)`` with the even powers of ``a`` in ``V`` and the odd ones
-    in ``U``; degree 13 by Higham's evaluation in six matrix products."""
+    """The degree ``m`` Padé approximant of ``exp(a)`` (m = 3, 5, 7, 9 or 13):
+    ``(V - U)^-1 (V + U)``, ``V`` the even terms, ``U = a @ (odd terms / a)``; for
+    degree 13 in Higham's six matrix products."""
     c = pade_coefficients(m, a.dtype)
-    eye = np.eye(a.shape[0], dtype=a.dtype)
-    a2 = np.dot(a, a)
+    powers = [np.eye(a.shape[0], dtype=a.dtype), np.dot(a, a)]  # a**0, a**2, ...
     if m == 13:
-        a4 = np.dot(a2, a2)
-        a6 = np.dot(a4, a2)
-        odd = np.dot(a6, c[13] * a6 + c[11] * a4 + c[9] * a2)
-        odd += c[7] * a6 + c[5] * a4 + c[3] * a2 + c[1] * eye
-        even = np.dot(a6, c[12] * a6 + c[10] * a4 + c[8] * a2)
-        even += c[6] * a6 + c[4] * a4 + c[2] * a2 + c[0] * eye
+        powers.append(np.dot(powers[1], powers[1]))
+        powers.append(np.dot(powers[2], powers[1]))
+        # odd = c1 + c3 a2 + c5 a4 + c7 a6 + 1 * a6 (c9 a2 + c11 a4 + c13 a6), even alike
+        high_odd = np.dot(powers[3], weighted_sum(c[9::2], powers[1:]))
+        high_even = np.dot(powers[3], weighted_sum(c[8:13:2], powers[1:]))
+        odd = weighted_sum(np.append(c[1:8:2], c[0]), powers + [high_odd])
+        even = weighted_sum(np.append(c[0:7:2], c[0]), powers + [high_even])
     else:
-        odd, even, power = c[1] * eye, c[0] * eye, eye
-        for k in range(1, (m - 1) // 2 + 1):  # power = a ** (2 k)
-            power = np.dot(power, a2)
-            odd += c[2 * k + 1] * power
-            even += c[2 * k] * power
+        while len(powers) < (m + 1) // 2:
+            powers.append(np.dot(powers[-1], powers[1]))
+        odd = weighted_sum(c[1::2], powers)
+        even = weighted_sum(c[0::2], powers)
     u = np.dot(a, odd)
-    return np.ascontiguousarray(np.linalg.solve(even - u, even + u))
+    signs = np.ones(2, dtype=a.dtype)
+    numerator = weighted_sum(signs, [even, u])
+    signs[1] = -1
+    denominator = weighted_sum(signs, [even, u])
+    return np.ascontiguousarray(np.linalg.solve(denominator, numerator))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def one_norm(a):
+    """The largest column sum of ``abs(a)``."""
+    norm = 0.0
+    for j in range(a.shape[1]):
+        column = 0.0
+        for i in range(a.shape[0]):
+            column += abs(a[i, j])
+        norm = max(norm, column)
+    return norm
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -425,16 +454,25 @@ def expm(a):
         raise ValueError("expected a square matrix")
     if n <= 1:
         return np.exp(a)
-    norm = np.max(np.sum(np.abs(a), axis=0))
+    norm = one_norm(a)
     if not np.isfinite(norm):
         return np.full(a.shape, np.nan, dtype=a.dtype)
     # The largest 1-norm each degree approximates exp at to double precision.
+    degree = 13
     for m, theta in ((3, 1.495585217958292e-2), (5, 2.539398330063230e-1),
                      (7, 9.504178996162932e-1), (9, 2.097847961257068)):
         if norm <= theta:
-            return pade_exp(a, m)
-    squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152))))
-    x = pade_exp((a / 2.0**squarings).astype(a.dtype), 13)
+            degree = m
+            break
+    squarings = 0
+    if degree == 13:
+        squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152))))
+    scaled = np.empty((n, n), dtype=a.dtype)
+    factor = 0.5**squarings  # a power of two: exact
+    for i in range(n):
+        for j in range(n):
+            scaled[i, j] = a[i, j] * factor
+    x = pade_exp(scaled, degree)
     for _ in range(squarings):
         x = np.dot(x, x)
     return x
