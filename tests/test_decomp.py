@@ -243,18 +243,21 @@ def test_float32_and_complex(rng):
 
 
 def test_failures_and_empty_matrices(rng):
-    """Schur of a matrix that is not finite is nan, as PyTensor checks (SVD of one
-    raises, as NumPy's does); empty matrices give empty results."""
-    a, e = pt.matrix("a"), pt.matrix("e")
-    outs = [*L.schur(a), *L.lu(a), *L.qr(a), *L.svd(e)]
-    empty = np.empty((0, 0))
-    module = compare([a, e], outs, [empty, empty])
+    """Matrices that are not finite: a Schur form is nan, as PyTensor checks; QR
+    is what LAPACK makes of it; LU raises, as SciPy's ``lu`` does (SVD too, as
+    NumPy's does).  Empty matrices give empty results; a block diagonal matrix of
+    an integer and a float block is a float one."""
+    a, e, k = pt.matrix("a"), pt.matrix("e"), pt.lmatrix("k")
+    outs = [*L.schur(a), *L.qr(a), *L.lu(e), *L.svd(e), L.block_diag(k, a)]
+    empty, ints = np.empty((0, 0)), rng.integers(-5, 5, size=(2, 3))
+    module = compare([a, e, k], outs, [empty, empty, ints])
     with_nan = rng.normal(size=(3, 3))
     with_nan[1, 1] = np.nan
-    assert all(np.isnan(x).all() for x in module.kernel(with_nan, empty)[:2])
-    for run in (module.kernel, lambda *v: reference([a, e], outs, v)):
-        with pytest.raises(np.linalg.LinAlgError):
-            run(empty, with_nan)
+    module = compare([a, e, k], outs, [with_nan, empty, ints])
+    assert all(np.isnan(x).all() for x in module.kernel(with_nan, empty, ints)[:2])
+    for run in (module.kernel, lambda *v: reference([a, e, k], outs, v)):
+        with pytest.raises(ValueError):  # (np.linalg.LinAlgError is one)
+            run(empty, with_nan, ints)
 
 
 # ---- Eigh: the routine and the triangle PyTensor's perform uses ----------------------

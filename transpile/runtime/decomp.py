@@ -47,6 +47,14 @@ OUTSIDE_UNIT_CIRCLE = 4
 
 
 @numba.njit(cache=True, error_model="numpy")
+def check_finite(a):
+    """Raise as SciPy's ``check_finite`` does (its default) where ``a`` holds nan
+    or inf."""
+    if not np.all(np.isfinite(a)):
+        raise ValueError("array must not contain infs or NaNs")
+
+
+@numba.njit(cache=True, error_model="numpy")
 def svd(a, full_matrices):
     """``u, s, vt`` with ``a = u @ diag(s) @ vt`` (LAPACK's gesdd, as NumPy)."""
     m, n = a.shape
@@ -118,10 +126,13 @@ def eigh_lapack(a, lower, relatively_robust):
     given by the ``lower`` (else upper) triangle of ``a``, by LAPACK's syevr
     (``relatively_robust``: SciPy's default) or syevd (NumPy's).  Each triangle and
     each routine choose their own eigenvector signs: the same as SciPy's and
-    NumPy's only if the same triangle goes to the same routine."""
+    NumPy's only if the same triangle goes to the same routine.  A matrix that is
+    not finite raises, as SciPy's ``eigh`` (NumPy's returns what LAPACK makes of
+    it)."""
     n = a.shape[0]
     if a.shape[1] != n:
         raise ValueError("expected a square matrix")
+    check_finite(a)
     w = np.empty(n, dtype=a.dtype)
     work = fortran_copy(a)
     if n == 0:
@@ -145,6 +156,8 @@ def eigh_generalized(a, b, lower):
     n = a.shape[0]
     if a.shape[1] != n or b.shape[0] != n or b.shape[1] != n:
         raise ValueError("expected two square matrices of one shape")
+    check_finite(a)
+    check_finite(b)
     w, v = np.empty(n, dtype=a.dtype), fortran_copy(a)
     if n > 0 and sygvd(v, fortran_copy(b), w, lower, True) != 0:
         raise np.linalg.LinAlgError("eigh: b is not positive definite, or the "
@@ -159,6 +172,7 @@ def eigvalsh(a, lower):
     n = a.shape[0]
     if a.shape[1] != n:
         raise ValueError("expected a square matrix")
+    check_finite(a)
     w = np.empty(n, dtype=a.dtype)
     unused = np.empty((1, 1), dtype=a.dtype).T  # (Fortran-ordered, as eigh's)
     if n > 0 and syevr(fortran_copy(a), w, unused, lower, False) != 0:
@@ -173,6 +187,8 @@ def eigvalsh_generalized(a, b, lower):
     n = a.shape[0]
     if a.shape[1] != n or b.shape[0] != n or b.shape[1] != n:
         raise ValueError("expected two square matrices of one shape")
+    check_finite(a)
+    check_finite(b)
     w = np.empty(n, dtype=a.dtype)
     if n > 0 and sygvd(fortran_copy(a), fortran_copy(b), w, lower, False) != 0:
         raise np.linalg.LinAlgError("eigvalsh: b is not positive definite, or the "
@@ -268,7 +284,9 @@ def qr_raw(a, pivoting):
 def lu_decomposition(a):
     """``p, l, u`` with ``a = l[p] @ u`` (SciPy's ``lu(a, p_indices=True)``): ``l``
     (m, k) unit lower triangular, ``u`` (k, n) upper triangular, ``k = min(m, n)``,
-    by LAPACK's getrf (partial pivoting; a singular ``a`` gives a zero pivot)."""
+    by LAPACK's getrf (partial pivoting; a singular ``a`` gives a zero pivot).  A
+    matrix that is not finite raises, as SciPy's ``lu``."""
+    check_finite(a)
     m, n = a.shape
     k = min(m, n)
     factors = fortran_copy(a)
