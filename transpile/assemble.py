@@ -363,8 +363,19 @@ def header(loaded, options: Options, entry: BuiltEntry, module) -> str:
         "Needs only numba and numpy at run time (and SciPy where it calls np.dot:",
         "Numba's BLAS comes from it).  INPUTS and OUTPUTS give each",
         "argument's and result's name, dtype and static shape (None: any length).",
+        *_lapack_note(module.lapack_routines()),
         "Do not edit: regenerate instead.",
     ])
+
+
+def _lapack_note(routines) -> list[str]:
+    """The docstring's lines on the LAPACK routines the module binds itself."""
+    if not routines:
+        return []
+    text = ("LAPACK routines that Numba's np.linalg does not wrap are bound by name, "
+            "as Numba binds its own, from SciPy's scipy.linalg.cython_lapack when "
+            f"the module is imported (so SciPy is needed): {', '.join(routines)}.")
+    return textwrap.wrap(text, 76, break_on_hyphens=False)
 
 
 def data_note(entry: BuiltEntry, data: dict, data_file) -> list[str]:
@@ -398,8 +409,8 @@ def assemble(module: ModuleBuilder, entries: list[BuiltEntry], doc: str, inputs_
     wrappers = [python_entry(e.name, e.jitted, e.params, e.data_params, file_name)
                 for e in entries if e.data_params]
     data_block = module_statements(module.data, data_file) if module.data else []
-    definitions = [*module.classes.values(), *module.helpers.values(), *functions,
-                   *wrappers]
+    definitions = [*module.binding_block(), *module.classes.values(),
+                   *module.helpers.values(), *functions, *wrappers]
     extra = [sx.assign(key, value) for key, value in metadata]
     used = _UsedNames()
     for node in [*module.constants, *extra, *definitions]:

@@ -31,6 +31,7 @@ class ModuleBuilder:
         # Helper names are reserved up front: a graph variable never takes one.
         self.namespace = Namespace(reserved={entry_name, *self.runtime.names()})
         self.helpers: dict[str, cst.FunctionDef] = {}
+        self.bindings: dict[str, cst.CSTNode] = {}  # runtime module-level statements
         self.constants: list[cst.SimpleStatementLine] = []
         self.classes: dict[type, cst.ClassDef] = {}
         self._constant_names: dict[tuple, str] = {}
@@ -52,11 +53,24 @@ class ModuleBuilder:
     def runtime_helper(self, name: str) -> cst.Name:
         """Use a hand-written helper from ``transpile.runtime`` (and its dependencies)."""
         for dep in self.runtime.closure(name):
-            if dep not in self.helpers:
+            if self.runtime.is_binding(dep):
+                self.bindings.setdefault(dep, self.runtime.binding(dep))
+            elif dep not in self.helpers:
                 self.helpers[dep] = self.runtime.function(dep).with_changes(
                     decorators=[self.decorator()]
                 )
         return sx.name(name)
+
+    def lapack_routines(self) -> list[str]:
+        """The LAPACK routines the module binds (``runtime/lapack.py``'s bindings
+        named after them, ``dgees``), for its docstring."""
+        return [name for name in self.runtime.in_source_order(self.bindings)
+                if self.runtime.module_of(name) == "lapack"
+                and not isinstance(self.bindings[name], cst.FunctionDef)]
+
+    def binding_block(self) -> list[cst.CSTNode]:
+        """The module-level statements of the bindings used, in source order."""
+        return [self.bindings[name] for name in self.runtime.in_source_order(self.bindings)]
 
     def add_helper(self, hint: str, build) -> cst.Name:
         """Add a generated helper: ``build(name) -> FunctionDef``."""

@@ -294,7 +294,8 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         raise needs_output_error(len(in_file(module.data)))
     if callable(doc):
         code = "\n".join(cst.Module([]).code_for_node(f) for f in
-                         [*module.helpers.values(), *(e.function for e in built)])
+                         [*module.binding_block(), *module.helpers.values(),
+                          *(e.function for e in built)])
         text = doc(inputs_meta, code)
     else:
         text = doc
@@ -358,7 +359,7 @@ def _shape_text(shape) -> str:
 
 
 # Numba implements these with the BLAS and LAPACK that SciPy ships.
-_BLAS_CALLS = ("np.dot(", "np.linalg.", "np.outer(", " @ ")
+_BLAS_CALLS = ("np.dot(", "np.linalg.", "np.outer(", " @ ", "lapack_routine(")
 _NEEDS = ["Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each"]
 _NEEDS_BLAS = [
     "Needs only numba and numpy at run time (and SciPy, whose BLAS and",
