@@ -72,7 +72,7 @@ def run_suite(args, src: Path, version: str) -> int:
             return 0
     command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin",
                "-p", "no:cacheprovider", "-q", "-rN", f"--rootdir={src}",
-               f"--conformance-root={args.root.resolve()}", *targets, *args.pytest]
+               f"--conformance-root={args.root}", *targets, *args.pytest]
     if args.keyword:
         command += ["-k", args.keyword]
     if args.jobs > 1:
@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     split = argv.index("--") if "--" in argv else len(argv)
     args = _parser().parse_args(argv[:split])
     args.pytest = argv[split + 1:]
+    args.root = args.root.resolve()
     version = importlib.metadata.version("pytensor")
     if not args.report_only:
         src = fetch_tests(args.root, version)
