@@ -60,9 +60,12 @@ typed-list files run too but are counted apart, at the end.
     .venv/bin/python -m conformance --report-only                  # rewrite this file
     .venv/bin/python conformance/corpus_load.py                    # load every corpus pickle
 
-Results are appended to `.conformance/results-<version>.jsonl`; a case is not
-transpiled again while its graph, its arguments and the sources of transpile and of the
-harness are unchanged (`--force` re-checks everything).
+Results are appended to `.conformance/results-<version>.jsonl` (PyTensor 3:
+`.conformance/pt3/`); the report counts the latest record of every case run with that
+version, so a partial run updates its part. A case is not transpiled again while its
+graph, its arguments and the sources of transpile and of the harness's checks are
+unchanged (`--force` re-checks everything). The suite's `--runslow` tests are skipped,
+as upstream does by default (`CONFORMANCE_ARGS="-- --runslow"` runs them).
 """
 
 
@@ -78,13 +81,18 @@ def _escape(text: str) -> str:
 
 def reason_class(record) -> str:
     """What a refusal, crash or wrong result is about, for counting."""
-    outcome = record["outcome"]
+    outcome, reason = record["outcome"], record.get("reason", "")
     if outcome == "refused":
         if record.get("refusal") == "unsupported Op":
             return f"unsupported Op `{record['op']}`"
-        return f"{record.get('refusal', 'other')}: {_normalize(record.get('reason', ''))}"
-    if outcome == "crash":
-        return f"crash: {_normalize(record.get('reason', ''))}"
+        refused_global = re.match(r"refusing to unpickle global '([^']+)'", reason)
+        if refused_global:
+            return f"loader refuses global `{refused_global.group(1)}`"
+        return f"{record.get('refusal', 'other')}: {_normalize(reason)}"
+    if outcome in ("crash", "timeout"):
+        return f"{outcome}: {_normalize(reason)}"
+    if outcome == "skipped":
+        return f"skipped: {reason.split(':')[0]}"
     return outcome
 
 
