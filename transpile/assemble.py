@@ -102,6 +102,13 @@ def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
 # ---- the entry function -----------------------------------------------------------
 
 
+def _data_shape_check(param: str, shape: tuple) -> cst.If:
+    return sx.if_(sx.compare("!=", sx.attr(sx.name(param), "shape"),
+                             sx.tuple_([sx.literal(int(n)) for n in shape])),
+                  [sx.raise_("ValueError", f"{param} must have shape {shape}, the shape "
+                             "the graph was transpiled with")])
+
+
 def _is_scalar(var) -> bool:
     return hasattr(var.type, "dtype") and getattr(var.type, "ndim", 0) == 0
 
@@ -216,7 +223,12 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
         fn.body[0] = sx.with_comment(
             fn.body[0], "0-d inputs may be Python numbers, NumPy scalars or 0-d arrays")
 
+    n_data_inputs = len(fn.data_params)
     lower_nodes(fn, fgraph.toposort())
+    # A graph's constants were the graph's when PyTensor rewrote it (shapes taken
+    # from them are literals in the code): other data must have their shapes.
+    fn.body[:0] = [_data_shape_check(param, module.data[key].shape)
+                   for param, key in fn.data_params[n_data_inputs:]]
 
     returned, outputs_meta, bases = [], [], set()
     for k, var in enumerate(fgraph.outputs):

@@ -123,13 +123,13 @@ def python_entry(name: str, jitted: str, params: list[str], data_params: list[tu
 
 
 def write_module(path, source: str, data: dict) -> None:
-    """Write the module to ``path`` and its data file (if it has one) beside it, each
-    atomically: the data first, so that a module on disk never names data that is
-    not there (an older module beside newer data fails its checksum, loudly)."""
-    from .output import write_atomic
+    """Write the module to ``path`` and its data file (if it has one) beside it, all
+    or none (output.write_all_atomic): both are staged before either is renamed into
+    place, the data first, so that a module on disk never names data that is not
+    there (an older module beside newer data fails its checksum, loudly)."""
+    from .output import write_all_atomic
 
     path = Path(path)
     stored = in_file(data)
-    if stored:
-        write_atomic(path.with_suffix(".npz"), npz_bytes(stored))
-    write_atomic(path, source)
+    files = [(path.with_suffix(".npz"), npz_bytes(stored))] if stored else []
+    write_all_atomic([*files, (path, source)])

@@ -23,9 +23,36 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     Readers never see a half-written file, and on any error the old file (if any) is
     left as it was and no temporary file remains.  A symlink is written through.
     """
-    path = Path(path)
-    if path.is_symlink():
-        path = path.resolve()
+    write_all_atomic([(path, data)])
+
+
+def write_all_atomic(files) -> None:
+    """Write each ``(path, data)`` of ``files`` as :func:`write_atomic` does, all or
+    none: every file is written to a temporary file beside its target first, and
+    only when all are written are they renamed into place, in order (a failure
+    before then leaves every target as it was and no temporary file behind)."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files:
+            path = Path(path)
+            if path.is_symlink():
+                path = path.resolve()
+            staged.append((_stage(path, data), path))
+        for tmp, path in staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise TranspileError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+
+def _stage(path: Path, data: bytes | str) -> str:
+    """A temporary file beside ``path`` holding ``data``, with ``path``'s mode."""
     payload = data.encode() if isinstance(data, str) else data
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
@@ -38,12 +65,9 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _mode_for(path))
-        os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        os.unlink(tmp)
         if isinstance(exc, OSError):
             raise TranspileError(f"cannot write {path}: {exc.strerror}") from None
         raise
+    return tmp

@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import GraphError, TranspileError
 
-METADATA_NAMES = ("VALUE_VARIABLES", "DLOGP_SLICES")
+METADATA_NAMES = ("VALUE_VARIABLES", "DLOGP_SLICES", "MODEL_DATA")
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def model_data_inputs(model, logp, dlogp):
     without being generated again."""
     from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.basic import Constant
-    from pytensor.graph.replace import graph_replace
+    from pytensor.graph.replace import clone_replace
     from pytensor.tensor.type import TensorType
 
     from .compat import graph_inputs
@@ -216,7 +216,10 @@ def model_data_inputs(model, logp, dlogp):
         replacements[var] = new
         data.append(DataInput(name, new, np.asarray(value), kind))
     if replacements:
-        logp, dlogp = graph_replace([logp, dlogp], replacements, strict=False)
+        # Rebuilt node by node, so that the types downstream lose the data's static
+        # lengths too (graph_replace would keep them, putting specify_shape(y, 1000)
+        # on the new input).
+        logp, dlogp = clone_replace([logp, dlogp], replacements, rebuild_strict=False)
     return logp, dlogp, data
 
 
@@ -438,7 +441,10 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         f"argument's and {name}_dlogp's results' name, dtype and static shape;",
         "VALUE_VARIABLES each argument's (PyMC name, dtype, shape, transform, model",
         "variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop)",
-        "in dlogp.  Do not edit: regenerate instead.",
+        "in dlogp." + ("  MODEL_DATA lists each data keyword's (name, dtype, current"
+                       if data else "  Do not edit: regenerate instead."),
+        *(["shape, what) and DATA its current value.  Do not edit: regenerate instead."]
+          if data else []),
     ]
     return "\n".join(lines)
 
@@ -516,6 +522,8 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
         ("VALUE_VARIABLES", tuple((v.name, v.dtype, v.shape, v.transform, v.variable)
                                   for v in values)),
         ("DLOGP_SLICES", tuple((v.name, *v.gradient) for v in values if v.gradient)),
+        *([("MODEL_DATA", tuple((d.name, d.default.dtype.name, d.default.shape, d.kind)
+                                for d in data))] if data else []),
     )
     from .data import data_file_for, write_module
 
