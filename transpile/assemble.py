@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from . import __version__
+from . import __version__, progress
 from . import syntax as sx
 from .context import FunctionBuilder, ModuleBuilder
 from .data import in_file, needs_output_error
@@ -74,6 +74,11 @@ def generate(loaded, options: Options = Options()) -> str:
 def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
     """The formatted source of the module for ``loaded`` and the data arrays it keeps
     in ``options.data_file`` (name -> array; empty for most graphs)."""
+    with progress.reporting():
+        return _generate_module(loaded, options)
+
+
+def _generate_module(loaded, options: Options) -> tuple[str, dict]:
     from . import lower  # noqa: F401  (registers the lowerings)
     from .rewrite import rewrite
     from .unsupported import check_graph
@@ -87,6 +92,7 @@ def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
     check_graph(fgraph)
     if options.rewrite:
         names = [var.name for var in fgraph.outputs]
+        progress.stage("rewriting")
         rewrite(fgraph)
         keep_output_names(fgraph, names)
     entry = build_entry(fgraph, module)
@@ -95,6 +101,7 @@ def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
     doc = header(loaded, options, entry, module)
     tree = assemble(module, [entry], doc, entry.inputs_meta, entry.outputs_meta,
                     data_file=options.data_file)
+    progress.stage("formatting")
     return format_module(tree), dict(module.data)
 
 
@@ -122,7 +129,10 @@ def lower_nodes(fn: FunctionBuilder, nodes) -> None:
     from .lower.ifelse import branch_nodes
 
     in_branches = branch_nodes(fn, nodes)
-    for node in nodes:
+    outer = fn.graph is not None and fn.module.entry_graph is fn.graph
+    for done, node in enumerate(nodes):
+        if outer:
+            progress.stage("lowering", done, len(nodes))
         if node in in_branches:
             continue
         lowering = lowering_for(node.op, node)
@@ -182,7 +192,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     from pytensor.graph.basic import Constant
 
     fn = FunctionBuilder(module)
-    fn.graph = fgraph
+    fn.graph = module.entry_graph = fgraph
     fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs
     from .lower.random import frozen_generators, is_generator, reserve_module_names
 

@@ -37,6 +37,7 @@ class ModuleBuilder:
         self._constant_names: dict[tuple, str] = {}
         self.data: dict[str, np.ndarray] = {}  # arrays kept out of the source (data.py)
         self._data_names: dict[tuple, str] = {}
+        self.entry_graph = None  # the graph of the entry being lowered (progress)
         self.rewrite_inner_graphs = True  # rewrite Scan bodies as the outer graph
         # parameter -> the bit generator state of a shared generator it stands for
         self.generator_states: dict[str, dict] = {}
