@@ -36,7 +36,7 @@ import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from timing import fmt  # noqa: E402
+from timing import fmt, replace_section  # noqa: E402
 
 SECTION = "## Scale"
 
@@ -338,16 +338,7 @@ def write_section(results) -> None:
                      f"{fmt(r['pytensor']['first call'])} |")
     lines += ["", "![first call against nodes](scale-first-call.png)", ""]
     text = "\n".join(lines)
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text()
-    if SECTION in doc:
-        head, _, rest = doc.partition(SECTION)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1:] if nxt >= 0 else ""
-        doc = head + text + ("\n" + tail if tail else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    replace_section(ROOT / "docs" / "benchmarks.md", SECTION, text)
 
 
 if __name__ == "__main__":
