@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= generated_examples/logistic_regression/graph.pkl
 
-.PHONY: run test venv bench examples test-pytensor3 venv-pt3 conformance conformance-pt3 lint clean
+.PHONY: run test venv bench bench-scale examples test-pytensor3 venv-pt3 conformance conformance-pt3 lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ examples: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Transpile and first-call time against graph and data size (docs/benchmarks.md, "Scale").
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 # The same suite against PyTensor 3.0.x, in a separate environment (without PyMC,
 # which pins PyTensor 2.38: its tests skip, and so do the committed examples'

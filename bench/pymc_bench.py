@@ -30,7 +30,7 @@ import math  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from timing import fmt, median_time  # noqa: E402
+from timing import fmt, median_time, replace_section  # noqa: E402
 
 MODELS = {
     "eight_schools_noncentered": "eight schools, non-centered (10 parameters)",
@@ -239,16 +239,7 @@ def report(rows, cold) -> str:
 
 def write_section(text: str) -> None:
     """Replace (or append) the "## PyMC models" section of docs/benchmarks.md."""
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in doc:
-        head, _, rest = doc.partition(SECTION)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1:] if nxt >= 0 else ""
-        doc = head + text + ("\n" + tail if tail else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    replace_section(ROOT / "docs" / "benchmarks.md", SECTION, text)
 
 
 def main() -> int:

@@ -29,3 +29,17 @@ def fmt(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} µs"
+
+
+def replace_section(path, section: str, text: str) -> None:
+    """Put ``text`` (starting with the ``section`` heading) in place of that section
+    of the markdown file ``path`` (up to the next ``## `` heading), else at its end."""
+    doc = path.read_text() if path.exists() else "# Benchmarks\n"
+    if section in doc:
+        head, _, rest = doc.partition(section)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1:] if nxt >= 0 else ""
+        doc = head + text + ("\n" + tail if tail else "")
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text
+    path.write_text(doc)

@@ -27,7 +27,8 @@ from pytensor.scan.op import Scan
 from pytensor.tensor.slinalg import solve_triangular
 
 import transpile
-from transpile.assemble import BLACK_MODE, Options, generate
+from transpile.assemble import Options, generate
+from transpile.format import BLACK_MODE
 from transpile.load import graph_digest, load_file, load_object
 from transpile.rewrite import rewrite_inner
 from transpile.syntax import one_line

@@ -10,19 +10,18 @@ import textwrap
 from collections import Counter
 from dataclasses import dataclass
 
-import black
 import libcst as cst
 
-from . import __version__
+from . import __version__, progress
 from . import syntax as sx
 from .context import FunctionBuilder, ModuleBuilder
 from .data import in_file, needs_output_error
 from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError
+from .format import format_module
 from .naming import MODULE_NAMES, is_reserved
 from .registry import lowering_for
-
-BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
+from .walk import count_names, prune_dead_assignments
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,11 @@ def generate(loaded, options: Options = Options()) -> str:
 def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
     """The formatted source of the module for ``loaded`` and the data arrays it keeps
     in ``options.data_file`` (name -> array; empty for most graphs)."""
+    with progress.reporting():
+        return _generate_module(loaded, options)
+
+
+def _generate_module(loaded, options: Options) -> tuple[str, dict]:
     from . import lower  # noqa: F401  (registers the lowerings)
     from .rewrite import rewrite
     from .unsupported import check_graph
@@ -88,6 +92,7 @@ def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
     check_graph(fgraph)
     if options.rewrite:
         names = [var.name for var in fgraph.outputs]
+        progress.stage("rewriting")
         rewrite(fgraph)
         keep_output_names(fgraph, names)
     entry = build_entry(fgraph, module)
@@ -96,7 +101,8 @@ def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
     doc = header(loaded, options, entry, module)
     tree = assemble(module, [entry], doc, entry.inputs_meta, entry.outputs_meta,
                     data_file=options.data_file)
-    return black.format_str(tree.code, mode=BLACK_MODE), dict(module.data)
+    progress.stage("formatting")
+    return format_module(tree), dict(module.data)
 
 
 # ---- the entry function -----------------------------------------------------------
@@ -130,7 +136,10 @@ def lower_nodes(fn: FunctionBuilder, nodes) -> None:
     from .lower.ifelse import branch_nodes
 
     in_branches = branch_nodes(fn, nodes)
-    for node in nodes:
+    outer = fn.graph is not None and fn.module.entry_graph is fn.graph
+    for done, node in enumerate(nodes):
+        if outer:
+            progress.stage("lowering", done, len(nodes))
         if node in in_branches:
             continue
         lowering = lowering_for(node.op, node)
@@ -190,7 +199,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     from pytensor.graph.basic import Constant
 
     fn = FunctionBuilder(module)
-    fn.graph = fgraph
+    fn.graph = module.entry_graph = fgraph
     fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs
     from .lower.random import frozen_generators, is_generator, reserve_module_names
 
@@ -257,71 +266,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
                       outputs_meta)
 
 
-def _assigned_name(stmt) -> str | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        small = stmt.body[0]
-        if (isinstance(small, cst.Assign) and len(small.targets) == 1
-                and isinstance(small.targets[0].target, cst.Name)):
-            return small.targets[0].target.value
-    return None
-
-
-def prune_dead_assignments(body: list) -> list:
-    """Drop ``name = value`` statements (at any depth) whose name is never read.
-
-    Lowerings bind every output (a Gemv's scratch buffer, a shape only a dropped
-    term needed); what nothing reads is removed here.  Every bound value is a pure
-    expression, so removing one changes no behaviour.
-    """
-
-    class Prune(cst.CSTTransformer):
-        def __init__(self, dead):
-            self.dead = dead
-
-        def leave_SimpleStatementLine(self, original, updated):
-            if _assigned_name(updated) in self.dead:
-                return cst.RemoveFromParent()
-            return updated
-
-    while True:
-        tree = cst.Module(body=list(body))
-        used = _UsedNames(count=True)
-        tree.visit(used)
-        targets = _AssignTargets()
-        tree.visit(targets)
-        dead = {n for n, k in targets.counts.items() if used.counts.get(n, 0) <= k}
-        if not dead:
-            return body
-        body = list(tree.visit(Prune(dead)).body)
-
-
-class _AssignTargets(cst.CSTVisitor):
-    """How many simple ``name = ...`` statements assign each name."""
-
-    def __init__(self):
-        self.counts: dict[str, int] = {}
-
-    def visit_SimpleStatementLine(self, node) -> None:
-        target = _assigned_name(node)
-        if target is not None:
-            self.counts[target] = self.counts.get(target, 0) + 1
-
-
 # ---- the module -------------------------------------------------------------------
-
-
-class _UsedNames(cst.CSTVisitor):
-    def __init__(self, count: bool = False):
-        self.names: set[str] = set()
-        self.counts: dict[str, int] = {}
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # in np.empty, only np is a name
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-        self.counts[node.value] = self.counts.get(node.value, 0) + 1
 
 
 def _metadata(name: str, entries) -> cst.SimpleStatementLine:
@@ -424,11 +369,9 @@ def assemble(module: ModuleBuilder, entries: list[BuiltEntry], doc: str, inputs_
     definitions = [*module.binding_block(), *module.classes.values(),
                    *module.helpers.values(), *functions, *wrappers]
     extra = [sx.assign(key, value) for key, value in metadata]
-    used = _UsedNames()
-    for node in [*module.constants, *extra, *definitions]:
-        node.visit(used)
+    used = count_names([*module.constants, *extra, *definitions])
     imports = []
-    if "math" in used.names:
+    if used["math"]:
         imports.append(cst.parse_statement("import math"))
     imports.append(cst.parse_statement("import numba"))
     imports.append(cst.parse_statement("import numpy as np"))  # metadata dtypes, arrays

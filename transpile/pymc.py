@@ -251,13 +251,13 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     (``(parameter, dtype, shape)`` triples) and of the code of the functions
     (entries and helpers) returning it.
     """
-    import black
     import libcst as cst
 
     from . import lower  # noqa: F401  (registers the lowerings)
-    from .assemble import BLACK_MODE, assemble, build_entry, check_entry_name, keep_output_names
+    from .assemble import assemble, build_entry, check_entry_name, keep_output_names
     from .context import ModuleBuilder
     from .data import in_file, needs_output_error
+    from .format import format_module
     from .rewrite import rewrite as rewrite_graph
 
     if not entries:
@@ -305,7 +305,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
     tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
                     metadata=values, data_file=data_file)
-    return black.format_str(tree.code, mode=BLACK_MODE), dict(module.data)
+    return format_module(tree), dict(module.data)
 
 
 def _assigns(stmt, name: str) -> bool:

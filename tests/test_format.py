@@ -1,0 +1,145 @@
+"""Formatting without black over the whole module (transpile/format.py), dead
+assignments pruned on counts (transpile/walk.py), the progress line."""
+
+import io
+
+import black
+import libcst as cst
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from transpile import progress
+from transpile.assemble import Options, build_entry, generate
+from transpile.context import ModuleBuilder
+from transpile.format import BLACK_MODE, _clean, format_module
+from transpile.load import load_object
+from transpile.walk import count_names, prune_dead_assignments
+
+
+def mlp_graph(layers=4):
+    x = pt.matrix("x")
+    ws = [pt.matrix(f"w{i}") for i in range(layers)]
+    h = x
+    for w in ws:
+        h = pt.tanh(h @ w) + 0.1 * h
+    loss = h.sum()
+    return [x, *ws], [loss, *pytensor.grad(loss, ws)]
+
+
+def mixed_graph():
+    """Slices, powers, strings in checks, a Scan loop, an IfElse, integer casts."""
+    x, y = pt.vector("x"), pt.matrix("y")
+    n = pt.scalar("n", dtype="int64")
+    xs = pytensor.scan(lambda a, s: s * a + a ** 2, sequences=[x[1:]],
+                       outputs_info=[pt.constant(0.0, dtype="float64")],
+                         return_updates=False)
+    from pytensor.ifelse import ifelse
+
+    z = ifelse(n > 2, xs[-1] * 2, x[:n].sum())
+    return [x, y, n], [z, (y[:, 1:] ** 3).sum(axis=0) + x[: y.shape[1] - 1], y.T @ x[:2]]
+
+
+GRAPHS = {"mlp": mlp_graph, "mixed": mixed_graph}
+
+
+def _tree(build, rewrite):
+    """The assembled (unformatted) module of ``build()``, captured from generate."""
+    import transpile.assemble as assemble
+
+    captured = {}
+    real = assemble.format_module
+
+    def capture(tree):
+        captured["tree"] = tree
+        return real(tree)
+
+    assemble.format_module = capture
+    try:
+        with pytensor.config.change_flags(cxx=""):
+            source = generate(load_object(build()), Options(rewrite=rewrite))
+    finally:
+        assemble.format_module = real
+    return captured["tree"], source
+
+
+@pytest.mark.parametrize("rewrite", [False, True])
+@pytest.mark.parametrize("label", GRAPHS)
+def test_format_module_is_black(label, rewrite):
+    tree, source = _tree(GRAPHS[label], rewrite)
+    assert source == black.format_str(tree.code, mode=BLACK_MODE)
+    assert black.format_str(source, mode=BLACK_MODE) == source
+
+
+@pytest.mark.parametrize("line", [
+    "x = a ** 2", "x = y[1:]", "s = 'text'", "(a, b) = f(x)", "x = (a + b)",
+    "return (a, b)", "x = f(a,)", "x = a  + b", "x = a # c", "for (i, j) in z",
+    "x = f(a); y = 1", "x = " + "a + " * 30 + "b",
+])
+def test_lines_black_may_change_are_not_clean(line):
+    assert not _clean(line, 88, header=False)
+
+
+@pytest.mark.parametrize("label", GRAPHS)
+def test_clean_lines_are_left_alone_by_black(label):
+    tree, _ = _tree(GRAPHS[label], False)
+    entry = cst.Module([]).code_for_node(tree.body[-1])
+    lines = [line.strip() for line in entry.splitlines()[1:]]
+    clean = [line for line in lines if line and _clean(line, 88, header=False)
+             and not line.startswith(("return", "raise"))]
+    assert len(clean) > 10
+    for line in clean:
+        assert black.format_str(line + "\n", mode=BLACK_MODE) == line + "\n", line
+
+
+def test_format_module_falls_back_to_black_for_unknown_statements():
+    code = ("def f(x):\n    try:\n        y = x\n    except Exception:\n        y = 'a'\n"
+            "    return y\n\n\ndef g(x):\n    z = x ** 2\n    if z > 1:\n        w = z[1:]\n"
+            "    elif z:\n        w = 1\n    return w\n")
+    tree = cst.parse_module(code)
+    assert format_module(tree) == black.format_str(code, mode=BLACK_MODE)
+
+
+def _body(code):
+    return list(cst.parse_module(code).body)
+
+
+def test_prune_drops_chains_of_dead_assignments_at_any_depth():
+    body = _body("a = x\nb = a + 1\nc = b * 2\nfor i in range(n):\n    d = c\n"
+                 "    e = x\n    out[i] = e\nreturn out\n")
+    kept = cst.Module(prune_dead_assignments(body)).code
+    assert kept == "for i in range(n):\n    e = x\n    out[i] = e\nreturn out\n"
+
+
+def test_prune_keeps_names_read_elsewhere_and_empty_loops_stay_valid():
+    body = _body("a = x\na = a + 1\nfor i in range(n):\n    d = a\nreturn a\n")
+    kept = cst.Module(prune_dead_assignments(body)).code
+    assert kept == "a = x\na = a + 1\nfor i in range(n):\n    pass\nreturn a\n"
+
+
+def test_count_names_skips_attribute_names():
+    counts = count_names(cst.parse_module("x = np.empty(n, dtype=np.float64)\n"))
+    assert counts == {"x": 1, "np": 2, "n": 1, "dtype": 1}
+
+
+class _TTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_only_on_a_terminal_and_only_when_slow(monkeypatch):
+    quiet = _TTY()
+    with progress.reporting(quiet):  # the default delay: a fast transpile says nothing
+        progress.stage("lowering", 0, 10)
+    assert quiet.getvalue() == ""
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    monkeypatch.setattr(progress.Progress.__init__, "__defaults__", (0.0, 0.0))
+    tty, pipe = _TTY(), io.StringIO()
+    for stream in (tty, pipe):
+        with progress.reporting(stream):
+            module = ModuleBuilder()
+            with pytensor.config.change_flags(cxx=""):
+                build_entry(load_object(mlp_graph(2)).fgraph, module)
+    assert "transpile: lowering 0/" in tty.getvalue()
+    assert tty.getvalue().endswith("\r")
+    assert pipe.getvalue() == ""

@@ -1,0 +1,183 @@
+"""Format a generated module as black would, without running black over all of it.
+
+black costs about a millisecond per line even on text it leaves unchanged, so a
+10,000-node graph would spend most of its transpile in black.  Nearly every line the
+lowerings emit is already in black's style: short, single spaces, no quotes to
+normalize, no redundant parentheses.  So:
+
+- the module's skeleton (docstring, imports, metadata, constants, helpers with their
+  docstrings, each function's decorators and signature) goes through black once, with
+  each function body replaced by a marker line;
+- each body is rendered statement by statement: a line that passes ``_black_clean``
+  (short enough at its indentation, and free of what black rewrites: quotes, ``**``,
+  slices, trailing commas, parentheses around a whole value, ...) is kept as libcst
+  prints it; any other statement is formatted by black on its own, at depth 0 with
+  the line length reduced by its indentation (black measures lines with their
+  indentation, so this splits them as it would in place), and cached;
+- the marker lines are replaced by the bodies.
+
+A body with a statement this does not know (``try``, ``with``, nested ``def``, blank
+lines, ``elif`` under comments, ...) goes to black whole.  The result is what
+``black.format_str`` makes of the module (tests check ``black(output) == output``).
+"""
+
+import functools
+import re
+
+import black
+import libcst as cst
+
+BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
+_INDENT = "    "
+_PASS = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
+_EMPTY = cst.Module([])
+# What black would rewrite in a line that fits: quotes and escapes, ``**`` (hugged
+# when simple), ``:`` (slice spacing, lambdas, dicts), trailing commas, semicolons,
+# inline comments, doubled spaces.
+_UNCLEAN = re.compile(r"""['\\;#\t]|\*\*|:|,[)\]}]|\s\s|\s$|lambda|\bprint\b""")
+# A parenthesised atom that may be the whole value of a statement (black drops those
+# parentheses): ``= (``, ``return (``, ``in (`` ...
+_OPEN_VALUE = re.compile(r"(?:^|= |\breturn |\bin |\bif |\bwhile |\bdel |\bassert |"
+                         r"\bfor |\belse |\bnot )\(")
+_COMMENT = re.compile(r"#(?: \S(?:.*\S)?)?")
+
+
+def format_module(tree: cst.Module) -> str:
+    """``black.format_str(tree.code)``, computed mostly without black."""
+    skeleton, bodies = [], {}
+    for k, stmt in enumerate(tree.body):
+        lines = _function_body(stmt) if isinstance(stmt, cst.FunctionDef) else None
+        if lines is None:
+            skeleton.append(stmt)
+            continue
+        marker = f"__transpile_body_{k}_of_{len(tree.body)}_5f3a9c__"
+        bodies[marker] = lines
+        keep = stmt.body.body[:1] if _is_docstring(stmt.body.body[0]) else []
+        stub = [*keep, cst.SimpleStatementLine([cst.Expr(cst.Name(marker))])]
+        skeleton.append(stmt.with_changes(body=stmt.body.with_changes(body=stub)))
+    text = black.format_str(tree.with_changes(body=skeleton).code, mode=BLACK_MODE)
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = bodies.get(line.strip())
+        out.extend(body if body is not None else [line])
+    return "".join(out)
+
+
+def _is_docstring(stmt) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _function_body(fn: cst.FunctionDef) -> list[str] | None:
+    body = fn.body
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    stmts = list(body.body)
+    if _is_docstring(stmts[0]):
+        stmts = stmts[1:]
+    if not stmts or not _plain_block(body):
+        return None
+    lines: list[str] = []
+    return lines if _statements(stmts, 1, lines) else None
+
+
+def _plain_block(block) -> bool:
+    """An indented block with nothing black would move: no comment after its colon,
+    none after its last statement, the default indentation."""
+    return (isinstance(block, cst.IndentedBlock) and block.indent is None
+            and not block.header.comment and not block.footer)
+
+
+def _statements(stmts, depth: int, out: list[str]) -> bool:
+    """Append the formatted lines of ``stmts`` at ``depth``; False: not handled."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            out.extend(_simple(_EMPTY.code_for_node(stmt), depth))
+        elif isinstance(stmt, (cst.For, cst.While, cst.If)):
+            if not _compound(stmt, depth, out):
+                return False
+        else:
+            return False
+    return True
+
+
+def _compound(stmt, depth: int, out: list[str]) -> bool:
+    if not _plain_block(stmt.body) or getattr(stmt, "asynchronous", None):
+        return False
+    head = _EMPTY.code_for_node(stmt.with_changes(body=_PASS, orelse=None))
+    lines = _simple(head, depth, header=True)
+    if lines is None:
+        return False
+    out.extend(lines)
+    if not _statements(stmt.body.body, depth + 1, out):
+        return False
+    orelse = stmt.orelse
+    if orelse is None:
+        return True
+    if orelse.leading_lines or not isinstance(orelse, cst.Else) \
+            or not _plain_block(orelse.body):
+        return False  # elif, or comments over else: leave it to black
+    out.append(f"{_INDENT * depth}else:\n")
+    return _statements(orelse.body.body, depth + 1, out)
+
+
+def _simple(text: str, depth: int, header: bool = False) -> list[str] | None:
+    """The lines of one statement (its comment lines first) at ``depth``; for a
+    compound statement's ``header`` (rendered over a ``pass`` body), its first lines."""
+    lines = text.splitlines()
+    if header:
+        lines = lines[:-1]  # the pass
+    if "" in lines:
+        return None  # blank lines: black's rules depend on the neighbours
+    width = BLACK_MODE.line_length - len(_INDENT) * depth
+    if not all(_COMMENT.fullmatch(line) and "fmt:" not in line and "type:" not in line
+               for line in lines[:-1]) or not _clean(lines[-1], width, header):
+        lines = _black_statement(text, max(width, 1))
+        if lines is None:
+            return None
+        if header:
+            lines = lines[:-1]
+    indent = _INDENT * depth
+    return [f"{indent}{line}\n" if line else "\n" for line in lines]
+
+
+def _clean(line: str, width: int, header: bool) -> bool:
+    """Whether black leaves ``line`` (a statement, or a header without its colon
+    when ``header``) as it is."""
+    if header:
+        if not line.endswith(":"):
+            return False
+        line = line[:-1]
+    if len(line) > width or not line.isascii() or not line or line[0] == " ":
+        return False
+    if _UNCLEAN.search(line) or line[0] == "(" or "for (" in line:
+        return False  # parentheses around a target: black drops them
+    for match in _OPEN_VALUE.finditer(line):
+        if _closing(line, match.end() - 1) == len(line) - 1:
+            return False
+    return True
+
+
+def _closing(line: str, start: int) -> int:
+    """The index of the bracket closing the one at ``start``."""
+    level = 0
+    for i in range(start, len(line)):
+        if line[i] in "([{":
+            level += 1
+        elif line[i] in ")]}":
+            level -= 1
+            if level == 0:
+                return i
+    return -1
+
+
+@functools.lru_cache(maxsize=4096)
+def _black_statement(text: str, width: int) -> list[str] | None:
+    mode = BLACK_MODE if width == BLACK_MODE.line_length else black.Mode(
+        target_versions=BLACK_MODE.target_versions, line_length=width)
+    try:
+        formatted = black.format_str(text, mode=mode)
+    except black.InvalidInput:
+        return None
+    return formatted.splitlines()

@@ -1,0 +1,159 @@
+"""Fast reads of libcst trees: the names a tree mentions, and dead assignments.
+
+libcst's visitors call a hook per node and rebuild every node a transformer passes
+through; over a module of thousands of statements that dominated transpile time.
+These walks read the frozen dataclass fields directly (which fields can hold nodes is
+worked out once per node class), and pruning rebuilds only the blocks it changes, so
+each function body is walked a fixed number of times whatever its size.
+"""
+
+import dataclasses
+from collections import Counter
+
+import libcst as cst
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+# Fields that hold tokens, whitespace or comments, never a name.
+_TOKENS = {
+    "comma", "semicolon", "dot", "operator", "equal", "colon", "lbracket", "rbracket",
+    "lbrace", "rbrace", "lpar", "rpar", "newline", "trailing_whitespace", "header",
+    "footer", "leading_lines", "lines_after_decorators", "asynchronous",
+}
+_LEAVES = (cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary)
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        if issubclass(cls, _LEAVES):
+            fields = ()
+        elif cls is cst.Attribute:
+            fields = ("value",)  # in np.empty, only np is a name
+        else:
+            fields = tuple(f.name for f in dataclasses.fields(cls)
+                           if f.name not in _TOKENS and not f.name.startswith("whitespace"))
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def count_names(node, counts: Counter | None = None) -> Counter:
+    """How often each identifier occurs in ``node`` (a node or a list of nodes) as a
+    ``Name`` (assignment targets, parameters and keywords included, attribute names
+    not), as libcst's ``visit_Name`` sees them."""
+    counts = Counter() if counts is None else counts
+    stack = list(node) if isinstance(node, (list, tuple)) else [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, cst.Name):
+            counts[item.value] += 1
+            continue
+        for field in _fields(type(item)):
+            value = getattr(item, field)
+            if isinstance(value, cst.CSTNode):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return counts
+
+
+def assigned_name(stmt) -> str | None:
+    """The name a plain ``name = value`` statement line assigns, else None."""
+    if type(stmt) is cst.SimpleStatementLine and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if (type(small) is cst.Assign and len(small.targets) == 1
+                and type(small.targets[0].target) is cst.Name):
+            return small.targets[0].target.value
+    return None
+
+
+def _suites(stmt):
+    """The statement lists nested in a compound statement: (owner, field) pairs."""
+    for field in ("body", "orelse", "handlers", "finalbody"):
+        value = getattr(stmt, field, None)
+        if value is not None and isinstance(value, cst.CSTNode):
+            yield value
+
+
+def _simple_lines(body: list, out: list) -> None:
+    """Every ``name = value`` line of ``body``, at any depth, in ``out``."""
+    for stmt in body:
+        if type(stmt) is cst.SimpleStatementLine:
+            if assigned_name(stmt) is not None:
+                out.append(stmt)
+            continue
+        for suite in _suites(stmt):
+            inner = suite.body if isinstance(suite, cst.BaseSuite) else None
+            if isinstance(inner, (list, tuple)):
+                _simple_lines(inner, out)
+            else:
+                _simple_lines([suite], out)
+
+
+def prune_dead_assignments(body: list) -> list:
+    """Drop ``name = value`` statements (at any depth) whose name is never read.
+
+    A name is dead when every occurrence of it is the target of such a statement;
+    dropping those statements may make the names their values read dead in turn.
+    Every bound value is a pure expression, so removing one changes no behaviour.
+    Worked out on counts (one walk of the body, then one walk of each dropped
+    statement), then the body is rebuilt once.
+    """
+    counts = count_names(body)
+    lines: list = []
+    _simple_lines(body, lines)
+    by_name: dict[str, list] = {}
+    for stmt in lines:
+        by_name.setdefault(assigned_name(stmt), []).append(stmt)
+    dead_lines: set[int] = set()
+    pending = [n for n, stmts in by_name.items() if counts[n] <= len(stmts)]
+    dead_names: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in dead_names:
+            continue
+        dead_names.add(name)
+        touched = Counter()
+        for stmt in by_name[name]:
+            dead_lines.add(id(stmt))
+            count_names(stmt.body[0].value, touched)
+            counts[name] -= 1
+        for other, k in touched.items():
+            counts[other] -= k
+            if other in by_name and other not in dead_names \
+                    and counts[other] <= len(by_name[other]):
+                pending.append(other)
+    if not dead_lines:
+        return list(body)
+    return _without(list(body), dead_lines)
+
+
+def _without(body: list, dead: set[int]) -> list:
+    out = []
+    for stmt in body:
+        if id(stmt) in dead:
+            continue
+        if type(stmt) is not cst.SimpleStatementLine:
+            stmt = _rebuild(stmt, dead)
+        out.append(stmt)
+    return out
+
+
+def _rebuild(node, dead: set[int]):
+    changes = {}
+    for field in ("body", "orelse", "handlers", "finalbody"):
+        value = getattr(node, field, None)
+        if not isinstance(value, cst.CSTNode):
+            continue
+        if isinstance(value, cst.IndentedBlock):
+            inner = _without(list(value.body), dead)
+            if len(inner) != len(value.body) or any(
+                    a is not b for a, b in zip(inner, value.body, strict=True)):
+                changes[field] = value.with_changes(
+                    body=inner or [cst.SimpleStatementLine([cst.Pass()])])
+        elif isinstance(value, cst.BaseSuite):
+            continue
+        else:
+            new = _rebuild(value, dead)
+            if new is not value:
+                changes[field] = new
+    return node.with_changes(**changes) if changes else node
