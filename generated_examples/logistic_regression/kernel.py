@@ -2,7 +2,7 @@
 
     kernel(X, y, w, b) -> (loss, grad_w, grad_b)
 
-Graph:       graph.pkl (sha256 b0dffbe03f821384)
+Graph:       graph.pkl (sha256 3d224d03b6b80dbf)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>

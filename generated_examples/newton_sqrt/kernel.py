@@ -2,7 +2,7 @@
 
     kernel(c) -> (root, sub)
 
-Graph:       graph.pkl (sha256 b23191ae0e4f2356)
+Graph:       graph.pkl (sha256 d3fa4b481b195d4f)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>

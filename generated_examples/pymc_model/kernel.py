@@ -2,10 +2,10 @@
 
     kernel(alpha, beta, sigma_log) -> (logp, dlogp)
 
-Graph:       graph.pkl (sha256 3764265c5d8a77f2)
+Graph:       graph.pkl (sha256 7ab4a56b79801501)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
-Regenerate:  transpile graph.pkl --allow-module pymc -o <this file>
+Regenerate:  transpile graph.pkl -o <this file>
 
 Needs only numba and numpy at run time (and SciPy where it calls np.dot:
 Numba's BLAS comes from it).  INPUTS and OUTPUTS give each

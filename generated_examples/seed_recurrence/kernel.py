@@ -2,7 +2,7 @@
 
     kernel(x0, a, b) -> x_1
 
-Graph:       graph.pkl (sha256 2bebd0841a451d89)
+Graph:       graph.pkl (sha256 8d9ec5707f2b97a5)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>
