@@ -73,3 +73,48 @@ def test_committed_module_is_fresh(tmp_path):
     assert out.read_text() == committed, (
         "generated_examples/pymc_hmc/eight_schools.py is stale: regenerate it with "
         "`transpile pymc model.py -o eight_schools.py` in that folder")
+
+
+def test_predictive_draws_need_neither_pymc_nor_pytensor():
+    """predictive.py: prior predictive draws, then posterior predictive draws for
+    sample.py's posterior, from eight_schools_draws.py alone."""
+    result = subprocess.run(
+        [sys.executable, "predictive.py", "1000", "3"], cwd=EXAMPLE,
+        capture_output=True, text=True, env=dict(os.environ), timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    modules = next(line for line in lines if line.startswith("modules ")).split()[1:]
+    assert "eight_schools_draws" in modules
+    for forbidden in ("pymc", "pytensor", "transpile"):
+        assert forbidden not in modules, f"predictive.py imported {forbidden}"
+    values = {}
+    for line in lines:
+        words = line.split()
+        if words[0].startswith("obs["):
+            values[words[0]] = (float(words[2]), float(words[4]))
+    # mu ~ Normal(0, 5): 1000 draws give its sd within a few percent
+    prior = next(line for line in lines if line.startswith("prior mu"))
+    sd = float(prior.split()[-1])
+    assert abs(sd - 5.0) < 0.5, prior
+    # obs_j ~ Normal(theta_j, sigma_j): the replicated effects' mean is the posterior
+    # mean of theta_j, up to Monte Carlo error (sigma_j <= 18 over 1000 draws)
+    for j in range(8):
+        replicated, theta = values[f"obs[{j}]"]
+        assert abs(replicated - theta) < 2.5, (j, replicated, theta)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymc") is None,
+                    reason="PyMC is not installed (make test-pytensor3)")
+def test_committed_draws_module_is_fresh(tmp_path):
+    out = tmp_path / "eight_schools_draws.py"
+    code = ("import sys; from transpile.pymc_cli import run_pymc; "
+            "sys.exit(run_pymc(sys.argv[1:]))")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--predictive", "model.py", "-o", str(out)],
+        cwd=EXAMPLE, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.read_text() == (EXAMPLE / "eight_schools_draws.py").read_text(), (
+        "generated_examples/pymc_hmc/eight_schools_draws.py is stale: regenerate it with "
+        "`make examples`")
