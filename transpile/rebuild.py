@@ -129,7 +129,6 @@ REWRITTEN_AWAY = frozenset({
 })
 
 # PyTensor's sparse and typed-list Ops: named as such when refused.
-_NOT_YET = {"pytensor.sparse": "sparse types", "pytensor.typed_list": "typed lists"}
 
 
 class ClassIndex:
@@ -397,6 +396,11 @@ class Rebuilder:
     # ---- types --------------------------------------------------------------------
 
     def type_(self, cls, rec: Record, where: str):
+        from .unsupported import NOT_YET
+
+        for package, what in NOT_YET.items():
+            if _within(cls.__module__, (package,)):
+                raise UnsupportedOpError(f"{where}: a variable of type {_path(cls)}: {what}")
         state = self.state(rec, where)
         props = getattr(cls, "__props__", ())
         if not props and cls.__name__ in ("TensorType", "ScalarType"):
@@ -449,10 +453,11 @@ class Rebuilder:
             return
         if _path(cls) in REWRITTEN_AWAY or _within(cls.__module__, self.packages):
             return
-        for package, what in _NOT_YET.items():
-            if _within(cls.__module__, package):
-                raise UnsupportedOpError(f"{where}: unsupported Op {_path(cls)}: {what} "
-                                         "are not supported yet")
+        from .unsupported import NOT_YET
+
+        for package, what in NOT_YET.items():
+            if _within(cls.__module__, (package,)):
+                raise UnsupportedOpError(f"{where}: unsupported Op {_path(cls)}: {what}")
         raise UnsupportedOpError(
             f"{where}: unsupported Op {_path(cls)}; register a lowering with "
             f"@transpile.register({cls.__name__}) in a module loaded by --plugin MODULE "
