@@ -182,7 +182,8 @@ class Entry:
 
 def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
                  cache: bool = True, fastmath: bool = False, outputs_meta=None,
-                 metadata=(), same_inputs: bool = True, keep_names: bool = False) -> str:
+                 metadata=(), same_inputs: bool = True, keep_names: bool = False,
+                 extra=()) -> str:
     """The formatted source of one module holding an entry per graph.
 
     Mirrors ``transpile.assemble.generate`` for several graphs: one
@@ -192,7 +193,8 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     entry's) and ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``:
     the rewritten outputs keep the graph's names (as ``transpile`` keeps them).
     ``metadata`` is ``(NAME, value)`` pairs of plain Python data written after
-    ``OUTPUTS``.  ``doc`` is the docstring, or a function of
+    ``OUTPUTS``; ``extra`` is libcst statements appended to the module (the names
+    they define are reserved).  ``doc`` is the docstring, or a function of
     ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the code of the
     functions (entries and helpers) returning it.
     """
@@ -209,11 +211,12 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     names = [e.name for e in entries]
     module = ModuleBuilder(names[0], cache=cache, fastmath=fastmath)
     module.rewrite_inner_graphs = rewrite
-    for key, _ in metadata:
+    taken = {key for key, _ in metadata} | _defined_names(extra)
+    for key in taken:
         module.namespace.reserve(key)
     for n in names:
         check_entry_name(n, module.runtime.names())
-        if n in (key for key, _ in metadata):
+        if n in taken:
             raise TranspileError(f"--name {n!r} clashes with a name the module defines")
         module.namespace.reserve(n)
     if len(set(names)) != len(names):
@@ -254,12 +257,29 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     at = next(k for k, s in enumerate(body) if _assigns(s, "OUTPUTS")) + 1
     body[at:at] = [cst.parse_statement(f"{key} = {value!r}\n")
                    for key, value in metadata]
+    body += list(extra)
     # assemble imported math for what it saw; the other entries may need it too.
     has_math = any(_is_import(s, "math") for s in body)
     if not has_math and any(_uses_math(f) for f in functions[:-1]):
         first = next(k for k, s in enumerate(body) if _is_import(s, "numba"))
         body.insert(first, cst.parse_statement("import math\n"))
     return black.format_str(tree.with_changes(body=body).code, mode=BLACK_MODE)
+
+
+def _defined_names(statements) -> set[str]:
+    """The module-level names ``statements`` bind (functions, classes, assignments)."""
+    import libcst as cst
+
+    names = set()
+    for stmt in statements:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    names |= {t.target.value for t in small.targets
+                              if isinstance(t.target, cst.Name)}
+    return names
 
 
 def _assigns(stmt, name: str) -> bool:
@@ -326,7 +346,7 @@ _NEEDS_BLAS = [
 
 def docstring(values: list[ValueVariable], params: list[str], *, name: str,
               dlogp_size: int, source: str, digest: str, options: dict,
-              blas: bool = False) -> str:
+              blas: bool = False, sampler=()) -> str:
     import pymc
     import pytensor
 
@@ -366,6 +386,7 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         "model.compile_logp(), return -inf there instead); values outside a",
         "distribution's support give -inf.",
         "",
+        *sampler,
         f"Model:       {source} (sha256 {digest[:16]})",
         f"PyMC:        {pymc.__version__}",
         f"PyTensor:    {pytensor.__version__}",
@@ -375,8 +396,8 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         *(_NEEDS_BLAS if blas else _NEEDS),
         f"argument's and {name}_dlogp's results' name, dtype and static shape;",
         "VALUE_VARIABLES each argument's (PyMC name, dtype, shape, transform, model",
-        "variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop)",
-        "in dlogp.  Do not edit: regenerate instead.",
+        "variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop,",
+        "shape) in dlogp.  Do not edit: regenerate instead.",
     ]
     return "\n".join(lines)
 
@@ -385,12 +406,14 @@ def _regenerate_call(name: str, options: dict) -> str:
     kwargs = "".join(f", {k}={v!r}" for k, v, default in (
         ("name", name, "logp"), ("rewrite", options["rewrite"], True),
         ("fastmath", options["fastmath"], False), ("cache", options["cache"], True),
+        ("checks", options.get("checks", "neg-inf"), "neg-inf"),
     ) if v != default)
     return f"transpile.pymc.from_pymc(model, <this file>{kwargs})"
 
 
 def cli_command(source: str, *, name: str = "logp", rewrite: bool = True,
-                fastmath: bool = False, cache: bool = True, model_name=None) -> str:
+                fastmath: bool = False, cache: bool = True, model_name=None,
+                checks: str = "neg-inf") -> str:
     """The ``transpile pymc`` command line that writes this module."""
     flags = [source]
     if model_name is not None:
@@ -403,6 +426,8 @@ def cli_command(source: str, *, name: str = "logp", rewrite: bool = True,
         flags.append("--fastmath")
     if not cache:
         flags.append("--no-cache")
+    if checks != "neg-inf":
+        flags.append(f"--checks {checks}")
     return f"transpile pymc {' '.join(flags)} -o <this file>"
 
 
@@ -411,9 +436,12 @@ def cli_command(source: str, *, name: str = "logp", rewrite: bool = True,
 
 def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
               fastmath: bool = False, cache: bool = True, source: str | None = None,
-              regenerate: str | None = None) -> str:
+              regenerate: str | None = None, checks: str = "neg-inf") -> str:
     """The source of a module with ``name(<value vars>) -> logp`` and
-    ``name_dlogp(<value vars>) -> (logp, dlogp)`` for the PyMC ``model``.
+    ``name_dlogp(<value vars>) -> (logp, dlogp)`` for the PyMC ``model``, and the
+    flat entries for samplers (``transpile.pymc_sampler``: ``logp_dlogp_flat(q)``,
+    ``expand(q)``, ``initial_point()``, ``LOGP_CFUNC``), where a violated parameter
+    check gives -inf (``checks="neg-inf"``) or raises (``checks="raise"``).
 
     ``path``, if given, is where the module is written (atomically).  ``source``
     names where the model came from and ``regenerate`` how to write the module again,
@@ -427,14 +455,23 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
         raise TranspileError(f"expected a pymc.Model, got {type(model).__name__}")
     import warnings
 
+    from . import pymc_sampler
     from .load import load_object
 
+    if checks not in pymc_sampler.CHECKS:
+        raise TranspileError(f"--checks must be one of {', '.join(pymc_sampler.CHECKS)}, "
+                             f"not {checks!r}")
+    if name in pymc_sampler.NAMES or f"{name}_dlogp" in pymc_sampler.NAMES:
+        raise TranspileError(f"--name {name!r} clashes with a name the module defines")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         inputs, logp, dlogp = model_graphs(model)
         values = value_variables(model)
         logp_graph = load_object((inputs, [logp]))
         both_graph = load_object((inputs, [logp, dlogp]))
+        sampler = pymc_sampler.sampler_parts(model, values, inputs)
+        if sampler is not None:
+            expand_graph = load_object((inputs, list(sampler.outputs)))
     dlogp_size = sum(v.size for v in values if v.gradient)
 
     def doc(inputs_meta, code):
@@ -443,18 +480,27 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
                          dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
                          digest=both_graph.digest,
                          options={"rewrite": rewrite, "fastmath": fastmath,
-                                  "cache": cache, "regenerate": regenerate})
+                                  "cache": cache, "regenerate": regenerate,
+                                  "checks": checks},
+                         sampler=pymc_sampler.doc_lines(sampler, checks, f"{name}_dlogp"))
 
     outputs_meta = [("logp", logp.type.dtype, ()), ("dlogp", dlogp.type.dtype,
                                                    (dlogp_size,))]
     metadata = (
         ("VALUE_VARIABLES", tuple((v.name, v.dtype, v.shape, v.transform, v.variable)
                                   for v in values)),
-        ("DLOGP_SLICES", tuple((v.name, *v.gradient) for v in values if v.gradient)),
+        ("DLOGP_SLICES", tuple((v.name, *v.gradient, v.shape) for v in values
+                               if v.gradient)),
     )
-    text = build_module([Entry(name, logp_graph), Entry(f"{name}_dlogp", both_graph)],
-                        doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
-                        outputs_meta=outputs_meta, metadata=metadata)
+    entries = [Entry(name, logp_graph), Entry(f"{name}_dlogp", both_graph)]
+    extra = ()
+    if sampler is not None:
+        entries.append(Entry(pymc_sampler.EXPAND_ENTRY, expand_graph))
+        metadata += pymc_sampler.metadata(sampler, checks)
+        extra = pymc_sampler.statements(sampler, values, dlogp_entry=f"{name}_dlogp",
+                                        checks=checks, cache=cache, fastmath=fastmath)
+    text = build_module(entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
+                        outputs_meta=outputs_meta, metadata=metadata, extra=extra)
     if path is not None:
         from .output import write_atomic
 
