@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= generated_examples/logistic_regression/graph.pkl
 
-.PHONY: run test venv bench examples test-pytensor3 lint clean
+.PHONY: run test venv bench examples test-pytensor3 venv-pt3 conformance conformance-pt3 lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,15 +36,28 @@ bench: $(STAMP)
 # The same suite against PyTensor 3.0.x, in a separate environment (without PyMC,
 # which pins PyTensor 2.38: its tests skip, and so do the committed examples'
 # freshness checks, which are tied to the PyTensor that generated them).
-test-pytensor3:
+test-pytensor3: venv-pt3
+	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -n 2
+
+venv-pt3:
 	test -x .venv-pt3/bin/python || $(PYTHON) -m venv .venv-pt3
 	.venv-pt3/bin/python -m pip install --quiet --upgrade pip
 	.venv-pt3/bin/python -m pip install --quiet -e '.[test]' 'pytensor>=3.0,<3.1'
-	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -n 2
+
+# The conformance run over PyTensor's own tests/link/numba (long: an hour or more on
+# one worker; see docs/conformance.md). CONFORMANCE_ARGS="test_shape.py", "--failures",
+# "--jobs 2", "--report-only", ... are passed on; PYTENSOR_REPO=<a pytensor clone> saves
+# the download of the tests.
+conformance: $(STAMP)
+	$(BIN)/python -m conformance $(CONFORMANCE_ARGS)
+
+conformance-pt3: venv-pt3
+	.venv-pt3/bin/python -m conformance --root .conformance/pt3 \
+		--doc docs/conformance-pt3.md $(CONFORMANCE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet ruff
-	$(BIN)/python -m ruff check transpile tests bench generated_examples/regenerate.py
+	$(BIN)/python -m ruff check transpile tests bench conformance generated_examples/regenerate.py
 
 clean:
 	rm -rf $(VENV) .venv-pt3 build *.egg-info

@@ -63,9 +63,34 @@ def graph_file(inputs, outputs) -> Path:
 
 
 def transpile_module(inputs, outputs, **options):
-    """The imported module generated for ``(inputs, outputs)``, from its graph file."""
-    source = transpile.transpile(graph_file(inputs, outputs), **options)
-    return import_source(source)
+    """The imported module generated for ``(inputs, outputs)``, from its graph file,
+    written as ``transpile -o`` writes it (with its data file, when it has one)."""
+    graph = graph_file(inputs, outputs)
+    key = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()[:8]
+    name = f"g_{graph.stem}_{key}"
+    path = MODULE_DIR / f"{name}.py"
+    if name in sys.modules:
+        return sys.modules[name]
+    import tempfile
+
+    # Written under its final name in a folder of this worker's own, then moved (with
+    # its data file, if it has one): parallel workers never see a partial module.
+    with tempfile.TemporaryDirectory(dir=MODULE_DIR) as tmp:
+        staged = Path(tmp) / path.name
+        source = transpile.transpile(graph, output=staged, **options)
+        if staged.with_suffix(".npz").exists():
+            os.replace(staged.with_suffix(".npz"), path.with_suffix(".npz"))
+        if not path.exists() or path.read_text() != source:
+            os.replace(staged, path)
+    return _import(name, path)
+
+
+def _import(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _as_list(outputs):

@@ -388,11 +388,14 @@ def _code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _cached_source(label: str, make) -> str:
-    """``make()``'s module source, remembered on disk (under .test_modules/, with the
-    Numba cache the oracle's modules use) while nothing it depends on changes:
-    transpiling a model takes seconds, importing a cached module well under one.
-    An UnsupportedOpError is remembered too."""
+def _cached_module(label: str, make):
+    """The path of the module ``make(path)`` writes (with its data file, when it has
+    one), remembered on disk (under .test_modules/, with the Numba cache the oracle's
+    modules use) while nothing it depends on changes: transpiling a model takes
+    seconds, importing a cached module well under one.  An UnsupportedOpError is
+    remembered too."""
+    import tempfile
+
     folder = ROOT / ".test_modules" / "pymc_zoo"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{label}_{_code_digest()}.py"
@@ -400,14 +403,20 @@ def _cached_source(label: str, make) -> str:
     if failed.exists():
         raise transpile.UnsupportedOpError(failed.read_text())
     if path.exists():
-        return path.read_text()
-    try:
-        source = make()
-    except transpile.UnsupportedOpError as exc:
-        _write(failed, str(exc))
-        raise
-    _write(path, source)
-    return source
+        return path
+    # Written under its final name in a folder of this worker's own, then moved
+    # (data file first): parallel workers never see half of a module.
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        staged = Path(tmp) / path.name
+        try:
+            make(staged)
+        except transpile.UnsupportedOpError as exc:
+            _write(failed, str(exc))
+            raise
+        if staged.with_suffix(".npz").exists():
+            os.replace(staged.with_suffix(".npz"), path.with_suffix(".npz"))
+        os.replace(staged, path)
+    return path
 
 
 def _write(path: Path, text: str) -> None:
@@ -419,12 +428,14 @@ def _write(path: Path, text: str) -> None:
 
 def generated(name: str, rewrite: bool):
     """The imported module from_pymc writes for zoo model ``name``."""
+    from oracle import _import
+
     key = (name, rewrite)
     if key not in _MODULES:
         tag = f"{name}_{'rw' if rewrite else 'norw'}"
-        source = _cached_source(tag, lambda: from_pymc(case(name).model,
-                                                       rewrite=rewrite))
-        _MODULES[key] = import_source(source, stem=f"zoo_{name}")
+        path = _cached_module(tag, lambda at: from_pymc(case(name).model, at,
+                                                        rewrite=rewrite))
+        _MODULES[key] = _import(f"zoo_{path.stem}", path)
     return _MODULES[key]
 
 

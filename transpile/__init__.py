@@ -16,26 +16,29 @@ from .registry import register, register_scalar  # noqa: E402
 
 
 def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool = True,
-              fastmath: bool = False, allow_modules=()) -> str:
+              fastmath: bool = False, allow_modules=(), output=None) -> str:
     """The source of a generated module.
 
     ``graph`` is a path to a graph pickle, or an object of any form a pickle may hold:
     a ``FunctionGraph``, a compiled ``Function``, a list of output variables or an
-    ``(inputs, outputs)`` pair.
+    ``(inputs, outputs)`` pair.  With ``output`` (a path), the module is also written
+    there, atomically, and its data file (arrays too large for the source, see
+    docs/usage.md) beside it; a graph with such arrays needs ``output``.
     """
     from .room import with_room
 
     options = {"name": name, "rewrite": rewrite, "cache": cache, "fastmath": fastmath,
                "allow_modules": tuple(allow_modules)}
-    return with_room(_transpile, graph, options)
+    return with_room(_transpile, graph, options, output)
 
 
-def _transpile(graph, options: dict) -> str:
+def _transpile(graph, options: dict, output) -> str:
     from pathlib import Path
 
     import pytensor
 
-    from .assemble import Options, generate
+    from .assemble import Options, generate_module
+    from .data import data_file_for, write_module
     from .load import load_file, load_object
 
     # PyTensor's C compiler stays off throughout: nothing in a graph is compiled.
@@ -44,7 +47,11 @@ def _transpile(graph, options: dict) -> str:
             loaded = load_file(graph, options["allow_modules"])
         else:
             loaded = load_object(graph)
-        return generate(loaded, Options(**options))
+        source, data = generate_module(loaded, Options(**options,
+                                                       data_file=data_file_for(output)))
+    if output is not None:
+        write_module(output, source, data)
+    return source
 
 
 def dump(inputs, outputs, path) -> None:

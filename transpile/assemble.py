@@ -16,6 +16,7 @@ import libcst as cst
 from . import __version__
 from . import syntax as sx
 from .context import FunctionBuilder, ModuleBuilder
+from .data import in_file, needs_output_error
 from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError
 from .naming import MODULE_NAMES, is_reserved
@@ -31,6 +32,25 @@ class Options:
     cache: bool = True
     fastmath: bool = False
     allow_modules: tuple = ()  # recorded in the module's "Regenerate:" line
+    data_file: str | None = None  # where large arrays go (data.py); None: nowhere
+
+
+@dataclass
+class BuiltEntry:
+    """One entry of a module: the ``@numba.njit`` function, and what the module says
+    about it.  An entry that takes data arrays (data.py) is ``<name>_with_data``, and
+    the module adds the Python ``<name>`` that passes them."""
+
+    name: str
+    function: cst.FunctionDef
+    params: list[str]
+    data_params: list[tuple[str, str]]  # (parameter, key in the module's DATA)
+    inputs_meta: list
+    outputs_meta: list
+
+    @property
+    def jitted(self) -> str:
+        return self.function.name.value
 
 
 def check_entry_name(name: str, runtime_names=()) -> None:
@@ -44,7 +64,17 @@ def check_entry_name(name: str, runtime_names=()) -> None:
 
 
 def generate(loaded, options: Options = Options()) -> str:
-    """The formatted source of the module for ``loaded`` (a :class:`LoadedGraph`)."""
+    """The formatted source of the module for ``loaded`` (a :class:`LoadedGraph`),
+    for a graph whose arrays all fit in the source (else see generate_module)."""
+    source, data = generate_module(loaded, options)
+    if in_file(data) and options.data_file is None:
+        raise needs_output_error(len(in_file(data)))
+    return source
+
+
+def generate_module(loaded, options: Options = Options()) -> tuple[str, dict]:
+    """The formatted source of the module for ``loaded`` and the data arrays it keeps
+    in ``options.data_file`` (name -> array; empty for most graphs)."""
     from . import lower  # noqa: F401  (registers the lowerings)
     from .rewrite import rewrite
     from .unsupported import check_graph
@@ -60,10 +90,13 @@ def generate(loaded, options: Options = Options()) -> str:
         names = [var.name for var in fgraph.outputs]
         rewrite(fgraph)
         keep_output_names(fgraph, names)
-    entry, inputs_meta, outputs_meta = build_entry(fgraph, module)
-    tree = assemble(module, entry, inputs_meta, outputs_meta,
-                    header(loaded, options, inputs_meta, outputs_meta, module))
-    return black.format_str(tree.code, mode=BLACK_MODE)
+    entry = build_entry(fgraph, module)
+    if in_file(module.data) and options.data_file is None:
+        raise needs_output_error(len(in_file(module.data)))
+    doc = header(loaded, options, entry, module)
+    tree = assemble(module, [entry], doc, entry.inputs_meta, entry.outputs_meta,
+                    data_file=options.data_file)
+    return black.format_str(tree.code, mode=BLACK_MODE), dict(module.data)
 
 
 # ---- the entry function -----------------------------------------------------------
@@ -142,7 +175,11 @@ def keep_output_names(fgraph, names) -> None:
             named.add(var)
 
 
-def build_entry(fgraph, module: ModuleBuilder):
+def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
+    """Lower ``fgraph`` into an entry of ``module``.  ``data_inputs``, ``(key,
+    default array)`` pairs, say that the graph's last inputs are data (a PyMC model's
+    observed values and ``pm.Data``): the entry takes them after the others, and the
+    module records their defaults under ``key`` in ``DATA`` (data.py)."""
     from pytensor.graph.basic import Constant
 
     fn = FunctionBuilder(module)
@@ -155,15 +192,24 @@ def build_entry(fgraph, module: ModuleBuilder):
     frozen = frozen_generators(fgraph)
     if frozen:
         reserve_module_names(module)
-    params, inputs_meta = [], []
-    for var in [*fgraph.inputs, *frozen]:
+    n_plain = len(fgraph.inputs) - len(data_inputs)
+    plain, data = list(fgraph.inputs[:n_plain]), list(fgraph.inputs[n_plain:])
+    params, inputs_meta, named = [], [], []
+    for var in [*plain, *frozen]:
         param = fn.fresh(var.name, "rng" if is_generator(var) else "x")
         params.append(param)
+        named.append((var, param))
         fn.values[var] = sx.name(param)
         inputs_meta.append((param, _type_label(var), _static_shape(var)))
         if any(var is f for f in frozen):
             module.generator_states[param] = var.data.bit_generator.state
-    scalar_inputs = [(v, p) for v, p in zip(fgraph.inputs, params, strict=False) if _is_scalar(v)]
+    for var, (key, default) in zip(data, data_inputs, strict=True):
+        module.add_data(key, default)
+        param = fn.fresh(key, "data")
+        fn.data_params.append((param, key))
+        named.append((var, param))
+        fn.values[var] = sx.name(param)
+    scalar_inputs = [(v, p) for v, p in named if v in fgraph.inputs and _is_scalar(v)]
     for var, param in scalar_inputs:
         normalize_scalar_input(fn, var, param)
     if scalar_inputs:
@@ -186,14 +232,17 @@ def build_entry(fgraph, module: ModuleBuilder):
     result = returned[0] if len(returned) == 1 else sx.tuple_(returned)
     fn.emit(sx.return_(result))
     body = prune_dead_assignments(fn.body)
-
-    entry = cst.FunctionDef(
-        name=cst.Name(module.entry_name),
-        params=cst.Parameters([cst.Param(cst.Name(p)) for p in params]),
+    name = module.entry_name
+    jitted = module.namespace.create(f"{name}_with_data") if fn.data_params else name
+    function = cst.FunctionDef(
+        name=cst.Name(jitted),
+        params=cst.Parameters([cst.Param(cst.Name(p))
+                               for p in [*params, *(p for p, _ in fn.data_params)]]),
         body=sx.block(body),
         decorators=[module.decorator()],
     )
-    return entry, inputs_meta, outputs_meta
+    return BuiltEntry(name, function, params, list(fn.data_params), inputs_meta,
+                      outputs_meta)
 
 
 def _assigned_name(stmt) -> str | None:
@@ -277,11 +326,12 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
     return sx.expr_stmt(cst.SimpleString(f'"""{body}\n"""'))
 
 
-def header(loaded, options: Options, inputs_meta, outputs_meta, module=None) -> str:
+def header(loaded, options: Options, entry: BuiltEntry, module) -> str:
     import pytensor
 
     from .lower.random import generator_note
 
+    inputs_meta, outputs_meta = entry.inputs_meta, entry.outputs_meta
     flags = []
     if options.name != "kernel":
         flags.append(f"--name {options.name}")
@@ -308,34 +358,77 @@ def header(loaded, options: Options, inputs_meta, outputs_meta, module=None) -> 
         f"Rewrites:    {rewrites if options.rewrite else 'none (--no-rewrite)'}",
         f"Regenerate:  transpile {' '.join([source, *flags])} -o <this file>",
         "",
-        *generator_note(inputs_meta, outputs_meta,
-                        module.generator_states if module is not None else {}),
+        *generator_note(inputs_meta, outputs_meta, module.generator_states),
+        *data_note(entry, module.data, options.data_file),
         "Needs only numba and numpy at run time (and SciPy where it calls np.dot:",
         "Numba's BLAS comes from it).  INPUTS and OUTPUTS give each",
         "argument's and result's name, dtype and static shape (None: any length).",
+        *_lapack_note(module.lapack_routines()),
         "Do not edit: regenerate instead.",
     ])
 
 
-def assemble(module: ModuleBuilder, entry, inputs_meta, outputs_meta, doc: str) -> cst.Module:
-    definitions = [*module.classes.values(), *module.helpers.values(), entry]
+def _lapack_note(routines) -> list[str]:
+    """The docstring's lines on the LAPACK routines the module binds itself."""
+    if not routines:
+        return []
+    text = ("LAPACK routines that Numba's np.linalg does not wrap are bound by name, "
+            "as Numba binds its own, from SciPy's scipy.linalg.cython_lapack when "
+            f"the module is imported (so SciPy is needed): {', '.join(routines)}.")
+    return textwrap.wrap(text, 76, break_on_hyphens=False)
+
+
+def data_note(entry: BuiltEntry, data: dict, data_file) -> list[str]:
+    """The docstring's paragraph on the data arrays kept beside the module."""
+    if not entry.data_params:
+        return []
+    rows = [f"    {param:<16} {data[key].dtype.name:<8} {data[key].shape}"
+            for param, key in entry.data_params]
+    where = (f"in {data_file} beside this module, loaded and checked (dtype, shape,"
+             " checksum) when it is imported" if in_file(data) else "in DATA")
+    return [
+        f"Data: {len(rows)} array(s), arguments of {entry.jitted}(), kept {where}:",
+        *rows,
+        f"{entry.name}() passes them (each may be given anew, as a keyword);",
+        f"{entry.jitted}() takes them after the other arguments (for @njit callers).",
+        "",
+    ]
+
+
+def assemble(module: ModuleBuilder, entries: list[BuiltEntry], doc: str, inputs_meta,
+             outputs_meta, *, metadata=(), data_file: str | None = None) -> cst.Module:
+    """The module: docstring, imports (only those used), ``INPUTS``, ``OUTPUTS`` and
+    other ``metadata`` (``(NAME, expression)`` pairs), constants, generator states,
+    the data block, exception classes, helpers, then the entries (each ``@njit``
+    function, then the Python function of an entry with data)."""
+    from .data import module_statements, python_entry
+    from .lower.random import generator_definitions
+
+    functions = [e.function for e in entries]
+    file_name = data_file if in_file(module.data) else None
+    wrappers = [python_entry(e.name, e.jitted, e.params, e.data_params, file_name)
+                for e in entries if e.data_params]
+    data_block = module_statements(module.data, data_file) if module.data else []
+    definitions = [*module.binding_block(), *module.classes.values(),
+                   *module.helpers.values(), *functions, *wrappers]
+    extra = [sx.assign(key, value) for key, value in metadata]
     used = _UsedNames()
-    for node in [*module.constants, *definitions]:
+    for node in [*module.constants, *extra, *definitions]:
         node.visit(used)
     imports = []
     if "math" in used.names:
         imports.append(cst.parse_statement("import math"))
     imports.append(cst.parse_statement("import numba"))
     imports.append(cst.parse_statement("import numpy as np"))  # metadata dtypes, arrays
-    from .lower.random import generator_definitions
-
     body = [
         _docstring(doc),
         *imports,
         _metadata("INPUTS", inputs_meta),
         _metadata("OUTPUTS", outputs_meta),
+        *extra,
         *module.constants,
         *generator_definitions(module.generator_states),
+        *data_block,
         *definitions,
     ]
     return cst.Module(body=body)

@@ -93,7 +93,6 @@ def _check_name(name: str) -> None:
 
 def run(argv) -> int:
     from . import transpile
-    from .output import write_atomic
 
     args = _parser().parse_args(argv)
     _check_name(args.name)  # before the slow part: loading PyTensor and the graph
@@ -105,10 +104,9 @@ def run(argv) -> int:
         cache=not args.no_cache,
         fastmath=args.fastmath,
         allow_modules=args.allow_module,
+        output=args.output,  # the module (and its data file, if any) written there
     )
-    if args.output:
-        write_atomic(Path(args.output), source)
-    else:
+    if not args.output:
         sys.stdout.buffer.write(source.encode())
         sys.stdout.flush()
     return 0

@@ -14,6 +14,7 @@ import libcst as cst
 import numpy as np
 
 from . import syntax as sx
+from .data import is_data
 from .dtypes import typed_literal
 from .naming import Namespace
 from .runtime import RuntimeLibrary
@@ -30,9 +31,12 @@ class ModuleBuilder:
         # Helper names are reserved up front: a graph variable never takes one.
         self.namespace = Namespace(reserved={entry_name, *self.runtime.names()})
         self.helpers: dict[str, cst.FunctionDef] = {}
+        self.bindings: dict[str, cst.CSTNode] = {}  # runtime module-level statements
         self.constants: list[cst.SimpleStatementLine] = []
         self.classes: dict[type, cst.ClassDef] = {}
         self._constant_names: dict[tuple, str] = {}
+        self.data: dict[str, np.ndarray] = {}  # arrays kept out of the source (data.py)
+        self._data_names: dict[tuple, str] = {}
         self.rewrite_inner_graphs = True  # rewrite Scan bodies as the outer graph
         # parameter -> the bit generator state of a shared generator it stands for
         self.generator_states: dict[str, dict] = {}
@@ -49,11 +53,24 @@ class ModuleBuilder:
     def runtime_helper(self, name: str) -> cst.Name:
         """Use a hand-written helper from ``transpile.runtime`` (and its dependencies)."""
         for dep in self.runtime.closure(name):
-            if dep not in self.helpers:
+            if self.runtime.is_binding(dep):
+                self.bindings.setdefault(dep, self.runtime.binding(dep))
+            elif dep not in self.helpers:
                 self.helpers[dep] = self.runtime.function(dep).with_changes(
                     decorators=[self.decorator()]
                 )
         return sx.name(name)
+
+    def lapack_routines(self) -> list[str]:
+        """The LAPACK routines the module binds (``runtime/lapack.py``'s bindings
+        named after them, ``dgees``), for its docstring."""
+        return [name for name in self.runtime.in_source_order(self.bindings)
+                if self.runtime.module_of(name) == "lapack"
+                and not isinstance(self.bindings[name], cst.FunctionDef)]
+
+    def binding_block(self) -> list[cst.CSTNode]:
+        """The module-level statements of the bindings used, in source order."""
+        return [self.bindings[name] for name in self.runtime.in_source_order(self.bindings)]
 
     def add_helper(self, hint: str, build) -> cst.Name:
         """Add a generated helper: ``build(name) -> FunctionDef``."""
@@ -80,6 +97,39 @@ class ModuleBuilder:
                 body=sx.block([sx.expr_stmt(sx.string(doc))]),
             )
         return self.classes[exc_type].name.value
+
+    def data_key(self, value: np.ndarray, hint: str | None, create) -> str:
+        """The name under which ``value`` is kept in the module's data (one per
+        distinct array): ``x_data`` for a constant named ``x``, made by ``create`` (the
+        first function to take it names it, so its parameter has the same name)."""
+        key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
+        if key not in self._data_names:
+            name = self.unique_data_key(create(f"{hint}_data" if hint else "data", "data"))
+            self._data_names[key] = name
+            self.data[name] = value
+        return self._data_names[key]
+
+    def unique_data_key(self, name: str) -> str:
+        """``name``, or ``name_2``, ... : a key not yet in the module's DATA."""
+        key, n = name, 1
+        while key in self.data:
+            n += 1
+            key = f"{name}_{n}"
+        return key
+
+    def add_data(self, key: str, value: np.ndarray) -> None:
+        """Record ``value`` as the module's data ``key`` (a model's observed values),
+        whatever its size: small ones are written as literals (data.py)."""
+        value = np.asarray(value)
+        known = self.data.get(key)
+        if known is not None and not (known.shape == value.shape
+                                      and np.array_equal(known, value, equal_nan=True)):
+            raise ValueError(f"two different arrays for the module's data {key!r}")
+        self.data[key] = value
+
+    def data_owner(self, key: str, fn) -> bool:
+        """Whether ``fn`` named data array ``key`` (it then holds that name)."""
+        return key in fn.ns._taken
 
     def constant_array(self, value: np.ndarray, hint: str | None) -> cst.Name:
         key = (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
@@ -185,6 +235,8 @@ class FunctionBuilder:
         # (``buf.shape[1]`` for ``buf[t]``): allocations sized by them can be hoisted
         self.dims: dict = {}
         self.graph = None  # the FunctionGraph being lowered (for clients)
+        # (parameter, data key) of each data array this function takes (data.py)
+        self.data_params: list[tuple[str, str]] = []
         self._blocks: list[list[cst.BaseStatement]] = [[]]
         self._active_indices: list[str] = []
 
@@ -281,9 +333,20 @@ class FunctionBuilder:
         value = np.asarray(data)
         if value.ndim == 0:
             return typed_literal(value, dtype)
-        expr = self.module.constant_array(value.astype(dtype), var.name or "const")
         self.view_of[var] = var
-        return expr
+        if is_data(value):
+            return self.data_argument(value.astype(dtype), var.name)
+        return self.module.constant_array(value.astype(dtype), var.name or "const")
+
+    def data_argument(self, value: np.ndarray, hint: str | None) -> cst.Name:
+        """The parameter through which this function takes data array ``value``."""
+        key = self.module.data_key(value, hint, self.fresh)
+        for param, known in self.data_params:
+            if known == key:
+                return sx.name(param)
+        param = key if self.module.data_owner(key, self) else self.fresh(key, "data")
+        self.data_params.append((param, key))
+        return sx.name(param)
 
     def bind(self, var, value: sx.Expr, hint: str | None = None, view_of=None,
              comment: str | None = None) -> cst.Name:

@@ -11,7 +11,8 @@ import re
 import unicodedata
 
 # Names the generated module itself defines or imports.
-MODULE_NAMES = frozenset({"np", "numba", "math", "INPUTS", "OUTPUTS"})
+MODULE_NAMES = frozenset({"np", "numba", "math", "INPUTS", "OUTPUTS", "DATA", "DATA_FILE",
+                          "load_data", "data_checksum"})
 _RESERVED = (
     frozenset(keyword.kwlist)
     | frozenset(keyword.softkwlist)

@@ -23,7 +23,8 @@ exception classes are emitted once.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+
+import numpy as np
 
 from .errors import GraphError, TranspileError
 
@@ -171,6 +172,55 @@ def model_graphs(model):
     return inputs, logp, dlogp
 
 
+@dataclass(frozen=True)
+class DataInput:
+    """A model's data as an argument of the entries: observed values or a
+    ``pm.Data`` container, with its current value as the default."""
+
+    name: str  # the argument's name and its key in the module's DATA
+    variable: object  # the graph input standing for it
+    default: object  # numpy array
+    kind: str  # "observed y" or "pm.Data"
+    original: object = None  # the model's variable it replaces
+
+
+def model_data_inputs(model, logp, dlogp):
+    """``(logp, dlogp, data)``: the graphs with each of the model's data (observed
+    values, ``pm.Data`` containers) replaced by an input of the same dtype and rank
+    (any lengths), and those inputs, so that a module evaluates the model on new data
+    without being generated again."""
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.replace import graph_replace
+    from pytensor.tensor.type import TensorType
+
+    from .compat import graph_inputs
+
+    reached = {id(v) for v in graph_inputs([logp, dlogp])}
+    found = {}
+    for var in getattr(model, "data_vars", []):
+        found.setdefault(id(var), (var, var.name, "pm.Data"))
+    for rv in model.observed_RVs:
+        var = model.rvs_to_values[rv]
+        found.setdefault(id(var), (var, rv.name, f"observed {rv.name}"))
+    data, replacements, taken = [], {}, {v.name for v in model.value_vars}
+    for var, name, kind in found.values():
+        if id(var) not in reached or not isinstance(var.type, TensorType) \
+                or not isinstance(var, (Constant, SharedVariable)):
+            continue
+        value = var.get_value() if isinstance(var, SharedVariable) else var.data
+        name = name or "data"
+        while name in taken:
+            name += "_data"
+        taken.add(name)
+        new = TensorType(var.type.dtype, shape=(None,) * var.type.ndim)(name=name)
+        replacements[var] = new
+        data.append(DataInput(name, new, np.asarray(value), kind, var))
+    if replacements:
+        logp, dlogp = graph_replace([logp, dlogp], replacements, strict=False)
+    return logp, dlogp, data
+
+
 # ---- the multi-entry assembler ----------------------------------------------------
 
 
@@ -178,25 +228,30 @@ def model_graphs(model):
 class Entry:
     name: str  # the function's name
     loaded: object  # a transpile.load.LoadedGraph
+    data: tuple = ()  # (key, default) of the graph's last inputs, which are data
 
 
 def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
                  cache: bool = True, fastmath: bool = False, outputs_meta=None,
                  metadata=(), same_inputs: bool = True, keep_names: bool = False,
-                 extra=()) -> str:
-    """The formatted source of one module holding an entry per graph.
+                 data_file: str | None = None, extra=(),
+                 reserved=()) -> tuple[str, dict]:
+    """The formatted source of one module holding an entry per graph, and the data
+    arrays it keeps in ``data_file`` (transpile/data.py).
 
-    Mirrors ``transpile.assemble.generate`` for several graphs: one
-    ``ModuleBuilder`` (one namespace, helpers and constants emitted once), each
-    graph rewritten and lowered into its own entry.  All entries must take the same
-    inputs (unless ``same_inputs`` is false); ``INPUTS`` is theirs (the last
-    entry's) and ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``:
-    the rewritten outputs keep the graph's names (as ``transpile`` keeps them).
+    One ``ModuleBuilder`` (one namespace, helpers and constants emitted once), each
+    graph rewritten and lowered into its own entry, assembled by
+    ``transpile.assemble.assemble``.  All entries must take the same inputs (unless
+    ``same_inputs`` is false); ``INPUTS`` is theirs (the last entry's) and
+    ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``: the
+    rewritten outputs keep the graph's names (as ``transpile`` keeps them).
     ``metadata`` is ``(NAME, value)`` pairs of plain Python data written after
     ``OUTPUTS``; ``extra`` is libcst statements appended to the module (the names
-    they define are reserved).  ``doc`` is the docstring, or a function of
-    ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the code of the
-    functions (entries and helpers) returning it.
+    they define are reserved), or a function of the built entries
+    (``transpile.assemble.BuiltEntry``) and of the data file's name (None when the
+    module keeps no data in a file) returning them.  ``doc`` is the docstring,
+    or a function of ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the
+    code of the functions (entries and helpers) returning it.
     """
     import black
     import libcst as cst
@@ -204,6 +259,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     from . import lower  # noqa: F401  (registers the lowerings)
     from .assemble import BLACK_MODE, assemble, build_entry, check_entry_name, keep_output_names
     from .context import ModuleBuilder
+    from .data import in_file, needs_output_error
     from .rewrite import rewrite as rewrite_graph
 
     if not entries:
@@ -211,7 +267,9 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     names = [e.name for e in entries]
     module = ModuleBuilder(names[0], cache=cache, fastmath=fastmath)
     module.rewrite_inner_graphs = rewrite
-    taken = {key for key, _ in metadata} | _defined_names(extra)
+    taken = {key for key, _ in metadata} | set(reserved)
+    if not callable(extra):
+        taken |= _defined_names(extra)
     for key in taken:
         module.namespace.reserve(key)
     for n in names:
@@ -221,7 +279,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         module.namespace.reserve(n)
     if len(set(names)) != len(names):
         raise TranspileError(f"entry names must differ: {names}")
-    functions, inputs_meta, last_outputs = [], None, None
+    built, inputs_meta = [], None
     for entry in entries:
         fgraph = entry.loaded.fgraph
         if not fgraph.outputs:
@@ -232,38 +290,31 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
             if keep_names:
                 keep_output_names(fgraph, output_names)
         module.entry_name = entry.name
-        function, ins, outs = build_entry(fgraph, module)
-        if same_inputs and inputs_meta is not None and ins != inputs_meta:
+        one = build_entry(fgraph, module, entry.data)
+        if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
             raise GraphError(f"the entries of one module must take the same inputs: "
-                             f"{[i[0] for i in ins]} != {[i[0] for i in inputs_meta]}")
-        inputs_meta = inputs_meta if same_inputs and inputs_meta else ins
-        functions.append(function)
-        last_outputs = outs
+                             f"{[i[0] for i in one.inputs_meta]} != "
+                             f"{[i[0] for i in inputs_meta]}")
+        inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
+        built.append(one)
     module.entry_name = names[0]
+    if in_file(module.data) and data_file is None:
+        raise needs_output_error(len(in_file(module.data)))
     if callable(doc):
         code = "\n".join(cst.Module([]).code_for_node(f) for f in
-                         [*module.helpers.values(), *functions])
+                         [*module.binding_block(), *module.helpers.values(),
+                          *(e.function for e in built)])
         text = doc(inputs_meta, code)
     else:
         text = doc
-    tree = assemble(module, functions[-1], inputs_meta, outputs_meta or last_outputs,
-                    text)
-    body = list(tree.body)
-    # The other entries go right before the last one, in order.
-    at = next(k for k, s in enumerate(body)
-              if isinstance(s, cst.FunctionDef) and s.name.value == names[-1])
-    body[at:at] = functions[:-1]
-    # Extra metadata after OUTPUTS.
-    at = next(k for k, s in enumerate(body) if _assigns(s, "OUTPUTS")) + 1
-    body[at:at] = [cst.parse_statement(f"{key} = {value!r}\n")
-                   for key, value in metadata]
-    body += list(extra)
-    # assemble imported math for what it saw; the other entries may need it too.
-    has_math = any(_is_import(s, "math") for s in body)
-    if not has_math and any(_uses_math(f) for f in functions[:-1]):
-        first = next(k for k, s in enumerate(body) if _is_import(s, "numba"))
-        body.insert(first, cst.parse_statement("import math\n"))
-    return black.format_str(tree.with_changes(body=body).code, mode=BLACK_MODE)
+    values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
+    tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
+                    metadata=values, data_file=data_file)
+    extra = extra(built, data_file if in_file(module.data) else None) if callable(extra) \
+        else extra
+    if extra:
+        tree = tree.with_changes(body=[*tree.body, *extra])
+    return black.format_str(tree.code, mode=BLACK_MODE), dict(module.data)
 
 
 def _defined_names(statements) -> set[str]:
@@ -336,7 +387,7 @@ def _shape_text(shape) -> str:
 
 
 # Numba implements these with the BLAS and LAPACK that SciPy ships.
-_BLAS_CALLS = ("np.dot(", "np.linalg.", "np.outer(", " @ ")
+_BLAS_CALLS = ("np.dot(", "np.linalg.", "np.outer(", " @ ", "lapack_routine(")
 _NEEDS = ["Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each"]
 _NEEDS_BLAS = [
     "Needs only numba and numpy at run time (and SciPy, whose BLAS and",
@@ -344,9 +395,27 @@ _NEEDS_BLAS = [
 ]
 
 
+def _data_lines(data, name: str) -> list[str]:
+    if not data:
+        return []
+    rows = [["keyword", "dtype", "shape", "what"]]
+    rows += [[d.name, d.default.dtype.name, _shape_text(d.default.shape), d.kind]
+             for d in data]
+    return [
+        "The model's data are keyword arguments, their current values the defaults",
+        f"(DATA): {name}(..., y=new_y) evaluates the model on other data of the same",
+        f"dtype and rank.  {name}_with_data(...) and {name}_dlogp_with_data(...)",
+        "take them as positional arguments after the value variables (for @njit",
+        "callers).",
+        "",
+        *_table(rows),
+        "",
+    ]
+
+
 def docstring(values: list[ValueVariable], params: list[str], *, name: str,
               dlogp_size: int, source: str, digest: str, options: dict,
-              blas: bool = False, sampler=()) -> str:
+              blas: bool = False, data=(), sampler=()) -> str:
     import pymc
     import pytensor
 
@@ -377,6 +446,7 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         "",
         *_table(rows),
         "",
+        *_data_lines(data, name),
         "How each model variable follows from its value variable:",
         "",
         *[f"    {v.name}: {v.description}" for v in values],
@@ -466,23 +536,27 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         inputs, logp, dlogp = model_graphs(model)
+        logp, dlogp, data = model_data_inputs(model, logp, dlogp)
         values = value_variables(model)
-        logp_graph = load_object((inputs, [logp]))
-        both_graph = load_object((inputs, [logp, dlogp]))
-        sampler = pymc_sampler.sampler_parts(model, values, inputs)
+        data_vars = [d.variable for d in data]
+        logp_graph = load_object(([*inputs, *data_vars], [logp]))
+        both_graph = load_object(([*inputs, *data_vars], [logp, dlogp]))
+        sampler = pymc_sampler.sampler_parts(model, values, inputs, data)
         if sampler is not None:
-            expand_graph = load_object((inputs, list(sampler.outputs)))
+            expand_graph = load_object(([*inputs, *data_vars], list(sampler.outputs)))
+    defaults = tuple((d.name, d.default) for d in data)
     dlogp_size = sum(v.size for v in values if v.gradient)
 
     def doc(inputs_meta, code):
-        return docstring(values, [p for p, _, _ in inputs_meta], name=name,
+        return docstring(values, [p for p, _, _ in inputs_meta], name=name, data=data,
                          blas=any(call in code for call in _BLAS_CALLS),
                          dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
                          digest=both_graph.digest,
                          options={"rewrite": rewrite, "fastmath": fastmath,
                                   "cache": cache, "regenerate": regenerate,
                                   "checks": checks},
-                         sampler=pymc_sampler.doc_lines(sampler, checks, f"{name}_dlogp"))
+                         sampler=pymc_sampler.doc_lines(sampler, checks, f"{name}_dlogp",
+                                                        data))
 
     outputs_meta = [("logp", logp.type.dtype, ()), ("dlogp", dlogp.type.dtype,
                                                    (dlogp_size,))]
@@ -492,21 +566,26 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
         ("DLOGP_SLICES", tuple((v.name, *v.gradient, v.shape) for v in values
                                if v.gradient)),
     )
-    entries = [Entry(name, logp_graph), Entry(f"{name}_dlogp", both_graph)]
+    from .data import data_file_for, write_module
+
+    entries = [Entry(name, logp_graph, defaults), Entry(f"{name}_dlogp", both_graph, defaults)]
     extra = ()
     if sampler is not None:
-        entries.append(Entry(pymc_sampler.EXPAND_ENTRY, expand_graph))
+        entries.append(Entry(pymc_sampler.EXPAND_ENTRY, expand_graph, defaults))
         metadata += pymc_sampler.metadata(sampler, checks)
-        extra = pymc_sampler.statements(sampler, values, dlogp_entry=f"{name}_dlogp",
-                                        checks=checks, cache=cache, fastmath=fastmath)
-    text = build_module(entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
-                        outputs_meta=outputs_meta, metadata=metadata, extra=extra)
+
+        def extra(built, file_name):
+            return pymc_sampler.statements(sampler, values, built, checks=checks,
+                                           cache=cache, fastmath=fastmath,
+                                           file_name=file_name)
+
+    text, arrays = build_module(
+        entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
+        outputs_meta=outputs_meta, metadata=metadata, data_file=data_file_for(path),
+        extra=extra, reserved=pymc_sampler.RESERVED if sampler is not None else ())
     if path is not None:
-        from .output import write_atomic
-
-        write_atomic(Path(path), text)
+        write_module(path, text, arrays)
     return text
-
 
 __all__ = ["Entry", "ValueVariable", "build_module", "from_pymc", "model_graphs",
            "value_variables"]

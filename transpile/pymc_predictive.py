@@ -25,7 +25,6 @@ the module at their current values, as for ``transpile pymc``.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import GraphError, TranspileError
 
@@ -272,13 +271,14 @@ def from_pymc_predictive(model, path=None, *, rewrite: bool = True, fastmath: bo
         ("POSTERIOR_ARGUMENTS", tuple(r.row() for r in rows if r.kind == "free")),
         ("POSTERIOR_VARIABLES", tuple(r.row() for r in observed)),
     )
-    text = build_module(entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
-                        outputs_meta=outputs_meta, metadata=metadata, same_inputs=False,
-                        keep_names=True)
-    if path is not None:
-        from .output import write_atomic
+    from .data import data_file_for, write_module
 
-        write_atomic(Path(path), text)
+    text, data = build_module(entries, doc, rewrite=rewrite, cache=cache,
+                              fastmath=fastmath, outputs_meta=outputs_meta,
+                              metadata=metadata, same_inputs=False, keep_names=True,
+                              data_file=data_file_for(path))
+    if path is not None:
+        write_module(path, text, data)
     return text
 
 

@@ -37,10 +37,13 @@ CHECKS = ("neg-inf", "raise")
 EXPAND_ENTRY = "expand_values"
 FLAT_NAMES = ("logp_dlogp_flat", "expand", "initial_point", "LOGP_CFUNC",
               "EXPAND_CFUNC", "LOGP_CFUNC_SIGNATURE", "EXPAND_CFUNC_SIGNATURE",
-              "_logp_c", "_expand_c")
+              "_logp_c", "_expand_c", "logp_dlogp_flat_with_data", "expand_with_data",
+              "__getattr__")
 METADATA_NAMES = ("NDIM", "NEXPANDED", "EXPANDED", "COORDS", "INITIAL_POINT", "CHECKS")
 # Every module-level name this module adds (reserved before anything is lowered).
 NAMES = (EXPAND_ENTRY, *FLAT_NAMES, *METADATA_NAMES)
+# What the lowered entries must leave free (expand_values is one of them).
+RESERVED = (*FLAT_NAMES, *METADATA_NAMES)
 
 # nuts-rs's callbacks: logp(dim, x, grad_out, logp_out, user_data) and
 # expand(dim, n_expanded, x, expanded_out, user_data), int64 status codes.
@@ -85,16 +88,26 @@ class SamplerParts:
 # ---- from the model ----------------------------------------------------------------
 
 
-def sampler_parts(model, values, inputs) -> "SamplerParts | None":
+def sampler_parts(model, values, inputs, data=()) -> "SamplerParts | None":
     """The flat entries' description for ``model``, None when a free variable is
     discrete (a flat float64 vector cannot hold it; the module then has only the
     per-variable entries).  ``values`` are ``transpile.pymc.value_variables(model)``,
-    ``inputs`` the logp graphs' inputs (``transpile.pymc.model_graphs``)."""
+    ``inputs`` the logp graphs' inputs (``transpile.pymc.model_graphs``), ``data``
+    the model's data as inputs (``transpile.pymc.model_data_inputs``): the expand
+    graph takes them as the logp graphs do."""
+    from pytensor.graph.replace import graph_replace
+
     if any(v.gradient is None for v in values):
         return None
     point = model.initial_point()
     outputs = expand_graph(model, inputs)
     shapes = _shapes(inputs, outputs, [point[v.name] for v in values])
+    if data:
+        names = [out.name for out in outputs]
+        outputs = graph_replace(outputs, {d.original: d.variable for d in data},
+                                strict=False)
+        for out, name in zip(outputs, names, strict=True):
+            out.name = name
     dims = model.named_vars_to_dims
     expanded = []
     for var, out, shape in zip([*model.free_RVs, *model.deterministics], outputs, shapes,
@@ -164,24 +177,74 @@ def metadata(parts: SamplerParts, checks: str) -> tuple:
 # ---- the statements ------------------------------------------------------------------
 
 
-def statements(parts: SamplerParts, values, *, dlogp_entry: str, checks: str,
-               cache: bool = True, fastmath: bool = False) -> list:
-    """The flat entries, to append to the module (after the lowered entries, whose
-    names they call: ``dlogp_entry`` and ``expand_values``)."""
+def statements(parts: SamplerParts, values, built, *, checks: str, cache: bool = True,
+               fastmath: bool = False, file_name: str | None = None) -> list:
+    """The flat entries, to append to the module after the lowered ones.  ``built``
+    are the module's entries (``transpile.assemble.BuiltEntry``): logp, logp_dlogp and
+    expand_values, whose ``@njit`` functions the flat entries call.
+
+    A model with data (``DATA``) gets, as its lowered entries do, ``@njit``
+    ``logp_dlogp_flat_with_data(q, grad, <data>)`` and ``expand_with_data(q, <data>)``
+    and the Python ``logp_dlogp_flat(q, grad=None, *, <data>=DATA[...])`` and
+    ``expand(q, *, ...)`` that pass the recorded data; the cfuncs, which a C caller
+    cannot hand arrays to, evaluate the model on the recorded data.  ``file_name`` is
+    the module's data file, if its data are kept in one."""
+    from .data import python_entry
+
     if checks not in CHECKS:
         raise ValueError(f"checks must be one of {CHECKS}, not {checks!r}")
+    dlogp_entry, expand_entry = built[1], built[2]
+    data = _data_names(dlogp_entry.data_params)
     decorator = _njit(cache, fastmath)
     args = _unpacked(values)
+    logp_name = "logp_dlogp_flat_with_data" if data else "logp_dlogp_flat"
+    expand_name = "expand_with_data" if data else "expand"
+    out = [
+        _flat_logp(logp_name, args, dlogp_entry.jitted, data, checks, decorator),
+        _flat_expand(expand_name, args, expand_entry.jitted, data, decorator),
+    ]
+    if data:
+        wrapper = python_entry("logp_dlogp_flat", logp_name, ["q", "grad"], data, file_name)
+        out.append(_with_default(wrapper, "grad", cst.Name("None")))
+        out.append(python_entry("expand", expand_name, ["q"], data, file_name))
     return [
-        _flat_logp(args, dlogp_entry, checks, decorator),
-        _flat_expand(args, decorator),
+        *out,
         _initial_point(),
         sx.assign("LOGP_CFUNC_SIGNATURE", sx.string(LOGP_SIGNATURE)),
         sx.assign("EXPAND_CFUNC_SIGNATURE", sx.string(EXPAND_SIGNATURE)),
-        _logp_callback(checks),
-        _expand_callback(parts),
-        _lazy_cfuncs(cache),
+        _logp_callback(checks, logp_name, data),
+        _expand_callback(parts, expand_name, data),
+        _lazy_cfuncs(cache, data),
     ]
+
+
+# Names the flat entries' own parameters and locals take; data is renamed around them.
+_FLAT_LOCALS = {"q", "grad", "logp", "dlogp", "dim", "x", "grad_out", "logp_out",
+                "user_data", "n_expanded", "out", "values", "parts", "i", "name", "cfunc"}
+
+
+def _data_names(data_params) -> list[tuple[str, str]]:
+    """``(parameter, DATA key)`` of each data array, as the flat entries name them:
+    as the lowered entries do, unless that is one of the flat entries' own names."""
+    result, taken = [], set(_FLAT_LOCALS)
+    for param, key in data_params:
+        while param in taken:
+            param += "_data"
+        taken.add(param)
+        result.append((param, key))
+    return result
+
+
+def _with_default(fn: cst.FunctionDef, param: str, default) -> cst.FunctionDef:
+    params = [p.with_changes(default=default) if p.name.value == param else p
+              for p in fn.params.params]
+    return fn.with_changes(params=fn.params.with_changes(params=params))
+
+
+def _set_params(fn: cst.FunctionDef, names, defaults=None) -> cst.FunctionDef:
+    defaults = defaults or {}
+    params = [cst.Param(cst.Name(n), default=defaults.get(n)) for n in names]
+    return fn.with_changes(params=fn.params.with_changes(params=params))
 
 
 def _njit(cache: bool, fastmath: bool) -> cst.Decorator:
@@ -209,8 +272,6 @@ def _unpacked(values) -> list:
     return args
 
 
-_CHECK_LENGTH = 'if q.shape[0] != NDIM:\n    raise ValueError("q must have NDIM entries")\n'
-
 _FLAT_DOC = {
     "neg-inf": (
         "A violated parameter check gives logp = -inf and a NaN gradient, as PyMC's\n"
@@ -221,20 +282,20 @@ _FLAT_DOC = {
 }
 
 _FLAT_LOGP = '''
-def logp_dlogp_flat(q, grad_out=None):
+def logp_dlogp_flat(q, grad=None):
     """(logp, grad) at q, one float64 vector of NDIM unconstrained values laid out
-    as DLOGP_SLICES: what a gradient-based sampler calls.
+    as DLOGP_SLICES: what a gradient-based sampler calls.  q is not modified.
 
-    grad is written into grad_out (and returned) if it is given, else it is a new
+    grad is written into grad (and returned) if it is given, else it is a new
     array.  {checks_doc}
     """
     if q.shape[0] != NDIM:
         raise ValueError("q must have NDIM entries")
     {evaluate}
-    if grad_out is None:
+    if grad is None:
         return logp, dlogp
-    grad_out[:] = dlogp
-    return logp, grad_out
+    grad[:] = dlogp
+    return logp, grad
 '''
 
 _EVALUATE = {
@@ -248,13 +309,15 @@ except Exception:  # a violated parameter check: the point is rejected
 }
 
 
-def _flat_logp(args, dlogp_entry: str, checks: str, decorator) -> cst.FunctionDef:
-    call = sx.call(dlogp_entry, *args)
+def _flat_logp(name, args, dlogp_entry: str, data, checks: str, decorator):
+    call = sx.call(dlogp_entry, *args, *(sx.name(p) for p, _ in data))
     evaluate = parse_template_statement(_EVALUATE[checks], call=call)
     evaluate = evaluate.with_changes(leading_lines=[])
     doc = _FLAT_DOC[checks]
     fn = parse_template_statement(_FLAT_LOGP.replace("{checks_doc}", doc), evaluate=evaluate)
-    return fn.with_changes(decorators=[decorator])
+    if data:  # grad is positional here: the Python wrapper gives the default
+        fn = _set_params(fn, ["q", "grad", *(p for p, _ in data)])
+    return fn.with_changes(name=cst.Name(name), decorators=[decorator])
 
 
 _FLAT_EXPAND = '''
@@ -267,9 +330,12 @@ def expand(q):
 '''
 
 
-def _flat_expand(args, decorator) -> cst.FunctionDef:
-    fn = parse_template_statement(_FLAT_EXPAND, call=sx.call(EXPAND_ENTRY, *args))
-    return fn.with_changes(decorators=[decorator])
+def _flat_expand(name, args, expand_entry: str, data, decorator) -> cst.FunctionDef:
+    call = sx.call(expand_entry, *args, *(sx.name(p) for p, _ in data))
+    fn = parse_template_statement(_FLAT_EXPAND, call=call)
+    if data:
+        fn = _set_params(fn, ["q", *(p for p, _ in data)])
+    return fn.with_changes(name=cst.Name(name), decorators=[decorator])
 
 
 _INITIAL_POINT = '''
@@ -285,56 +351,75 @@ def _initial_point() -> cst.FunctionDef:
 
 
 _LOGP_CALLBACK = '''
-def _logp_c(dim, x, grad_out, logp_out, user_data):
-    """LOGP_CFUNC's body: nuts-rs's logp callback.  Writes logp_dlogp_flat at x
-    (dim doubles) into *logp_out and grad_out; returns 0 if both are finite, a
-    positive code for a point to reject (1: {raised}, 2: logp is not finite, 3: the
-    gradient is not finite) and -1 (fatal) if dim is not NDIM.  user_data is unused."""
-    if dim != NDIM:
-        return -1
-    q = numba.carray(x, (NDIM,))
-    grad = numba.carray(grad_out, (NDIM,))
-    try:
-        logp, _ = logp_dlogp_flat(q, grad)
-    except Exception:  # never let an exception reach the C caller
-        return 1
-    logp_out[0] = logp
-    if not np.isfinite(logp):
-        return 2
-    for i in range(NDIM):
-        if not np.isfinite(grad[i]):
-            return 3
-    return 0
+def _logp_c():
+    """LOGP_CFUNC's body{over}.
+
+    nuts-rs's logp callback: writes logp and its gradient at x (dim doubles) into
+    *logp_out and grad_out; returns 0 if both are finite, a positive code for a
+    point to reject (1: {raised}, 2: logp is not finite, 3: the gradient is not
+    finite) and -1 (fatal) if dim is not NDIM.  user_data is unused."""
+
+    def logp_c(dim, x, grad_out, logp_out, user_data):
+        if dim != NDIM:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        grad = numba.carray(grad_out, (NDIM,))
+        try:
+            logp, _ = {call}
+        except Exception:  # never let an exception reach the C caller
+            return 1
+        logp_out[0] = logp
+        if not np.isfinite(logp):
+            return 2
+        for i in range(NDIM):
+            if not np.isfinite(grad[i]):
+                return 3
+        return 0
+
+    return logp_c
 '''
 
 _RAISED = {"neg-inf": "an exception", "raise": "a violated parameter check"}
+_OVER = ", a closure over the data\n    (Numba freezes them into the compiled cfunc)"
 
 
-def _logp_callback(checks: str) -> cst.FunctionDef:
-    return parse_template_statement(_LOGP_CALLBACK.replace("{raised}", _RAISED[checks]))
+def _logp_callback(checks: str, flat: str, data) -> cst.FunctionDef:
+    text = _LOGP_CALLBACK.replace("{raised}", _RAISED[checks])
+    text = text.replace("{over}", _OVER if data else "")
+    call = sx.call(flat, sx.name("q"), sx.name("grad"), *(sx.name(p) for p, _ in data))
+    fn = parse_template_statement(text, call=call)
+    return _set_params(fn, [p for p, _ in data])
 
 
 _EXPAND_CALLBACK = '''
-def _expand_c(dim, n_expanded, x, out, user_data):
-    """EXPAND_CFUNC's body: nuts-rs's expand callback.  Writes expand(x) into out
-    (n_expanded doubles, the EXPANDED variables flattened in C order, one after the
-    other); returns 0, -1 if dim or n_expanded is not NDIM or NEXPANDED, -2 if
-    expand raised.  user_data is unused."""
-    if dim != NDIM or n_expanded != NEXPANDED:
-        return -1
-    q = numba.carray(x, (NDIM,))
-    values = numba.carray(out, (NEXPANDED,))
-    try:
-        parts = expand(q)
-    except Exception:  # never let an exception reach the C caller
-        return -2
-    {body}
-    return 0
+def _expand_c():
+    """EXPAND_CFUNC's body{over}.
+
+    nuts-rs's expand callback: writes expand(x) into out (n_expanded doubles, the
+    EXPANDED variables flattened in C order, one after the other); returns 0, -1 if
+    dim or n_expanded is not NDIM or NEXPANDED, -2 if expand raised.  user_data is
+    unused."""
+
+    def expand_c(dim, n_expanded, x, out, user_data):
+        if dim != NDIM or n_expanded != NEXPANDED:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        values = numba.carray(out, (NEXPANDED,))
+        try:
+            parts = {call}
+        except Exception:  # never let an exception reach the C caller
+            return -2
+        {body}
+        return 0
+
+    return expand_c
 '''
 
 
-def _expand_callback(parts: SamplerParts) -> cst.FunctionDef:
-    fn = parse_template_statement(_EXPAND_CALLBACK, body=sx.simple(cst.Pass()))
+def _expand_callback(parts: SamplerParts, flat: str, data) -> cst.FunctionDef:
+    call = sx.call(flat, sx.name("q"), *(sx.name(p) for p, _ in data))
+    text = _EXPAND_CALLBACK.replace("{over}", _OVER if data else "")
+    fn = parse_template_statement(text, call=call, body=sx.simple(cst.Pass()))
     stores, offset = [], 0
     for k, e in enumerate(parts.expanded):
         part = sx.subscript(sx.name("parts"), [sx.literal(k)])
@@ -346,21 +431,25 @@ def _expand_callback(parts: SamplerParts) -> cst.FunctionDef:
             target = sx.subscript(sx.name("values"), [window])
             stores.append(sx.assign(target, sx.call("np.ravel", part), comment=e.name))
         offset += e.size
-    body = list(fn.body.body)
+    inner = next(s for s in fn.body.body if isinstance(s, cst.FunctionDef))
+    body = list(inner.body.body)
     at = next(k for k, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine)
               and isinstance(s.body[0], cst.Pass))
     body[at:at + 1] = stores
-    return fn.with_changes(body=fn.body.with_changes(body=body))
+    new_inner = inner.with_changes(body=inner.body.with_changes(body=body))
+    outer = [new_inner if s is inner else s for s in fn.body.body]
+    return _set_params(fn.with_changes(body=fn.body.with_changes(body=outer)),
+                       [p for p, _ in data])
 
 
 _LAZY = '''
 def __getattr__(name):
     """LOGP_CFUNC and EXPAND_CFUNC are compiled on first use, not at import
-    (numba.cfunc compiles as soon as it is applied)."""
+    (numba.cfunc compiles as soon as it is applied){over}."""
     if name == "LOGP_CFUNC":
-        cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE{cache})(_logp_c)
+        cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE{cache})(_logp_c({data}))
     elif name == "EXPAND_CFUNC":
-        cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE{cache})(_expand_c)
+        cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE{cache})(_expand_c({data}))
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = cfunc
@@ -368,15 +457,28 @@ def __getattr__(name):
 '''
 
 
-def _lazy_cfuncs(cache: bool) -> cst.FunctionDef:
+def _lazy_cfuncs(cache: bool, data) -> cst.FunctionDef:
     text = _LAZY.replace("{cache}", ", cache=True" if cache else "")
-    return parse_template_statement(text)
+    text = text.replace("{over}", ", on the data recorded in DATA" if data else "")
+    args = [sx.subscript(sx.name("DATA"), [sx.string(key)]) for _, key in data]
+    placeholder = "_DATA_ARGS_"
+    fn = parse_template_statement(text.replace("{data}", placeholder))
+
+    class Fill(cst.CSTTransformer):
+        def leave_Call(self, original, updated):
+            if (isinstance(updated.func, cst.Name) and updated.func.value in
+                    ("_logp_c", "_expand_c")):
+                return updated.with_changes(args=[cst.Arg(a) for a in args])
+            return updated
+
+    return fn.visit(Fill())
 
 
 # ---- the docstring ---------------------------------------------------------------------
 
 
-def doc_lines(parts: "SamplerParts | None", checks: str, dlogp_entry: str) -> list[str]:
+def doc_lines(parts: "SamplerParts | None", checks: str, dlogp_entry: str,
+              data=()) -> list[str]:
     """The module docstring's paragraph on the flat entries."""
     if parts is None:
         return ["A free variable is discrete: the module has no flat entries",
@@ -388,11 +490,18 @@ def doc_lines(parts: "SamplerParts | None", checks: str, dlogp_entry: str) -> li
              "a violated parameter check raises ParameterValueError there too "
              "(--checks raise; the default, --checks neg-inf, gives logp = -inf)")
     names = ", ".join(e.name for e in parts.expanded)
+    keywords = ", ".join(d.name for d in data)
+    with_data = (f"  logp_dlogp_flat and expand take the model's data as keywords, as "
+                 f"logp does ({keywords}=...; the @njit "
+                 "logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, "
+                 "<data>) positionally); the cfuncs evaluate the model on the data "
+                 "recorded in DATA, frozen into them when they compile."
+                 if data else "")
     return [
         f"For samplers, over one float64 vector q of NDIM = {parts.ndim} unconstrained",
         "values laid out as DLOGP_SLICES:",
         "",
-        "    logp_dlogp_flat(q, grad_out=None) -> (logp, grad)",
+        "    logp_dlogp_flat(q, grad=None) -> (logp, grad)",
         f"    expand(q) -> ({names})",
         "    initial_point() -> PyMC's initial point as such a vector",
         "    LOGP_CFUNC, EXPAND_CFUNC: numba.cfuncs with nuts-rs's signatures",
@@ -404,6 +513,6 @@ def doc_lines(parts: "SamplerParts | None", checks: str, dlogp_entry: str) -> li
             "coordinates.  LOGP_CFUNC.address is a C function int64(uint64 dim, "
             "double *x, double *grad_out, double *logp_out, void *user_data) returning "
             "0 (ok), a positive code (reject the point) or -1 (dim != NDIM); the cfuncs "
-            "compile on first access.", 78, break_on_hyphens=False),
+            "compile on first access." + with_data, 78, break_on_hyphens=False),
         "",
     ]

@@ -832,12 +832,15 @@ class GraphWalk:
         where = f"{where} ({one_line_text(str(op), 80)})"
         inputs = [self.lookup(r) for r in input_recs]
         try:
-            node = op.make_node(*inputs)
+            node = _make_node(op, inputs)
         except (LoadError, UnsupportedOpError):
             raise
         except Exception as exc:  # noqa: BLE001 - PyTensor's own checks
             raise GraphError(f"{where}: the Op does not accept its inputs: "
                              f"{_first_line(exc)}") from None
+        if len(node.inputs) != len(inputs):
+            raise self.rb.refuse(where, f"the node has {len(inputs)} inputs, its Op "
+                                 f"takes {len(node.inputs)}")
         outputs = self.outputs_of(app)
         if len(node.outputs) != len(outputs):
             raise self.rb.refuse(where, f"the node has {len(outputs)} outputs, its Op "
@@ -856,6 +859,27 @@ class GraphWalk:
                                      f"Op makes {var.type}")
             var.name = name
             self.vars[("out", id(app), k) if frozen else id(rec)] = var
+
+
+def _make_node(op, inputs):
+    """``op.make_node(*inputs)``; where the Op dropped optional inputs that were
+    ``None`` when it was built (``Eigvalsh(a, None)`` has one input, its
+    ``make_node`` two parameters), ``None`` fills the parameters it misses."""
+    import inspect
+
+    from pytensor.tensor.type_other import NoneConst
+
+    try:
+        params = inspect.signature(op.make_node).parameters.values()
+    except (TypeError, ValueError):
+        params = ()
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params) or len(positional) <= len(inputs):
+        return op.make_node(*inputs)
+    missing = positional[len(inputs):]
+    if any(p.default is not p.empty for p in missing):
+        return op.make_node(*inputs)
+    return op.make_node(*inputs, *[NoneConst] * len(missing))
 
 
 def one_line_text(text: str, width: int) -> str:

@@ -16,6 +16,15 @@ Arguments (PyMC's value variables, model.value_vars order):
     tau_log   tau_log__       float64  ()     [1:2]   log
     theta_t   theta_t         float64  (8,)   [2:10]  -
 
+The model's data are keyword arguments, their current values the defaults
+(DATA): logp(..., y=new_y) evaluates the model on other data of the same
+dtype and rank.  logp_with_data(...) and logp_dlogp_with_data(...)
+take them as positional arguments after the value variables (for @njit
+callers).
+
+    keyword  dtype    shape  what
+    obs      float64  (8,)   observed obs
+
 How each model variable follows from its value variable:
 
     mu: mu itself (no transform)
@@ -30,7 +39,7 @@ distribution's support give -inf.
 For samplers, over one float64 vector q of NDIM = 10 unconstrained
 values laid out as DLOGP_SLICES:
 
-    logp_dlogp_flat(q, grad_out=None) -> (logp, grad)
+    logp_dlogp_flat(q, grad=None) -> (logp, grad)
     expand(q) -> (mu, tau, theta_t, theta)
     initial_point() -> PyMC's initial point as such a vector
     LOGP_CFUNC, EXPAND_CFUNC: numba.cfuncs with nuts-rs's signatures
@@ -42,9 +51,13 @@ constrained scale and the Deterministics; EXPANDED lists each one's (name,
 dtype, shape, dims) and COORDS the dims' coordinates.  LOGP_CFUNC.address is a
 C function int64(uint64 dim, double *x, double *grad_out, double *logp_out,
 void *user_data) returning 0 (ok), a positive code (reject the point) or -1
-(dim != NDIM); the cfuncs compile on first access.
+(dim != NDIM); the cfuncs compile on first access.  logp_dlogp_flat and expand
+take the model's data as keywords, as logp does (obs=...; the @njit
+logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, <data>)
+positionally); the cfuncs evaluate the model on the data recorded in DATA,
+frozen into them when they compile.
 
-Model:       model.py (sha256 9203ceb88430e3ba)
+Model:       model.py (sha256 ac5eec8d8c0da8c3)
 PyMC:        5.28.5
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
@@ -109,16 +122,21 @@ CONST = np.array(
     dtype=np.float64,
 )
 CONST_1 = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float64)
-OBS = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], dtype=np.float64)
+DATA = {
+    "obs": np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], dtype=np.float64)
+}
 
 
 @numba.njit(cache=True, error_model="numpy")
-def logp(mu, tau_log, theta_t):
+def logp_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     mu = np.float64(np.asarray(mu).item())
     tau_log = np.float64(np.asarray(tau_log).item())
     # Exp
     exp = math.exp(tau_log)
+    # SpecifyShape
+    if obs.shape[0] != 8:
+        raise AssertionError("SpecifyShape: input does not have the specified shape")
     # Composite{((-0.9189385332046727 + (-0.5 * sqr(((i2 - (i3 + (i4 * i5))) / i1))...
     #     and Sum{axes=None}, in one loop
     sum_ = 0.0
@@ -127,9 +145,9 @@ def logp(mu, tau_log, theta_t):
             -0.9189385332046727
             + -0.5
             * (
-                (OBS[i] - (mu + exp * theta_t[i]))
+                (obs[i] - (mu + exp * theta_t[i]))
                 / CONST_1[i]
-                * ((OBS[i] - (mu + exp * theta_t[i])) / CONST_1[i])
+                * ((obs[i] - (mu + exp * theta_t[i])) / CONST_1[i])
             )
             - CONST[i]
         )
@@ -156,19 +174,22 @@ def logp(mu, tau_log, theta_t):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def logp_dlogp(mu, tau_log, theta_t):
+def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     mu = np.float64(np.asarray(mu).item())
     tau_log = np.float64(np.asarray(tau_log).item())
     # Exp
     exp = math.exp(tau_log)
+    # SpecifyShape
+    if obs.shape[0] != 8:
+        raise AssertionError("SpecifyShape: input does not have the specified shape")
     # Composite{...} and Sum{axes=None} x3, in one loop
     sub = np.empty((8,), dtype=np.float64)
     sum_ = 0.0
     sum_1 = 0.0
     sum_2 = 0.0
     for i in range(8):
-        true_div = (OBS[i] - (mu + exp * theta_t[i])) / CONST_1[i]
+        true_div = (obs[i] - (mu + exp * theta_t[i])) / CONST_1[i]
         sum_ = sum_ + (-0.9189385332046727 + -0.5 * (true_div * true_div) - CONST[i])
         sub[i] = true_div * exp / CONST_1[i] - theta_t[i]
         sum_1 = sum_1 + true_div * theta_t[i] / CONST_1[i]
@@ -214,7 +235,7 @@ def logp_dlogp(mu, tau_log, theta_t):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def expand_values(mu, tau_log, theta_t):
+def expand_values_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     mu = np.float64(np.asarray(mu).item())
     tau_log = np.float64(np.asarray(tau_log).item())
@@ -227,34 +248,64 @@ def expand_values(mu, tau_log, theta_t):
     return (mu, tau, theta_t.copy(), add)
 
 
-@numba.njit(cache=True, error_model="numpy")
-def logp_dlogp_flat(q, grad_out=None):
-    """(logp, grad) at q, one float64 vector of NDIM unconstrained values laid out
-    as DLOGP_SLICES: what a gradient-based sampler calls.
+def logp(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``logp_with_data`` with the data in DATA (any of them may be given anew, as a
+    keyword)."""
+    return logp_with_data(mu, tau_log, theta_t, obs)
 
-    grad is written into grad_out (and returned) if it is given, else it is a new
+
+def logp_dlogp(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``logp_dlogp_with_data`` with the data in DATA (any of them may be given anew,
+    as a keyword)."""
+    return logp_dlogp_with_data(mu, tau_log, theta_t, obs)
+
+
+def expand_values(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``expand_values_with_data`` with the data in DATA (any of them may be given
+    anew, as a keyword)."""
+    return expand_values_with_data(mu, tau_log, theta_t, obs)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def logp_dlogp_flat_with_data(q, grad, obs):
+    """(logp, grad) at q, one float64 vector of NDIM unconstrained values laid out
+    as DLOGP_SLICES: what a gradient-based sampler calls.  q is not modified.
+
+    grad is written into grad (and returned) if it is given, else it is a new
     array.  A violated parameter check gives logp = -inf and a NaN gradient, as PyMC's
     compiled functions and samplers see it (transpiled with --checks neg-inf).
     """
     if q.shape[0] != NDIM:
         raise ValueError("q must have NDIM entries")
     try:
-        logp, dlogp = logp_dlogp(q[0], q[1], q[2:10])
+        logp, dlogp = logp_dlogp_with_data(q[0], q[1], q[2:10], obs)
     except Exception:  # a violated parameter check: the point is rejected
         logp, dlogp = -np.inf, np.full(NDIM, np.nan)
-    if grad_out is None:
+    if grad is None:
         return logp, dlogp
-    grad_out[:] = dlogp
-    return logp, grad_out
+    grad[:] = dlogp
+    return logp, grad
 
 
 @numba.njit(cache=True, error_model="numpy")
-def expand(q):
+def expand_with_data(q, obs):
     """The model's free variables, on their constrained scale, and its
     Deterministics at q, a tuple in EXPANDED order: what a sampler stores per draw."""
     if q.shape[0] != NDIM:
         raise ValueError("q must have NDIM entries")
-    return expand_values(q[0], q[1], q[2:10])
+    return expand_values_with_data(q[0], q[1], q[2:10], obs)
+
+
+def logp_dlogp_flat(q, grad=None, *, obs=DATA["obs"]):
+    """``logp_dlogp_flat_with_data`` with the data in DATA (any of them may be given
+    anew, as a keyword)."""
+    return logp_dlogp_flat_with_data(q, grad, obs)
+
+
+def expand(q, *, obs=DATA["obs"]):
+    """``expand_with_data`` with the data in DATA (any of them may be given anew, as a
+    keyword)."""
+    return expand_with_data(q, obs)
 
 
 def initial_point():
@@ -271,59 +322,73 @@ EXPAND_CFUNC_SIGNATURE = (
 )
 
 
-def _logp_c(dim, x, grad_out, logp_out, user_data):
-    """LOGP_CFUNC's body: nuts-rs's logp callback.  Writes logp_dlogp_flat at x
-    (dim doubles) into *logp_out and grad_out; returns 0 if both are finite, a
-    positive code for a point to reject (1: an exception, 2: logp is not finite, 3: the
-    gradient is not finite) and -1 (fatal) if dim is not NDIM.  user_data is unused."""
-    if dim != NDIM:
-        return -1
-    q = numba.carray(x, (NDIM,))
-    grad = numba.carray(grad_out, (NDIM,))
-    try:
-        logp, _ = logp_dlogp_flat(q, grad)
-    except Exception:  # never let an exception reach the C caller
-        return 1
-    logp_out[0] = logp
-    if not np.isfinite(logp):
-        return 2
-    for i in range(NDIM):
-        if not np.isfinite(grad[i]):
-            return 3
-    return 0
+def _logp_c(obs):
+    """LOGP_CFUNC's body, a closure over the data
+    (Numba freezes them into the compiled cfunc).
+
+    nuts-rs's logp callback: writes logp and its gradient at x (dim doubles) into
+    *logp_out and grad_out; returns 0 if both are finite, a positive code for a
+    point to reject (1: an exception, 2: logp is not finite, 3: the gradient is not
+    finite) and -1 (fatal) if dim is not NDIM.  user_data is unused."""
+
+    def logp_c(dim, x, grad_out, logp_out, user_data):
+        if dim != NDIM:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        grad = numba.carray(grad_out, (NDIM,))
+        try:
+            logp, _ = logp_dlogp_flat_with_data(q, grad, obs)
+        except Exception:  # never let an exception reach the C caller
+            return 1
+        logp_out[0] = logp
+        if not np.isfinite(logp):
+            return 2
+        for i in range(NDIM):
+            if not np.isfinite(grad[i]):
+                return 3
+        return 0
+
+    return logp_c
 
 
-def _expand_c(dim, n_expanded, x, out, user_data):
-    """EXPAND_CFUNC's body: nuts-rs's expand callback.  Writes expand(x) into out
-    (n_expanded doubles, the EXPANDED variables flattened in C order, one after the
-    other); returns 0, -1 if dim or n_expanded is not NDIM or NEXPANDED, -2 if
-    expand raised.  user_data is unused."""
-    if dim != NDIM or n_expanded != NEXPANDED:
-        return -1
-    q = numba.carray(x, (NDIM,))
-    values = numba.carray(out, (NEXPANDED,))
-    try:
-        parts = expand(q)
-    except Exception:  # never let an exception reach the C caller
-        return -2
-    # mu
-    values[0] = parts[0]
-    # tau
-    values[1] = parts[1]
-    # theta_t
-    values[2:10] = np.ravel(parts[2])
-    # theta
-    values[10:18] = np.ravel(parts[3])
-    return 0
+def _expand_c(obs):
+    """EXPAND_CFUNC's body, a closure over the data
+    (Numba freezes them into the compiled cfunc).
+
+    nuts-rs's expand callback: writes expand(x) into out (n_expanded doubles, the
+    EXPANDED variables flattened in C order, one after the other); returns 0, -1 if
+    dim or n_expanded is not NDIM or NEXPANDED, -2 if expand raised.  user_data is
+    unused."""
+
+    def expand_c(dim, n_expanded, x, out, user_data):
+        if dim != NDIM or n_expanded != NEXPANDED:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        values = numba.carray(out, (NEXPANDED,))
+        try:
+            parts = expand_with_data(q, obs)
+        except Exception:  # never let an exception reach the C caller
+            return -2
+        # mu
+        values[0] = parts[0]
+        # tau
+        values[1] = parts[1]
+        # theta_t
+        values[2:10] = np.ravel(parts[2])
+        # theta
+        values[10:18] = np.ravel(parts[3])
+        return 0
+
+    return expand_c
 
 
 def __getattr__(name):
     """LOGP_CFUNC and EXPAND_CFUNC are compiled on first use, not at import
-    (numba.cfunc compiles as soon as it is applied)."""
+    (numba.cfunc compiles as soon as it is applied), on the data recorded in DATA."""
     if name == "LOGP_CFUNC":
-        cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE, cache=True)(_logp_c)
+        cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE, cache=True)(_logp_c(DATA["obs"]))
     elif name == "EXPAND_CFUNC":
-        cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE, cache=True)(_expand_c)
+        cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE, cache=True)(_expand_c(DATA["obs"]))
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = cfunc

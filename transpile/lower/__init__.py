@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     basic,
     blas,
     blockwise,
+    decomp,
     elemwise,
     extra,
     extra_ops,

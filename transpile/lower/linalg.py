@@ -1,7 +1,8 @@
 """Dense linear algebra (``pytensor.tensor.slinalg`` and ``nlinalg``): ``Cholesky``,
 ``SolveTriangular``, ``Solve``, ``CholeskySolve``, ``LUFactor``,
 ``PivotToPermutations``, ``LUFactorTridiagonal``, ``SolveLUFactorTridiagonal``,
-``Det``, ``SLogDet``, ``MatrixInverse``, ``MatrixPinv``, ``Eigh`` and ``EighGrad``.
+``Det``, ``SLogDet``, ``MatrixInverse``, ``MatrixPinv``, ``Eigh``, ``EighGrad`` and
+``Expm`` (the decompositions are ``decomp.py``'s).
 
 Each node is one call of a helper from ``transpile/runtime/linalg.py``, with its
 options spelled as keywords (``cholesky(K, lower=True)``).  The helpers work in one
@@ -16,6 +17,7 @@ from ..compat import op_class
 from ..dtypes import cast_if_unnatural, dtype_attr, is_complex
 from ..errors import UnsupportedOpError
 from ..registry import register
+from .decomp import bind_results
 
 # None where this PyTensor version has no such Op (EighGrad is gone in PyTensor 3).
 Cholesky = op_class("Cholesky")
@@ -23,6 +25,7 @@ CholeskySolve = op_class("CholeskySolve")
 Det = op_class("Det")
 Eigh = op_class("Eigh")
 EighGrad = op_class("EighGrad")
+Expm = op_class("Expm")
 LUFactor = op_class("LUFactor")
 LUFactorTridiagonal = op_class("LUFactorTridiagonal")
 MatrixInverse = op_class("MatrixInverse")
@@ -181,8 +184,27 @@ def _lower_triangle(op) -> bool:
 
 @register(Eigh)
 def lower_Eigh(op, node, fn):
-    _bind_all(fn, node, _call(fn, node, "eigh", lower=_lower_triangle(op)),
-              ["eigenvalues", "eigenvectors"])
+    """Eigenvector signs are LAPACK's choice, and each routine and each triangle
+    chooses its own: the call must be the one PyTensor's ``perform`` makes.  In
+    2.38 that is NumPy's ``eigh(a, UPLO)``, syevd in double precision (Numba's
+    ``np.linalg.eigh`` for the lower triangle, the same routine bound from LAPACK
+    for the upper); in 3, SciPy's ``eigh(a, lower=..., driver=...)``, syevr (or
+    syevd) in the input's precision, and sygvd for a matrix pair ``eigh(a, b)``."""
+    _check_real(node)
+    lower = _lower_triangle(op)
+    w, v = node.outputs
+    driver = getattr(op, "driver", None)  # PyTensor 3's, SciPy's
+    work = w.type.dtype if driver is not None else "float64"
+    a, *b = (_operand(fn, var, work) for var in node.inputs)
+    if b:  # a v = w b v (PyTensor 3): SciPy's eigh(a, b), LAPACK's sygvd
+        value = sx.call(fn.helper("eigh_generalized"), a, *b, lower=sx.literal(lower))
+    elif driver is None and lower:
+        value = sx.call(fn.helper("eigh"), a, lower=sx.literal(True))
+    else:
+        value = sx.call(fn.helper("eigh_lapack"), a, lower=sx.literal(lower),
+                        relatively_robust=sx.literal(driver == "evr"))
+    # (NumPy's float32 results are cast from float64.)
+    bind_results(fn, value, [(w, "eigenvalues", work), (v, "eigenvectors", work)])
 
 
 @register(EighGrad)
@@ -191,3 +213,14 @@ def lower_EighGrad(op, node, fn):
     value = _call(fn, node, "eigh_grad", inputs=node.inputs[1:],
                   lower=_lower_triangle(op))
     _bind_array(fn, node, value, "eigh_grad")
+
+
+@register(Expm)
+def lower_Expm(op, node, fn):
+    (out,) = node.outputs
+    dtype = out.type.dtype
+    if dtype not in ("float32", "float64", "complex64", "complex128"):
+        raise UnsupportedOpError(f"Expm with results of dtype {dtype} is not supported "
+                                 f"(node {node})")
+    value = sx.call(fn.helper("expm"), _operand(fn, node.inputs[0], dtype))
+    _bind_array(fn, node, value, "exponential")

@@ -4,26 +4,62 @@ Each file here is plain, importable ``@numba.njit`` code (so its functions are t
 directly against SciPy), written with only ``numba``, ``numpy`` and ``math``.  When a
 lowering needs one, :class:`RuntimeLibrary` copies the function's syntax tree, and that
 of every helper it calls, into the generated module, once.
+
+A few helpers need module-level *bindings*: a public ``name = ...`` assignment or an
+undecorated ``def`` at the top level of a runtime file (``lapack.py`` binds LAPACK
+routines this way).  A binding is carried like a helper, once and only when something
+uses it, but verbatim and as a module-level statement: the assembler puts the bindings
+in one block before the helpers, in dependency order.
 """
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
 
-RUNTIME_MODULES = ("special", "arrays", "linalg", "scan", "random", "extra_ops", "numeric")
+RUNTIME_MODULES = ("special", "arrays", "linalg", "lapack", "decomp", "scan", "random",
+                   "extra_ops", "numeric")
+
+
+@dataclass(frozen=True)
+class _Definition:
+    node: cst.CSTNode  # a FunctionDef, or a SimpleStatementLine (an assignment)
+    module: str
+    jitted: bool  # an @numba.njit function (its decorator is the module's own)
+
+
+def _assigned_name(stmt: cst.CSTNode) -> str | None:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if (isinstance(small, cst.Assign) and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)):
+            return small.targets[0].target.value
+    return None
+
+
+def _definitions(module: str, tree: cst.Module):
+    """``(name, definition)`` for each public top-level function and binding."""
+    for stmt in tree.body:
+        if isinstance(stmt, cst.FunctionDef):
+            name, jitted = stmt.name.value, bool(stmt.decorators)
+        else:
+            name, jitted = _assigned_name(stmt), False
+        if name is not None and not name.startswith("_"):
+            yield name, _Definition(stmt.with_changes(leading_lines=[]), module, jitted)
 
 
 @functools.cache
-def _parse_all() -> dict[str, cst.FunctionDef]:
-    functions: dict[str, cst.FunctionDef] = {}
+def _parse_all() -> dict[str, _Definition]:
+    definitions: dict[str, _Definition] = {}
     here = Path(__file__).parent
     for module in RUNTIME_MODULES:
         tree = cst.parse_module((here / f"{module}.py").read_text())
-        for stmt in tree.body:
-            if isinstance(stmt, cst.FunctionDef) and not stmt.name.value.startswith("_"):
-                functions[stmt.name.value] = stmt.with_changes(leading_lines=[])
-    return functions
+        for name, definition in _definitions(module, tree):
+            if name in definitions:
+                raise RuntimeError(f"runtime/{module}.py redefines {name!r}")
+            definitions[name] = definition
+    return definitions
 
 
 class _Names(cst.CSTVisitor):
@@ -36,10 +72,11 @@ class _Names(cst.CSTVisitor):
 
 @functools.cache
 def _direct_deps(name: str) -> tuple[str, ...]:
-    functions = _parse_all()
+    definitions = _parse_all()
+    node = definitions[name].node
     visitor = _Names()
-    functions[name].body.visit(visitor)
-    return tuple(sorted(n for n in visitor.names if n in functions and n != name))
+    (node.body if isinstance(node, cst.FunctionDef) else node).visit(visitor)
+    return tuple(sorted(n for n in visitor.names if n in definitions and n != name))
 
 
 class RuntimeLibrary:
@@ -47,10 +84,28 @@ class RuntimeLibrary:
         return list(_parse_all())
 
     def function(self, name: str) -> cst.FunctionDef:
-        return _parse_all()[name]
+        return _parse_all()[name].node
+
+    def is_binding(self, name: str) -> bool:
+        """Whether ``name`` is a module-level binding (copied verbatim), not an
+        ``@numba.njit`` helper."""
+        return not _parse_all()[name].jitted
+
+    def binding(self, name: str) -> cst.CSTNode:
+        return _parse_all()[name].node
+
+    def in_source_order(self, names) -> list[str]:
+        """``names`` in the order the runtime files define them (a binding's
+        dependencies come first there)."""
+        position = {name: k for k, name in enumerate(_parse_all())}
+        return sorted(names, key=position.__getitem__)
+
+    def module_of(self, name: str) -> str:
+        """The runtime file (``"lapack"``) that defines ``name``."""
+        return _parse_all()[name].module
 
     def closure(self, name: str) -> list[str]:
-        """``name`` and every helper it calls, callees first."""
+        """``name`` and every helper or binding it uses, dependencies first."""
         order: list[str] = []
 
         def visit(n: str) -> None:

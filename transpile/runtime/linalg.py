@@ -10,7 +10,7 @@ Failure is reported as PyTensor's ``perform`` reports it, not as Numba's
 full of nan (``potrf``/``trtrs``/``getrf`` ``info != 0``), and only a wrong shape
 raises.  Numba's ``np.linalg`` also refuses nan and inf entries, which NumPy
 propagates, so ``det``, ``slogdet`` and ``inv`` return nan for them instead.
-Matrices are real; inputs are never written to.
+Matrices are real (``expm`` takes complex ones too); inputs are never written to.
 """
 
 import numba
@@ -376,3 +376,103 @@ def eigh_grad(w, v, gw, gv, lower):
             else:
                 out[j, i] = g[j, i] + g[i, j] if i != j else g[i, i]
     return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def pade_coefficients(m, dtype):
+    """The coefficients ``c`` of the degree ``m`` Padé approximant of ``exp``:
+    ``exp(x) ~ p(x) / p(-x)`` with ``p(x) = sum(c[k] * x**k)`` and ``c[0] = 1``."""
+    c = np.empty(m + 1, dtype=dtype)
+    c[0] = 1
+    for k in range(m):
+        c[k + 1] = c[k] * (m - k) / ((2 * m - k) * (k + 1))
+    return c
+
+
+@numba.njit(cache=True, error_model="numpy")
+def weighted_sum(weights, matrices):
+    """``sum(w * x for w, x in zip(weights, matrices))``, written out: an array
+    expression per term would compile as a function of its own."""
+    first = matrices[0]
+    out = np.zeros(first.shape, dtype=first.dtype)
+    for k in range(len(matrices)):
+        x, w = matrices[k], weights[k]
+        for i in range(first.shape[0]):
+            for j in range(first.shape[1]):
+                out[i, j] += w * x[i, j]
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def pade_exp(a, m):
+    """The degree ``m`` Padé approximant of ``exp(a)`` (m = 3, 5, 7, 9 or 13):
+    ``(V - U)^-1 (V + U)``, ``V`` the even terms, ``U = a @ (odd terms / a)``; for
+    degree 13 in Higham's six matrix products."""
+    c = pade_coefficients(m, a.dtype)
+    powers = [np.eye(a.shape[0], dtype=a.dtype), np.dot(a, a)]  # a**0, a**2, ...
+    if m == 13:
+        powers.append(np.dot(powers[1], powers[1]))
+        powers.append(np.dot(powers[2], powers[1]))
+        # odd = c1 + c3 a2 + c5 a4 + c7 a6 + 1 * a6 (c9 a2 + c11 a4 + c13 a6), even alike
+        high_odd = np.dot(powers[3], weighted_sum(c[9::2], powers[1:]))
+        high_even = np.dot(powers[3], weighted_sum(c[8:13:2], powers[1:]))
+        odd = weighted_sum(np.append(c[1:8:2], c[0]), powers + [high_odd])
+        even = weighted_sum(np.append(c[0:7:2], c[0]), powers + [high_even])
+    else:
+        while len(powers) < (m + 1) // 2:
+            powers.append(np.dot(powers[-1], powers[1]))
+        odd = weighted_sum(c[1::2], powers)
+        even = weighted_sum(c[0::2], powers)
+    u = np.dot(a, odd)
+    signs = np.ones(2, dtype=a.dtype)
+    numerator = weighted_sum(signs, [even, u])
+    signs[1] = -1
+    denominator = weighted_sum(signs, [even, u])
+    return np.ascontiguousarray(np.linalg.solve(denominator, numerator))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def one_norm(a):
+    """The largest column sum of ``abs(a)``."""
+    norm = 0.0
+    for j in range(a.shape[1]):
+        column = 0.0
+        for i in range(a.shape[0]):
+            column += abs(a[i, j])
+        norm = max(norm, column)
+    return norm
+
+
+@numba.njit(cache=True, error_model="numpy")
+def expm(a):
+    """The matrix exponential of ``a``, by scaling and squaring (Higham, "The
+    scaling and squaring method for the matrix exponential revisited", 2005): the
+    lowest Padé degree accurate to double precision for ``a``'s 1-norm, else
+    degree 13 on ``a / 2**s`` and ``s`` squarings.  Nan if ``a`` is not finite."""
+    n = a.shape[0]
+    if a.shape[1] != n:
+        raise ValueError("expected a square matrix")
+    if n <= 1:
+        return np.exp(a)
+    norm = one_norm(a)
+    if not np.isfinite(norm):
+        return np.full(a.shape, np.nan, dtype=a.dtype)
+    # The largest 1-norm each degree approximates exp at to double precision.
+    degree = 13
+    for m, theta in ((3, 1.495585217958292e-2), (5, 2.539398330063230e-1),
+                     (7, 9.504178996162932e-1), (9, 2.097847961257068)):
+        if norm <= theta:
+            degree = m
+            break
+    squarings = 0
+    if degree == 13:
+        squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152))))
+    scaled = np.empty((n, n), dtype=a.dtype)
+    factor = 0.5**squarings  # a power of two: exact
+    for i in range(n):
+        for j in range(n):
+            scaled[i, j] = a[i, j] * factor
+    x = pade_exp(scaled, degree)
+    for _ in range(squarings):
+        x = np.dot(x, x)
+    return x

@@ -1,0 +1,107 @@
+"""``python -m conformance``: fetch the suite, run it with the plugin, write the report.
+
+    python -m conformance                      # all of tests/link/numba, then the doc
+    python -m conformance test_shape.py -k Reshape
+    python -m conformance --failures           # only the tests with non-passing cases
+    python -m conformance --jobs 2             # pytest-xdist, on two workers
+    python -m conformance --report-only        # rewrite the doc from the results
+    python -m conformance -- --runslow         # anything after -- goes to pytest
+
+Paths are taken relative to ``tests/link/numba`` of the fetched tree (or to the tree).
+"""
+
+import argparse
+import importlib.metadata
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from . import report
+from .fetch import fetch_tests
+from .plugin import read_results, results_path
+
+REPO = Path(__file__).resolve().parent.parent
+SUITE = "tests/link/numba"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m conformance", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", help=f"test files or node ids (default: {SUITE})")
+    p.add_argument("-k", dest="keyword", help="pytest's -k expression")
+    p.add_argument("--root", type=Path, default=REPO / ".conformance",
+                   help="the working directory (default: .conformance)")
+    p.add_argument("--doc", type=Path, default=REPO / "docs" / "conformance.md",
+                   help="the report to write (default: docs/conformance.md)")
+    p.add_argument("--jobs", "-n", type=int, default=1, help="pytest-xdist workers")
+    p.add_argument("--failures", action="store_true",
+                   help="re-run only the tests with a case that did not pass "
+                   "(skipped cases, which cannot be pickled, aside)")
+    p.add_argument("--force", action="store_true", help="re-check unchanged cases too")
+    p.add_argument("--report-only", action="store_true",
+                   help="do not run anything: rewrite the doc from the results")
+    p.add_argument("--no-report", action="store_true", help="run, but leave the doc alone")
+    return p
+
+
+def _targets(src: Path, paths) -> list[str]:
+    targets = []
+    for path in paths or [SUITE]:
+        file, sep, rest = path.partition("::")
+        if (src / SUITE / file).exists():
+            file = f"{SUITE}/{file}"
+        targets.append(file + sep + rest)
+    return targets
+
+
+def _failing_nodeids(root: Path, version: str, targets) -> list[str]:
+    records = read_results(results_path(root, version)).values()
+    nodeids = {r["nodeid"] for r in records if r.get("outcome") not in ("pass", "skipped")}
+    return sorted(n for n in nodeids if any(n.startswith(t) for t in targets))
+
+
+def run_suite(args, src: Path, version: str) -> int:
+    targets = _targets(src, args.paths)
+    force = args.force
+    if args.failures:
+        targets = _failing_nodeids(args.root, version, targets)
+        force = True
+        if not targets:
+            print("conformance: no failing cases recorded")
+            return 0
+    command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin",
+               "-p", "no:cacheprovider", "-q", "-rN", f"--rootdir={src}",
+               f"--conformance-root={args.root}", *targets, *args.pytest]
+    if args.keyword:
+        command += ["-k", args.keyword]
+    if args.jobs > 1:
+        command += ["-n", str(args.jobs)]
+    if force:
+        command.append("--conformance-force")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(REPO)]))
+    print("conformance:", " ".join(command[1:]), flush=True)
+    return subprocess.run(command, cwd=src, env=env).returncode
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = _parser().parse_args(argv[:split])
+    args.pytest = argv[split + 1:]
+    args.root = args.root.resolve()
+    version = importlib.metadata.version("pytensor")
+    if not args.report_only:
+        src = fetch_tests(args.root, version)
+        status = run_suite(args, src, version)
+        if status not in (0, 1):  # 1: some tests failed, as expected of the suite
+            print(f"conformance: pytest exited with status {status}", file=sys.stderr)
+    if not args.no_report:
+        report.write(results_path(args.root, version), args.doc, version)
+        print(f"conformance: wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
