@@ -153,11 +153,20 @@ def summarize(results) -> list[Result]:
 
 
 def import_module(path):
-    """The generated module, imported from its file (under a private name)."""
-    path = Path(path)
+    """The generated module, imported from its file, under its file's stem as
+    ``import stem`` would: Numba's cache records the module's name with each compiled
+    function and imports it by that name when it loads them (under another name, a
+    function cached by ``import stem`` would not load).  A private name if another
+    module holds the stem."""
+    path = Path(path).resolve()
     if not path.is_file():
         raise TranspileError(f"no such module file: {path}")
-    name = f"_transpile_checked_{path.stem}"
+    name = path.stem
+    held = sys.modules.get(name)
+    if held is not None and Path(getattr(held, "__file__", "") or "").resolve() == path:
+        return held
+    if held is not None or not name.isidentifier():
+        name = f"_transpile_checked_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

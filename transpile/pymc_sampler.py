@@ -194,27 +194,31 @@ def statements(parts: SamplerParts, values, built, *, checks: str, cache: bool =
     if checks not in CHECKS:
         raise ValueError(f"checks must be one of {CHECKS}, not {checks!r}")
     dlogp_entry, expand_entry = built[1], built[2]
-    data = _data_names(dlogp_entry.data_params)
+    # Each entry takes the data its graph reads (model data, large constants).
+    logp_data = _data_names(dlogp_entry.data_params)
+    expand_data = _data_names(expand_entry.data_params)
     decorator = _njit(cache, fastmath)
     args = _unpacked(values)
-    logp_name = "logp_dlogp_flat_with_data" if data else "logp_dlogp_flat"
-    expand_name = "expand_with_data" if data else "expand"
+    logp_name = "logp_dlogp_flat_with_data" if logp_data else "logp_dlogp_flat"
+    expand_name = "expand_with_data" if expand_data else "expand"
     out = [
-        _flat_logp(logp_name, args, dlogp_entry.jitted, data, checks, decorator),
-        _flat_expand(expand_name, args, expand_entry.jitted, data, decorator),
+        _flat_logp(logp_name, args, dlogp_entry.jitted, logp_data, checks, decorator),
+        _flat_expand(expand_name, args, expand_entry.jitted, expand_data, decorator),
     ]
-    if data:
-        wrapper = python_entry("logp_dlogp_flat", logp_name, ["q", "grad"], data, file_name)
+    if logp_data:
+        wrapper = python_entry("logp_dlogp_flat", logp_name, ["q", "grad"], logp_data,
+                               file_name)
         out.append(_with_default(wrapper, "grad", cst.Name("None")))
-        out.append(python_entry("expand", expand_name, ["q"], data, file_name))
+    if expand_data:
+        out.append(python_entry("expand", expand_name, ["q"], expand_data, file_name))
     return [
         *out,
         _initial_point(),
         sx.assign("LOGP_CFUNC_SIGNATURE", sx.string(LOGP_SIGNATURE)),
         sx.assign("EXPAND_CFUNC_SIGNATURE", sx.string(EXPAND_SIGNATURE)),
-        _logp_callback(checks, logp_name, data),
-        _expand_callback(parts, expand_name, data),
-        _lazy_cfuncs(cache, data),
+        _logp_callback(checks, logp_name, logp_data),
+        _expand_callback(parts, expand_name, expand_data),
+        _lazy_cfuncs(cache, logp_data, expand_data),
     ]
 
 
@@ -457,18 +461,18 @@ def __getattr__(name):
 '''
 
 
-def _lazy_cfuncs(cache: bool, data) -> cst.FunctionDef:
+def _lazy_cfuncs(cache: bool, logp_data, expand_data) -> cst.FunctionDef:
     text = _LAZY.replace("{cache}", ", cache=True" if cache else "")
-    text = text.replace("{over}", ", on the data recorded in DATA" if data else "")
-    args = [sx.subscript(sx.name("DATA"), [sx.string(key)]) for _, key in data]
-    placeholder = "_DATA_ARGS_"
-    fn = parse_template_statement(text.replace("{data}", placeholder))
+    over = ", on the data recorded in DATA" if logp_data or expand_data else ""
+    fn = parse_template_statement(text.replace("{over}", over).replace("{data}", ""))
+    data = {"_logp_c": logp_data, "_expand_c": expand_data}
 
     class Fill(cst.CSTTransformer):
         def leave_Call(self, original, updated):
-            if (isinstance(updated.func, cst.Name) and updated.func.value in
-                    ("_logp_c", "_expand_c")):
-                return updated.with_changes(args=[cst.Arg(a) for a in args])
+            if isinstance(updated.func, cst.Name) and updated.func.value in data:
+                return updated.with_changes(args=[
+                    cst.Arg(sx.subscript(sx.name("DATA"), [sx.string(key)]))
+                    for _, key in data[updated.func.value]])
             return updated
 
     return fn.visit(Fill())
@@ -490,12 +494,10 @@ def doc_lines(parts: "SamplerParts | None", checks: str, dlogp_entry: str,
              "a violated parameter check raises ParameterValueError there too "
              "(--checks raise; the default, --checks neg-inf, gives logp = -inf)")
     names = ", ".join(e.name for e in parts.expanded)
-    keywords = ", ".join(d.name for d in data)
-    with_data = (f"  logp_dlogp_flat and expand take the model's data as keywords, as "
-                 f"logp does ({keywords}=...; the @njit "
-                 "logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, "
-                 "<data>) positionally); the cfuncs evaluate the model on the data "
-                 "recorded in DATA, frozen into them when they compile."
+    with_data = ("  logp_dlogp_flat and expand take the data as keywords, as logp "
+                 "does (the @njit logp_dlogp_flat_with_data(q, grad, <data>) and "
+                 "expand_with_data(q, <data>) positionally); the cfuncs evaluate the "
+                 "model on the data recorded in DATA, frozen into them when they compile."
                  if data else "")
     return [
         f"For samplers, over one float64 vector q of NDIM = {parts.ndim} unconstrained",

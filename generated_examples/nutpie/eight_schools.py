@@ -52,7 +52,7 @@ dtype, shape, dims) and COORDS the dims' coordinates.  LOGP_CFUNC.address is a
 C function int64(uint64 dim, double *x, double *grad_out, double *logp_out,
 void *user_data) returning 0 (ok), a positive code (reject the point) or -1
 (dim != NDIM); the cfuncs compile on first access.  logp_dlogp_flat and expand
-take the model's data as keywords, as logp does (obs=...; the @njit
+take the data as keywords, as logp does (the @njit
 logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, <data>)
 positionally); the cfuncs evaluate the model on the data recorded in DATA,
 frozen into them when they compile.
