@@ -11,6 +11,7 @@ Every comparison goes through ``transpile.check.check_pymc``, the code behind
 import ctypes
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -260,9 +261,10 @@ def _assert_same_posterior(got: dict, want: dict):
     side's sd / sqrt(ESS), ESS by arviz) of the other."""
     import arviz
 
-    assert set(want) <= set(got), (sorted(got), sorted(want))
-    for name, ref in want.items():
-        mine = got[name]
+    # nutpie's own trace also holds the unconstrained values (tau_log__).
+    assert set(got) <= set(want), (sorted(got), sorted(want))
+    for name, mine in got.items():
+        ref = want[name]
         assert mine.shape[2:] == ref.shape[2:], name
         m, r = mine.reshape(*mine.shape[:2], -1), ref.reshape(*ref.shape[:2], -1)
         for k in range(m.shape[2]):
@@ -299,7 +301,14 @@ def test_nutpie_posterior_matches_nutpies_own(name, tmp_path):
     if name == "eight_schools":
         path, model = EXAMPLE / "eight_schools.py", _example_model()
     else:
-        path, model = Path(generated(name, True).__file__), case(name).model
+        # A copy: the zoo's modules are imported as zoo_<stem>, and Numba's cache,
+        # which names its files by the file's stem, records that name (sample.py
+        # imports a module by its stem).
+        source, model = Path(generated(name, True).__file__), case(name).model
+        path = tmp_path / source.name
+        for suffix in (".py", ".npz"):
+            if source.with_suffix(suffix).exists():
+                shutil.copy(source.with_suffix(suffix), path.with_suffix(suffix))
     draws, modules, out = _sample(path, tmp_path / "draws.npz")
     for forbidden in ("pymc", "pytensor"):
         assert forbidden not in modules, f"sample.py imported {forbidden}"
