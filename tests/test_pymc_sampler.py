@@ -215,6 +215,16 @@ def test_cfunc_status_codes_through_ctypes():
     assert _call_cfunc(module, np.zeros(module.NDIM + 1), dim=module.NDIM + 1)[0] == -1
 
 
+def test_ctypes_example_in_the_docs_runs_without_pymc():
+    text = (ROOT / "docs" / "pymc.md").read_text()
+    block = next(b.split("```", 1)[0] for b in text.split("```python\n")[1:]
+                 if "LOGP_CFUNC.address" in b)
+    code = block + "\nimport sys\nassert 'pymc' not in sys.modules\nprint('ok')\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=EXAMPLE,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
 # ---- generated_examples/nutpie --------------------------------------------------
 
 
