@@ -50,6 +50,11 @@ def _example():
     return _MODULES["example"]
 
 
+def _unpack(module, q):
+    shapes = {name: shape for name, _, shape, _, _ in module.VALUE_VARIABLES}
+    return [q[a:b].reshape(shapes[name]) for name, a, b in module.DLOGP_SLICES]
+
+
 def _assert_all_ok(results):
     rows = check.summarize(results)
     bad = [r for r in rows if not r.ok]
@@ -90,7 +95,7 @@ def test_zoo_flat_entries_match_pymc(name):
 
 def test_flat_entry_layout_and_grad_argument():
     module = _example()
-    assert module.NDIM == sum(stop - start for _, start, stop, _ in module.DLOGP_SLICES)
+    assert module.NDIM == sum(stop - start for _, start, stop in module.DLOGP_SLICES)
     q = module.initial_point() + 0.3
     before = q.copy()
     logp, grad = module.logp_dlogp_flat(q)
@@ -100,7 +105,7 @@ def test_flat_entry_layout_and_grad_argument():
     np.testing.assert_array_equal(out, grad)
     np.testing.assert_array_equal(q, before)  # the caller's q is never modified
     # The per-variable entry on the same values, unpacked by DLOGP_SLICES.
-    args = [q[a:b].reshape(shape) for _, a, b, shape in module.DLOGP_SLICES]
+    args = _unpack(module, q)
     want_logp, want_grad = module.logp_dlogp(*args)
     assert logp == want_logp
     np.testing.assert_array_equal(grad, want_grad)
@@ -127,7 +132,7 @@ def test_data_keywords_reach_the_flat_entries():
     q = module.initial_point() + 0.1
     y = module.DATA["obs"] + 1.0
     logp, grad = module.logp_dlogp_flat(q, obs=y)
-    args = [q[a:b].reshape(shape) for _, a, b, shape in module.DLOGP_SLICES]
+    args = _unpack(module, q)
     want = module.logp_dlogp(*args, obs=y)
     assert logp == want[0] and logp != module.logp_dlogp_flat(q)[0]
     np.testing.assert_array_equal(grad, want[1])

@@ -466,8 +466,8 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         *(_NEEDS_BLAS if blas else _NEEDS),
         f"argument's and {name}_dlogp's results' name, dtype and static shape;",
         "VALUE_VARIABLES each argument's (PyMC name, dtype, shape, transform, model",
-        "variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop,",
-        "shape) in dlogp.  Do not edit: regenerate instead.",
+        "variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop)",
+        "in dlogp.  Do not edit: regenerate instead.",
     ]
     return "\n".join(lines)
 
@@ -563,8 +563,7 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
     metadata = (
         ("VALUE_VARIABLES", tuple((v.name, v.dtype, v.shape, v.transform, v.variable)
                                   for v in values)),
-        ("DLOGP_SLICES", tuple((v.name, *v.gradient, v.shape) for v in values
-                               if v.gradient)),
+        ("DLOGP_SLICES", tuple((v.name, *v.gradient) for v in values if v.gradient)),
     )
     from .data import data_file_for, write_module
 

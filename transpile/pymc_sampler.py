@@ -6,7 +6,7 @@ bayes-kit) agree on another shape: one float64 vector ``q`` of unconstrained val
 ``(logp, grad)`` back, a non-finite logp meaning "reject".  This module builds what
 the generated module needs for that, as libcst statements appended to it:
 
-    logp_dlogp_flat(q, grad_out=None) -> (logp, grad)   q laid out as DLOGP_SLICES
+    logp_dlogp_flat(q, grad=None) -> (logp, grad)   q laid out as DLOGP_SLICES
     expand(q)          -> the free variables (constrained) and the Deterministics
     initial_point()    -> PyMC's initial point, model.initial_point(), flattened
     LOGP_CFUNC         -> a numba.cfunc with nuts-rs's logp signature (lazily built)

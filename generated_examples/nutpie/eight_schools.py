@@ -66,8 +66,8 @@ Regenerate:  transpile pymc model.py -o <this file>
 Needs only numba and numpy at run time.  INPUTS and OUTPUTS give each
 argument's and logp_dlogp's results' name, dtype and static shape;
 VALUE_VARIABLES each argument's (PyMC name, dtype, shape, transform, model
-variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop,
-shape) in dlogp.  Do not edit: regenerate instead.
+variable) and DLOGP_SLICES each continuous one's (PyMC name, start, stop)
+in dlogp.  Do not edit: regenerate instead.
 """
 
 import math
@@ -85,7 +85,7 @@ VALUE_VARIABLES = (
     ("tau_log__", "float64", (), "log", "tau"),
     ("theta_t", "float64", (8,), None, "theta_t"),
 )
-DLOGP_SLICES = (("mu", 0, 1, ()), ("tau_log__", 1, 2, ()), ("theta_t", 2, 10, (8,)))
+DLOGP_SLICES = (("mu", 0, 1), ("tau_log__", 1, 2), ("theta_t", 2, 10))
 NDIM = 10
 NEXPANDED = 18
 EXPANDED = (

@@ -16,6 +16,15 @@ Arguments (PyMC's value variables, model.value_vars order):
     tau_log   tau_log__       float64  ()     [1:2]   log
     theta_t   theta_t         float64  (8,)   [2:10]  -
 
+The model's data are keyword arguments, their current values the defaults
+(DATA): logp(..., y=new_y) evaluates the model on other data of the same
+dtype and rank.  logp_with_data(...) and logp_dlogp_with_data(...)
+take them as positional arguments after the value variables (for @njit
+callers).
+
+    keyword  dtype    shape  what
+    obs      float64  (8,)   observed obs
+
 How each model variable follows from its value variable:
 
     mu: mu itself (no transform)
@@ -27,7 +36,28 @@ as evaluating model.logp() in PyTensor does (PyMC's compiled functions,
 model.compile_logp(), return -inf there instead); values outside a
 distribution's support give -inf.
 
-Model:       model.py (sha256 7cde9ce50c07e90b)
+For samplers, over one float64 vector q of NDIM = 10 unconstrained
+values laid out as DLOGP_SLICES:
+
+    logp_dlogp_flat(q, grad=None) -> (logp, grad)
+    expand(q) -> (mu, tau, theta_t, theta)
+    initial_point() -> PyMC's initial point as such a vector
+    LOGP_CFUNC, EXPAND_CFUNC: numba.cfuncs with nuts-rs's signatures
+
+logp_dlogp_flat is logp_dlogp on q's slices; a violated parameter check gives
+logp = -inf there, as in PyMC's compiled functions and samplers (--checks
+neg-inf; --checks raise raises).  expand gives the free variables on their
+constrained scale and the Deterministics; EXPANDED lists each one's (name,
+dtype, shape, dims) and COORDS the dims' coordinates.  LOGP_CFUNC.address is a
+C function int64(uint64 dim, double *x, double *grad_out, double *logp_out,
+void *user_data) returning 0 (ok), a positive code (reject the point) or -1
+(dim != NDIM); the cfuncs compile on first access.  logp_dlogp_flat and expand
+take the data as keywords, as logp does (the @njit
+logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, <data>)
+positionally); the cfuncs evaluate the model on the data recorded in DATA,
+frozen into them when they compile.
+
+Model:       model.py (sha256 678aa445685d03b9)
 PyMC:        5.28.5
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
@@ -56,6 +86,17 @@ VALUE_VARIABLES = (
     ("theta_t", "float64", (8,), None, "theta_t"),
 )
 DLOGP_SLICES = (("mu", 0, 1), ("tau_log__", 1, 2), ("theta_t", 2, 10))
+NDIM = 10
+NEXPANDED = 18
+EXPANDED = (
+    ("mu", "float64", (), ()),
+    ("tau", "float64", (), ()),
+    ("theta_t", "float64", (8,), ()),
+    ("theta", "float64", (8,), ()),
+)
+COORDS = {}
+INITIAL_POINT = (0.0, 1.6094379124341003, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+CHECKS = "neg-inf"
 CONST = np.array(
     [
         2.70805020110221,
@@ -70,16 +111,21 @@ CONST = np.array(
     dtype=np.float64,
 )
 CONST_1 = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float64)
-OBS = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], dtype=np.float64)
+DATA = {
+    "obs": np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], dtype=np.float64)
+}
 
 
 @numba.njit(cache=True, error_model="numpy")
-def logp(mu, tau_log, theta_t):
+def logp_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     mu = np.float64(np.asarray(mu).item())
     tau_log = np.float64(np.asarray(tau_log).item())
     # Exp
     exp = math.exp(tau_log)
+    # SpecifyShape
+    if obs.shape[0] != 8:
+        raise AssertionError("SpecifyShape: input does not have the specified shape")
     # Composite{((-0.9189385332046727 + (-0.5 * sqr(((i2 - (i3 + (i4 * i5))) / i1))...
     #     and Sum{axes=None}, in one loop
     sum_ = 0.0
@@ -88,9 +134,9 @@ def logp(mu, tau_log, theta_t):
             -0.9189385332046727
             + -0.5
             * (
-                (OBS[i] - (mu + exp * theta_t[i]))
+                (obs[i] - (mu + exp * theta_t[i]))
                 / CONST_1[i]
-                * ((OBS[i] - (mu + exp * theta_t[i])) / CONST_1[i])
+                * ((obs[i] - (mu + exp * theta_t[i])) / CONST_1[i])
             )
             - CONST[i]
         )
@@ -117,19 +163,22 @@ def logp(mu, tau_log, theta_t):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def logp_dlogp(mu, tau_log, theta_t):
+def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     mu = np.float64(np.asarray(mu).item())
     tau_log = np.float64(np.asarray(tau_log).item())
     # Exp
     exp = math.exp(tau_log)
+    # SpecifyShape
+    if obs.shape[0] != 8:
+        raise AssertionError("SpecifyShape: input does not have the specified shape")
     # Composite{...} and Sum{axes=None} x3, in one loop
     sub = np.empty((8,), dtype=np.float64)
     sum_ = 0.0
     sum_1 = 0.0
     sum_2 = 0.0
     for i in range(8):
-        true_div = (OBS[i] - (mu + exp * theta_t[i])) / CONST_1[i]
+        true_div = (obs[i] - (mu + exp * theta_t[i])) / CONST_1[i]
         sum_ = sum_ + (-0.9189385332046727 + -0.5 * (true_div * true_div) - CONST[i])
         sub[i] = true_div * exp / CONST_1[i] - theta_t[i]
         sum_1 = sum_1 + true_div * theta_t[i] / CONST_1[i]
@@ -172,3 +221,164 @@ def logp_dlogp(mu, tau_log, theta_t):
     # Join
     dlogp = np.concatenate((add_2, add_1, sub), axis=0)
     return (add, dlogp)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def expand_values_with_data(mu, tau_log, theta_t, obs):
+    # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
+    mu = np.float64(np.asarray(mu).item())
+    tau_log = np.float64(np.asarray(tau_log).item())
+    # Exp
+    tau = math.exp(tau_log)
+    # Composite{(i0 + (i1 * i2))}
+    add = np.empty((8,), dtype=np.float64)
+    for i in range(8):
+        add[i] = mu + tau * theta_t[i]
+    return (mu, tau, theta_t.copy(), add)
+
+
+def logp(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``logp_with_data`` with the data in DATA (any of them may be given anew, as a
+    keyword)."""
+    return logp_with_data(mu, tau_log, theta_t, obs)
+
+
+def logp_dlogp(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``logp_dlogp_with_data`` with the data in DATA (any of them may be given anew,
+    as a keyword)."""
+    return logp_dlogp_with_data(mu, tau_log, theta_t, obs)
+
+
+def expand_values(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``expand_values_with_data`` with the data in DATA (any of them may be given
+    anew, as a keyword)."""
+    return expand_values_with_data(mu, tau_log, theta_t, obs)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def logp_dlogp_flat_with_data(q, grad, obs):
+    """(logp, grad) at q, one float64 vector of NDIM unconstrained values laid out
+    as DLOGP_SLICES: what a gradient-based sampler calls.  q is not modified.
+
+    grad is written into grad (and returned) if it is given, else it is a new
+    array.  A violated parameter check gives logp = -inf and a NaN gradient, as PyMC's
+    compiled functions and samplers see it (transpiled with --checks neg-inf).
+    """
+    if q.shape[0] != NDIM:
+        raise ValueError("q must have NDIM entries")
+    try:
+        logp, dlogp = logp_dlogp_with_data(q[0], q[1], q[2:10], obs)
+    except Exception:  # a violated parameter check: the point is rejected
+        logp, dlogp = -np.inf, np.full(NDIM, np.nan)
+    if grad is None:
+        return logp, dlogp
+    grad[:] = dlogp
+    return logp, grad
+
+
+@numba.njit(cache=True, error_model="numpy")
+def expand_with_data(q, obs):
+    """The model's free variables, on their constrained scale, and its
+    Deterministics at q, a tuple in EXPANDED order: what a sampler stores per draw."""
+    if q.shape[0] != NDIM:
+        raise ValueError("q must have NDIM entries")
+    return expand_values_with_data(q[0], q[1], q[2:10], obs)
+
+
+def logp_dlogp_flat(q, grad=None, *, obs=DATA["obs"]):
+    """``logp_dlogp_flat_with_data`` with the data in DATA (any of them may be given
+    anew, as a keyword)."""
+    return logp_dlogp_flat_with_data(q, grad, obs)
+
+
+def expand(q, *, obs=DATA["obs"]):
+    """``expand_with_data`` with the data in DATA (any of them may be given anew, as a
+    keyword)."""
+    return expand_with_data(q, obs)
+
+
+def initial_point():
+    """PyMC's initial point, model.initial_point(), as a flat vector (the layout of
+    DLOGP_SLICES).  Samplers usually jitter it, e.g. by U(-1, 1) per entry."""
+    return np.array(INITIAL_POINT, dtype=np.float64)
+
+
+LOGP_CFUNC_SIGNATURE = (
+    "int64(uint64, CPointer(float64), CPointer(float64), CPointer(float64), voidptr)"
+)
+EXPAND_CFUNC_SIGNATURE = (
+    "int64(uint64, uint64, CPointer(float64), CPointer(float64), voidptr)"
+)
+
+
+def _logp_c(obs):
+    """LOGP_CFUNC's body, a closure over the data
+    (Numba freezes them into the compiled cfunc).
+
+    nuts-rs's logp callback: writes logp and its gradient at x (dim doubles) into
+    *logp_out and grad_out; returns 0 if both are finite, a positive code for a
+    point to reject (1: an exception, 2: logp is not finite, 3: the gradient is not
+    finite) and -1 (fatal) if dim is not NDIM.  user_data is unused."""
+
+    def logp_c(dim, x, grad_out, logp_out, user_data):
+        if dim != NDIM:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        grad = numba.carray(grad_out, (NDIM,))
+        try:
+            logp, _ = logp_dlogp_flat_with_data(q, grad, obs)
+        except Exception:  # never let an exception reach the C caller
+            return 1
+        logp_out[0] = logp
+        if not np.isfinite(logp):
+            return 2
+        for i in range(NDIM):
+            if not np.isfinite(grad[i]):
+                return 3
+        return 0
+
+    return logp_c
+
+
+def _expand_c(obs):
+    """EXPAND_CFUNC's body, a closure over the data
+    (Numba freezes them into the compiled cfunc).
+
+    nuts-rs's expand callback: writes expand(x) into out (n_expanded doubles, the
+    EXPANDED variables flattened in C order, one after the other); returns 0, -1 if
+    dim or n_expanded is not NDIM or NEXPANDED, -2 if expand raised.  user_data is
+    unused."""
+
+    def expand_c(dim, n_expanded, x, out, user_data):
+        if dim != NDIM or n_expanded != NEXPANDED:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        values = numba.carray(out, (NEXPANDED,))
+        try:
+            parts = expand_with_data(q, obs)
+        except Exception:  # never let an exception reach the C caller
+            return -2
+        # mu
+        values[0] = parts[0]
+        # tau
+        values[1] = parts[1]
+        # theta_t
+        values[2:10] = np.ravel(parts[2])
+        # theta
+        values[10:18] = np.ravel(parts[3])
+        return 0
+
+    return expand_c
+
+
+def __getattr__(name):
+    """LOGP_CFUNC and EXPAND_CFUNC are compiled on first use, not at import
+    (numba.cfunc compiles as soon as it is applied), on the data recorded in DATA."""
+    if name == "LOGP_CFUNC":
+        cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE, cache=True)(_logp_c(DATA["obs"]))
+    elif name == "EXPAND_CFUNC":
+        cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE, cache=True)(_expand_c(DATA["obs"]))
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = cfunc
+    return cfunc
