@@ -109,8 +109,8 @@ def measure(name: str, folder: Path) -> dict:
 
 
 def table(results: dict) -> list[str]:
-    lines = ["| model | route | compile, cold / warm | first draw, cold / warm | draws/s |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| model | route | compile, cold / warm | first draw, cold / warm | "
+             "draws/s, cold / warm run |", "| --- | --- | --- | --- | --- |"]
     for name, rows in results.items():
         for label, r in rows.items():
             if label == "transpile":
@@ -118,7 +118,7 @@ def table(results: dict) -> list[str]:
             c, w = r["cold"], r["warm"]
             lines.append(f"| {name} | {label} | {c['compile']:.1f} s / {w['compile']:.1f} s"
                          f" | {c['first_draw']:.1f} s / {w['first_draw']:.1f} s | "
-                         f"{w['draws_per_second']:,.0f} |")
+                         f"{c['draws_per_second']:,.0f} / {w['draws_per_second']:,.0f} |")
     lines.append("")
     lines.append("transpile (writing the module, once): " + ", ".join(
         f"{name} {rows['transpile']:.1f} s" for name, rows in results.items()) + ".")
@@ -131,7 +131,8 @@ def write_section(lines: list[str]) -> None:
     head = [SECTION, "", "Produced by `python bench/nutpie_bench.py` on the project's 2-core "
             "machine (shared with other work while it ran: treat the figures as rough); "
             "see the script's docstring for what each column measures. 2 chains x (1000 "
-            "tune + 1000 draws); draws/s from the warm run.", ""]
+            "tune + 1000 draws); draws/s of both runs (they differ by the machine's load, "
+            "not by the cache).", ""]
     block = "\n".join(head + lines) + "\n"
     if SECTION in text:
         before, _, after = text.partition(SECTION)
