@@ -30,6 +30,7 @@ examples: $(STAMP)
 	$(BIN)/python generated_examples/regenerate.py
 	cd generated_examples/pymc_hmc && ../../$(BIN)/transpile pymc model.py -o eight_schools.py
 	cd generated_examples/pymc_hmc && ../../$(BIN)/transpile pymc --predictive model.py -o eight_schools_draws.py
+	cd generated_examples/nutpie && ../../$(BIN)/transpile pymc model.py -o eight_schools.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -24,6 +24,8 @@ examples:
   transpile dump model.py -o graph.pkl     (model.py defines `inputs` and `outputs`)
   transpile pymc model.py -o logp.py       (model.py defines a PyMC model: logp, logp_dlogp)
   transpile pymc --predictive model.py -o draws.py   (prior_predictive, posterior_predictive)
+  transpile check graph.pkl kernels.py     (does the module still agree with PyTensor?)
+  transpile pymc check model.py logp.py    (the same for a PyMC model's module)
 
 See docs/usage.md for the accepted pickle forms and the generated module's contract.
 """
@@ -135,6 +137,10 @@ def run_dump(argv) -> int:
 def _command(argv) -> int:
     if argv[:1] == ["dump"]:
         return run_dump(argv[1:])
+    if argv[:1] == ["check"]:
+        from .check import run_check
+
+        return run_check(argv[1:])
     if argv[:1] == ["pymc"]:
         from .pymc_cli import run_pymc
 

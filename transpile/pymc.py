@@ -181,6 +181,7 @@ class DataInput:
     variable: object  # the graph input standing for it
     default: object  # numpy array
     kind: str  # "observed y" or "pm.Data"
+    original: object = None  # the model's variable it replaces
 
 
 def model_data_inputs(model, logp, dlogp):
@@ -214,7 +215,7 @@ def model_data_inputs(model, logp, dlogp):
         taken.add(name)
         new = TensorType(var.type.dtype, shape=(None,) * var.type.ndim)(name=name)
         replacements[var] = new
-        data.append(DataInput(name, new, np.asarray(value), kind))
+        data.append(DataInput(name, new, np.asarray(value), kind, var))
     if replacements:
         # Rebuilt node by node, so that the types downstream lose the data's static
         # lengths too (graph_replace would keep them, putting specify_shape(y, 1000)
@@ -236,7 +237,8 @@ class Entry:
 def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
                  cache: bool = True, fastmath: bool = False, outputs_meta=None,
                  metadata=(), same_inputs: bool = True, keep_names: bool = False,
-                 data_file: str | None = None) -> tuple[str, dict]:
+                 data_file: str | None = None, extra=(),
+                 reserved=()) -> tuple[str, dict]:
     """The formatted source of one module holding an entry per graph, and the data
     arrays it keeps in ``data_file`` (transpile/data.py).
 
@@ -247,9 +249,12 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     ``OUTPUTS`` the last entry's (or ``outputs_meta``).  ``keep_names``: the
     rewritten outputs keep the graph's names (as ``transpile`` keeps them).
     ``metadata`` is ``(NAME, value)`` pairs of plain Python data written after
-    ``OUTPUTS``.  ``doc`` is the docstring, or a function of ``INPUTS``
-    (``(parameter, dtype, shape)`` triples) and of the code of the functions
-    (entries and helpers) returning it.
+    ``OUTPUTS``; ``extra`` is libcst statements appended to the module (the names
+    they define are reserved), or a function of the built entries
+    (``transpile.assemble.BuiltEntry``) and of the data file's name (None when the
+    module keeps no data in a file) returning them.  ``doc`` is the docstring,
+    or a function of ``INPUTS`` (``(parameter, dtype, shape)`` triples) and of the
+    code of the functions (entries and helpers) returning it.
     """
     import libcst as cst
 
@@ -265,11 +270,14 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     names = [e.name for e in entries]
     module = ModuleBuilder(names[0], cache=cache, fastmath=fastmath)
     module.rewrite_inner_graphs = rewrite
-    for key, _ in metadata:
+    taken = {key for key, _ in metadata} | set(reserved)
+    if not callable(extra):
+        taken |= _defined_names(extra)
+    for key in taken:
         module.namespace.reserve(key)
     for n in names:
         check_entry_name(n, module.runtime.names())
-        if n in (key for key, _ in metadata):
+        if n in taken:
             raise TranspileError(f"--name {n!r} clashes with a name the module defines")
         module.namespace.reserve(n)
     if len(set(names)) != len(names):
@@ -305,7 +313,27 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
     tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
                     metadata=values, data_file=data_file)
+    extra = extra(built, data_file if in_file(module.data) else None) if callable(extra) \
+        else extra
+    if extra:
+        tree = tree.with_changes(body=[*tree.body, *extra])
     return format_module(tree), dict(module.data)
+
+
+def _defined_names(statements) -> set[str]:
+    """The module-level names ``statements`` bind (functions, classes, assignments)."""
+    import libcst as cst
+
+    names = set()
+    for stmt in statements:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    names |= {t.target.value for t in small.targets
+                              if isinstance(t.target, cst.Name)}
+    return names
 
 
 def _assigns(stmt, name: str) -> bool:
@@ -390,7 +418,7 @@ def _data_lines(data, name: str) -> list[str]:
 
 def docstring(values: list[ValueVariable], params: list[str], *, name: str,
               dlogp_size: int, source: str, digest: str, options: dict,
-              blas: bool = False, data=()) -> str:
+              blas: bool = False, data=(), sampler=()) -> str:
     import pymc
     import pytensor
 
@@ -431,6 +459,7 @@ def docstring(values: list[ValueVariable], params: list[str], *, name: str,
         "model.compile_logp(), return -inf there instead); values outside a",
         "distribution's support give -inf.",
         "",
+        *sampler,
         f"Model:       {source} (sha256 {digest[:16]})",
         f"PyMC:        {pymc.__version__}",
         f"PyTensor:    {pytensor.__version__}",
@@ -453,12 +482,14 @@ def _regenerate_call(name: str, options: dict) -> str:
     kwargs = "".join(f", {k}={v!r}" for k, v, default in (
         ("name", name, "logp"), ("rewrite", options["rewrite"], True),
         ("fastmath", options["fastmath"], False), ("cache", options["cache"], True),
+        ("checks", options.get("checks", "neg-inf"), "neg-inf"),
     ) if v != default)
     return f"transpile.pymc.from_pymc(model, <this file>{kwargs})"
 
 
 def cli_command(source: str, *, name: str = "logp", rewrite: bool = True,
-                fastmath: bool = False, cache: bool = True, model_name=None) -> str:
+                fastmath: bool = False, cache: bool = True, model_name=None,
+                checks: str = "neg-inf") -> str:
     """The ``transpile pymc`` command line that writes this module."""
     flags = [source]
     if model_name is not None:
@@ -471,6 +502,8 @@ def cli_command(source: str, *, name: str = "logp", rewrite: bool = True,
         flags.append("--fastmath")
     if not cache:
         flags.append("--no-cache")
+    if checks != "neg-inf":
+        flags.append(f"--checks {checks}")
     return f"transpile pymc {' '.join(flags)} -o <this file>"
 
 
@@ -479,9 +512,12 @@ def cli_command(source: str, *, name: str = "logp", rewrite: bool = True,
 
 def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
               fastmath: bool = False, cache: bool = True, source: str | None = None,
-              regenerate: str | None = None) -> str:
+              regenerate: str | None = None, checks: str = "neg-inf") -> str:
     """The source of a module with ``name(<value vars>) -> logp`` and
-    ``name_dlogp(<value vars>) -> (logp, dlogp)`` for the PyMC ``model``.
+    ``name_dlogp(<value vars>) -> (logp, dlogp)`` for the PyMC ``model``, and the
+    flat entries for samplers (``transpile.pymc_sampler``: ``logp_dlogp_flat(q)``,
+    ``expand(q)``, ``initial_point()``, ``LOGP_CFUNC``), where a violated parameter
+    check gives -inf (``checks="neg-inf"``) or raises (``checks="raise"``).
 
     ``path``, if given, is where the module is written (atomically).  ``source``
     names where the model came from and ``regenerate`` how to write the module again,
@@ -495,8 +531,14 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
         raise TranspileError(f"expected a pymc.Model, got {type(model).__name__}")
     import warnings
 
+    from . import pymc_sampler
     from .load import load_object
 
+    if checks not in pymc_sampler.CHECKS:
+        raise TranspileError(f"--checks must be one of {', '.join(pymc_sampler.CHECKS)}, "
+                             f"not {checks!r}")
+    if name in pymc_sampler.NAMES or f"{name}_dlogp" in pymc_sampler.NAMES:
+        raise TranspileError(f"--name {name!r} clashes with a name the module defines")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         inputs, logp, dlogp = model_graphs(model)
@@ -505,6 +547,9 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
         data_vars = [d.variable for d in data]
         logp_graph = load_object(([*inputs, *data_vars], [logp]))
         both_graph = load_object(([*inputs, *data_vars], [logp, dlogp]))
+        sampler = pymc_sampler.sampler_parts(model, values, inputs, data)
+        if sampler is not None:
+            expand_graph = load_object(([*inputs, *data_vars], list(sampler.outputs)))
     defaults = tuple((d.name, d.default) for d in data)
     dlogp_size = sum(v.size for v in values if v.gradient)
 
@@ -514,7 +559,10 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
                          dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
                          digest=both_graph.digest,
                          options={"rewrite": rewrite, "fastmath": fastmath,
-                                  "cache": cache, "regenerate": regenerate})
+                                  "cache": cache, "regenerate": regenerate,
+                                  "checks": checks},
+                         sampler=pymc_sampler.doc_lines(sampler, checks, f"{name}_dlogp",
+                                                        data))
 
     outputs_meta = [("logp", logp.type.dtype, ()), ("dlogp", dlogp.type.dtype,
                                                    (dlogp_size,))]
@@ -527,15 +575,24 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
     )
     from .data import data_file_for, write_module
 
-    text, data = build_module(
-        [Entry(name, logp_graph, defaults), Entry(f"{name}_dlogp", both_graph, defaults)],
-        doc,
-        rewrite=rewrite, cache=cache, fastmath=fastmath, outputs_meta=outputs_meta,
-        metadata=metadata, data_file=data_file_for(path))
-    if path is not None:
-        write_module(path, text, data)
-    return text
+    entries = [Entry(name, logp_graph, defaults), Entry(f"{name}_dlogp", both_graph, defaults)]
+    extra = ()
+    if sampler is not None:
+        entries.append(Entry(pymc_sampler.EXPAND_ENTRY, expand_graph, defaults))
+        metadata += pymc_sampler.metadata(sampler, checks)
 
+        def extra(built, file_name):
+            return pymc_sampler.statements(sampler, values, built, checks=checks,
+                                           cache=cache, fastmath=fastmath,
+                                           file_name=file_name)
+
+    text, arrays = build_module(
+        entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
+        outputs_meta=outputs_meta, metadata=metadata, data_file=data_file_for(path),
+        extra=extra, reserved=pymc_sampler.RESERVED if sampler is not None else ())
+    if path is not None:
+        write_module(path, text, arrays)
+    return text
 
 __all__ = ["Entry", "ValueVariable", "build_module", "from_pymc", "model_graphs",
            "value_variables"]

@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="emit @njit(fastmath=True) (off by default)")
     p.add_argument("--no-cache", action="store_true",
                    help="emit @njit without cache=True")
+    p.add_argument("--checks", choices=("neg-inf", "raise"), default="neg-inf",
+                   help="what a violated parameter check does in the flat entries "
+                   "(logp_dlogp_flat, LOGP_CFUNC): give logp = -inf as PyMC's compiled "
+                   "functions and samplers do (default), or raise ParameterValueError as "
+                   "model.logp() does; logp and logp_dlogp always raise")
     return p
 
 
@@ -96,6 +101,10 @@ def load_model(script, name: str | None = None):
 def run_pymc(argv) -> int:
     from .pymc import cli_command, from_pymc
 
+    if argv[:1] == ["check"]:
+        from .check import run_pymc_check
+
+        return run_pymc_check(argv[1:])
     args = _parser().parse_args(argv)
     if args.predictive and args.name is not None:
         raise TranspileError("--name does not apply to --predictive: the entries are "
@@ -112,9 +121,11 @@ def run_pymc(argv) -> int:
         fastmath=args.fastmath,
         cache=not args.no_cache,
         source=Path(args.model).name,
+        checks=args.checks,
         regenerate=cli_command(Path(args.model).name, name=args.name,
                                rewrite=not args.no_rewrite, fastmath=args.fastmath,
-                               cache=not args.no_cache, model_name=args.model_name),
+                               cache=not args.no_cache, model_name=args.model_name,
+                               checks=args.checks),
     )
     if not args.output:
         sys.stdout.write(source)

@@ -36,6 +36,27 @@ as evaluating model.logp() in PyTensor does (PyMC's compiled functions,
 model.compile_logp(), return -inf there instead); values outside a
 distribution's support give -inf.
 
+For samplers, over one float64 vector q of NDIM = 10 unconstrained
+values laid out as DLOGP_SLICES:
+
+    logp_dlogp_flat(q, grad=None) -> (logp, grad)
+    expand(q) -> (mu, tau, theta_t, theta)
+    initial_point() -> PyMC's initial point as such a vector
+    LOGP_CFUNC, EXPAND_CFUNC: numba.cfuncs with nuts-rs's signatures
+
+logp_dlogp_flat is logp_dlogp on q's slices; a violated parameter check gives
+logp = -inf there, as in PyMC's compiled functions and samplers (--checks
+neg-inf; --checks raise raises).  expand gives the free variables on their
+constrained scale and the Deterministics; EXPANDED lists each one's (name,
+dtype, shape, dims) and COORDS the dims' coordinates.  LOGP_CFUNC.address is a
+C function int64(uint64 dim, double *x, double *grad_out, double *logp_out,
+void *user_data) returning 0 (ok), a positive code (reject the point) or -1
+(dim != NDIM); the cfuncs compile on first access.  logp_dlogp_flat and expand
+take the data as keywords, as logp does (the @njit
+logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, <data>)
+positionally); the cfuncs evaluate the model on the data recorded in DATA,
+frozen into them when they compile.
+
 Model:       model.py (sha256 f88317f8af0cce13)
 PyMC:        5.28.5
 PyTensor:    2.38.3
@@ -67,6 +88,17 @@ VALUE_VARIABLES = (
 )
 DLOGP_SLICES = (("mu", 0, 1), ("tau_log__", 1, 2), ("theta_t", 2, 10))
 MODEL_DATA = (("obs", "float64", (8,), "observed obs"),)
+NDIM = 10
+NEXPANDED = 18
+EXPANDED = (
+    ("mu", "float64", (), ()),
+    ("tau", "float64", (), ()),
+    ("theta_t", "float64", (8,), ()),
+    ("theta", "float64", (8,), ()),
+)
+COORDS = {}
+INITIAL_POINT = (0.0, 1.6094379124341003, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+CHECKS = "neg-inf"
 CONST = np.array(
     [
         2.70805020110221,
@@ -191,6 +223,20 @@ def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
     return (add, dlogp)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def expand_values_with_data(mu, tau_log, theta_t, obs):
+    # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
+    mu = np.float64(np.asarray(mu).item())
+    tau_log = np.float64(np.asarray(tau_log).item())
+    # Exp
+    tau = math.exp(tau_log)
+    # Composite{(i0 + (i1 * i2))}
+    add = np.empty((8,), dtype=np.float64)
+    for i in range(8):
+        add[i] = mu + tau * theta_t[i]
+    return (mu, tau, theta_t.copy(), add)
+
+
 def logp(mu, tau_log, theta_t, *, obs=DATA["obs"]):
     """``logp_with_data`` with the data in DATA (any of them may be given anew, as a
     keyword)."""
@@ -201,3 +247,138 @@ def logp_dlogp(mu, tau_log, theta_t, *, obs=DATA["obs"]):
     """``logp_dlogp_with_data`` with the data in DATA (any of them may be given anew,
     as a keyword)."""
     return logp_dlogp_with_data(mu, tau_log, theta_t, obs)
+
+
+def expand_values(mu, tau_log, theta_t, *, obs=DATA["obs"]):
+    """``expand_values_with_data`` with the data in DATA (any of them may be given
+    anew, as a keyword)."""
+    return expand_values_with_data(mu, tau_log, theta_t, obs)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def logp_dlogp_flat_with_data(q, grad, obs):
+    """(logp, grad) at q, one float64 vector of NDIM unconstrained values laid out
+    as DLOGP_SLICES: what a gradient-based sampler calls.  q is not modified.
+
+    grad is written into grad (and returned) if it is given, else it is a new
+    array.  A violated parameter check gives logp = -inf and a NaN gradient, as PyMC's
+    compiled functions and samplers see it (transpiled with --checks neg-inf).
+    """
+    if q.shape[0] != NDIM:
+        raise ValueError("q must have NDIM entries")
+    try:
+        logp, dlogp = logp_dlogp_with_data(q[0], q[1], q[2:10], obs)
+    except Exception:  # a violated parameter check: the point is rejected
+        logp, dlogp = -np.inf, np.full(NDIM, np.nan)
+    if grad is None:
+        return logp, dlogp
+    grad[:] = dlogp
+    return logp, grad
+
+
+@numba.njit(cache=True, error_model="numpy")
+def expand_with_data(q, obs):
+    """The model's free variables, on their constrained scale, and its
+    Deterministics at q, a tuple in EXPANDED order: what a sampler stores per draw."""
+    if q.shape[0] != NDIM:
+        raise ValueError("q must have NDIM entries")
+    return expand_values_with_data(q[0], q[1], q[2:10], obs)
+
+
+def logp_dlogp_flat(q, grad=None, *, obs=DATA["obs"]):
+    """``logp_dlogp_flat_with_data`` with the data in DATA (any of them may be given
+    anew, as a keyword)."""
+    return logp_dlogp_flat_with_data(q, grad, obs)
+
+
+def expand(q, *, obs=DATA["obs"]):
+    """``expand_with_data`` with the data in DATA (any of them may be given anew, as a
+    keyword)."""
+    return expand_with_data(q, obs)
+
+
+def initial_point():
+    """PyMC's initial point, model.initial_point(), as a flat vector (the layout of
+    DLOGP_SLICES).  Samplers usually jitter it, e.g. by U(-1, 1) per entry."""
+    return np.array(INITIAL_POINT, dtype=np.float64)
+
+
+LOGP_CFUNC_SIGNATURE = (
+    "int64(uint64, CPointer(float64), CPointer(float64), CPointer(float64), voidptr)"
+)
+EXPAND_CFUNC_SIGNATURE = (
+    "int64(uint64, uint64, CPointer(float64), CPointer(float64), voidptr)"
+)
+
+
+def _logp_c(obs):
+    """LOGP_CFUNC's body, a closure over the data
+    (Numba freezes them into the compiled cfunc).
+
+    nuts-rs's logp callback: writes logp and its gradient at x (dim doubles) into
+    *logp_out and grad_out; returns 0 if both are finite, a positive code for a
+    point to reject (1: an exception, 2: logp is not finite, 3: the gradient is not
+    finite) and -1 (fatal) if dim is not NDIM.  user_data is unused."""
+
+    def logp_c(dim, x, grad_out, logp_out, user_data):
+        if dim != NDIM:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        grad = numba.carray(grad_out, (NDIM,))
+        try:
+            logp, _ = logp_dlogp_flat_with_data(q, grad, obs)
+        except Exception:  # never let an exception reach the C caller
+            return 1
+        logp_out[0] = logp
+        if not np.isfinite(logp):
+            return 2
+        for i in range(NDIM):
+            if not np.isfinite(grad[i]):
+                return 3
+        return 0
+
+    return logp_c
+
+
+def _expand_c(obs):
+    """EXPAND_CFUNC's body, a closure over the data
+    (Numba freezes them into the compiled cfunc).
+
+    nuts-rs's expand callback: writes expand(x) into out (n_expanded doubles, the
+    EXPANDED variables flattened in C order, one after the other); returns 0, -1 if
+    dim or n_expanded is not NDIM or NEXPANDED, -2 if expand raised.  user_data is
+    unused."""
+
+    def expand_c(dim, n_expanded, x, out, user_data):
+        if dim != NDIM or n_expanded != NEXPANDED:
+            return -1
+        q = numba.carray(x, (NDIM,))
+        values = numba.carray(out, (NEXPANDED,))
+        try:
+            parts = expand_with_data(q, obs)
+        except Exception:  # never let an exception reach the C caller
+            return -2
+        # mu
+        values[0] = parts[0]
+        # tau
+        values[1] = parts[1]
+        # theta_t
+        values[2:10] = np.ravel(parts[2])
+        # theta
+        values[10:18] = np.ravel(parts[3])
+        return 0
+
+    return expand_c
+
+
+def __getattr__(name):
+    """LOGP_CFUNC and EXPAND_CFUNC are compiled on first use, not at import
+    (numba.cfunc compiles as soon as it is applied), on the data recorded in DATA."""
+    if name == "LOGP_CFUNC":
+        cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE, cache=True)(_logp_c(DATA["obs"]))
+    elif name == "EXPAND_CFUNC":
+        cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE, cache=True)(_expand_c(DATA["obs"]))
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = cfunc
+    return cfunc
