@@ -259,11 +259,43 @@ def test_no_dynamic_code_and_no_object_mode(sources, label):
         assert word not in code
 
 
+# The plain Python functions a module may have besides its @njit ones: the data
+# file's loader (transpile/runtime/data.py), and the sampler interface's lazy
+# numba.cfunc construction (transpile/pymc_sampler.py); the Python entries of
+# modules with data are checked by their shape (_is_data_wrapper).
+PYTHON_FUNCTIONS = {"load_data", "data_checksum", "initial_point", "__getattr__",
+                    "_logp_c", "_expand_c"}
+
+
+def _is_data_wrapper(fn: ast.FunctionDef, functions: dict) -> bool:
+    """``def kernel(x, *, x_data=DATA["x_data"]): return kernel_with_data(x, x_data)``."""
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr)
+                                       and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return False
+    call = body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+        return False
+    target = functions.get(call.func.id)
+    return (target is not None and bool(target.decorator_list)
+            and all(isinstance(a, ast.Name) for a in call.args) and not call.keywords
+            and all(ast.unparse(d).startswith("DATA[") for d in fn.args.kw_defaults))
+
+
 @pytest.mark.parametrize("label", SOURCE_LABELS)
 def test_every_function_is_njit_with_cache_by_default(sources, label):
     tree = ast.parse(sources[label])
     functions = _functions(tree)
     assert functions
+    python = {name for name, fn in functions.items() if not fn.decorator_list}
+    for name in python:
+        assert name in PYTHON_FUNCTIONS or _is_data_wrapper(functions[name], functions), (
+            f"{name}: a Python function that is neither a data entry nor a known helper")
+    for name in python:
+        for inner in ast.walk(functions[name]):  # closures only for numba.cfunc
+            if inner is not functions[name] and isinstance(inner, ast.FunctionDef):
+                assert name in ("_logp_c", "_expand_c"), name
+    functions = {name: fn for name, fn in functions.items() if name not in python}
     allowed = (ast.Import, ast.Assign, ast.FunctionDef, ast.ClassDef)
     for node in tree.body[1:]:  # after the docstring: only these kinds of statement
         assert isinstance(node, allowed), (
@@ -296,7 +328,8 @@ def test_metadata_agrees_with_the_entry_and_the_docstring(sources, label):
         assert isinstance(entries, tuple) and entries
         for name, dtype, shape in entries:
             assert name.isidentifier()
-            np.dtype(dtype)  # a valid dtype name
+            if dtype != "Generator":  # a numpy Generator argument (docs/usage.md)
+                np.dtype(dtype)  # a valid dtype name
             assert isinstance(shape, tuple)
             assert all(s is None or (isinstance(s, int) and s >= 0) for s in shape)
     signatures = _signatures(doc)
@@ -304,13 +337,19 @@ def test_metadata_agrees_with_the_entry_and_the_docstring(sources, label):
     functions = _functions(tree)
     for name, params, _ in signatures:
         assert name in functions, f"{name} documented but not defined"
-        assert [a.arg for a in functions[name].args.args] == params
-        assert [n for n, _, _ in inputs] == params
-    # OUTPUTS describe the last documented entry's results (logp_dlogp in a
-    # `transpile pymc` module, the only entry otherwise).
-    name, _, outs = signatures[-1]
+        assert [a.arg for a in functions[name].args.args] == [
+            p.split("=")[0] for p in params]
+    # INPUTS and OUTPUTS describe the last documented entry (logp_dlogp in a
+    # `transpile pymc` module, posterior_predictive in a --predictive one, the
+    # only entry otherwise); a sampler's flat entries are described apart.
+    from transpile.pymc_sampler import FLAT_NAMES
+
+    name, params, outs = [s for s in signatures if s[0] not in FLAT_NAMES][-1]
+    assert [n for n, _, _ in inputs] == params
     assert [n for n, _, _ in outputs] == outs
     ret = functions[name].body[-1]
+    if _is_data_wrapper(functions[name], functions):  # the @njit entry it calls
+        ret = functions[ret.value.func.id].body[-1]
     assert isinstance(ret, ast.Return)
     returned = ret.value.elts if isinstance(ret.value, ast.Tuple) else [ret.value]
     assert len(returned) == len(outputs)

@@ -38,7 +38,7 @@ EXPAND_ENTRY = "expand_values"
 FLAT_NAMES = ("logp_dlogp_flat", "expand", "initial_point", "LOGP_CFUNC",
               "EXPAND_CFUNC", "LOGP_CFUNC_SIGNATURE", "EXPAND_CFUNC_SIGNATURE",
               "_logp_c", "_expand_c", "logp_dlogp_flat_with_data", "expand_with_data",
-              "__getattr__")
+              "__getattr__", "COMPILED_CFUNCS")
 METADATA_NAMES = ("NDIM", "NEXPANDED", "EXPANDED", "COORDS", "INITIAL_POINT", "CHECKS")
 # Every module-level name this module adds (reserved before anything is lowered).
 NAMES = (EXPAND_ENTRY, *FLAT_NAMES, *METADATA_NAMES)
@@ -218,6 +218,7 @@ def statements(parts: SamplerParts, values, built, *, checks: str, cache: bool =
         sx.assign("EXPAND_CFUNC_SIGNATURE", sx.string(EXPAND_SIGNATURE)),
         _logp_callback(checks, logp_name, logp_data),
         _expand_callback(parts, expand_name, expand_data),
+        sx.assign("COMPILED_CFUNCS", cst.Dict([])),
         _lazy_cfuncs(cache, logp_data, expand_data),
     ]
 
@@ -449,14 +450,16 @@ def _expand_callback(parts: SamplerParts, flat: str, data) -> cst.FunctionDef:
 _LAZY = '''
 def __getattr__(name):
     """LOGP_CFUNC and EXPAND_CFUNC are compiled on first use, not at import
-    (numba.cfunc compiles as soon as it is applied){over}."""
+    (numba.cfunc compiles as soon as it is applied){over}, once."""
+    if name in COMPILED_CFUNCS:
+        return COMPILED_CFUNCS[name]
     if name == "LOGP_CFUNC":
         cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE{cache})(_logp_c({data}))
     elif name == "EXPAND_CFUNC":
         cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE{cache})(_expand_c({data}))
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = cfunc
+    COMPILED_CFUNCS[name] = cfunc
     return cfunc
 '''
 

@@ -382,14 +382,20 @@ def _expand_c(obs):
     return expand_c
 
 
+COMPILED_CFUNCS = {}
+
+
 def __getattr__(name):
     """LOGP_CFUNC and EXPAND_CFUNC are compiled on first use, not at import
-    (numba.cfunc compiles as soon as it is applied), on the data recorded in DATA."""
+    (numba.cfunc compiles as soon as it is applied), on the data recorded in DATA, once.
+    """
+    if name in COMPILED_CFUNCS:
+        return COMPILED_CFUNCS[name]
     if name == "LOGP_CFUNC":
         cfunc = numba.cfunc(LOGP_CFUNC_SIGNATURE, cache=True)(_logp_c(DATA["obs"]))
     elif name == "EXPAND_CFUNC":
         cfunc = numba.cfunc(EXPAND_CFUNC_SIGNATURE, cache=True)(_expand_c(DATA["obs"]))
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = cfunc
+    COMPILED_CFUNCS[name] = cfunc
     return cfunc
