@@ -144,3 +144,15 @@ def test_softplus_pairs_share_one_exp(rng, dtype):
     assert re.search(r"softplus\w*, softplus_neg\w*, sigmoid\w* = softplus_sigmoid\(",
                      source), source  # all three used
     assert "def sigmoid(" in source and "def softplus(" in source
+
+
+def test_calls_made_in_pytensor_order(rng):
+    # Several function calls in one loop body are made in the graph's topological
+    # order, the order PyTensor's Numba mode makes them (docs/performance.md).
+    x = pt.vector("x")
+    out = pt.exp(-x**2) * pt.sin(x) + pt.log1p(pt.abs(x))
+    source = Path(transpile_module([x], [out]).__file__).read_text()
+    calls = re.findall(r"= math\.(\w+)\(", source)
+    assert calls == ["log1p", "sin", "exp"]
+    assert re.search(r"\w+\[i\] = exp \* sin \+ log1p", source)
+    compare([x], [out], [rng.normal(size=1000)])

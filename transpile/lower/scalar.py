@@ -475,9 +475,26 @@ def _softplus_groups(nodes) -> dict:
             for var in members.values()}
 
 
+# Ops spelled as operators or cheap builtins; every other scalar Op is a function call
+# (math.exp, a helper) whose result gets a local when an inner graph makes several.
+_OPERATORS = (ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.IntDiv, ps.Mod, ps.Neg, ps.Sqr,
+              ps.Abs, ps.Pow, ps.Reciprocal, ps.Sign, ps.Identity, ps.Cast, ps.Second,
+              ps.Switch, ps.Clip, ps.Maximum, ps.Minimum, ps.LogicalComparison,
+              ps.BinaryBitOp, ps.Invert, ps.Real, ps.Imag, ps.Complex, ps.Composite)
+
+
+def _is_call(op, expr) -> bool:
+    return not isinstance(op, _OPERATORS) and isinstance(expr, cst.Call)
+
+
 def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     """Lower a scalar inner graph.  Values used once are inlined into their consumer;
-    values used more than once get a local name in the current block."""
+    values used more than once get a local name in the current block.
+
+    Where the graph calls more than one function, each call's result gets a local, so
+    the calls are made in the graph's topological order, the order PyTensor's Numba
+    mode makes them: the speed of a loop of libm calls depends on their order and on
+    the data (docs/performance.md), and in this order it is PyTensor's."""
     from pytensor.graph.basic import Constant
 
     from ..compat import io_toposort
@@ -501,6 +518,7 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
         raise KeyError(var)
 
     shared = _softplus_groups(nodes)
+    ordered = sum(not isinstance(node.op, _OPERATORS) for node in nodes) > 1
     for node in nodes:
         group = shared.get(node.outputs[0])
         if group is not None:  # softplus(x), softplus(-x), sigmoid(x) from one call
@@ -520,7 +538,8 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
             if var in consumed and _wraps_around(node.op, var.type.dtype):
                 expr = cast(expr, var.type.dtype)
             deep = depth > MAX_INLINE_DEPTH
-            if (uses.get(var, 0) > 1 or deep) and not is_atomic(expr):
+            call = ordered and _is_call(node.op, expr)
+            if (uses.get(var, 0) > 1 or deep or call) and not is_atomic(expr):
                 local = fn.fresh(_hint(var))
                 fn.emit(sx.assign(local, expr))
                 expr = sx.name(local)
