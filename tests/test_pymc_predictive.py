@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.stats as stats
-from oracle import import_source
+from oracle import _import, import_source
 from pytensor.compile.mode import Mode
 
 pm = pytest.importorskip("pymc")  # an extra ("examples"): absent in `make test-pytensor3`
@@ -45,15 +45,19 @@ SLOW = [name for name in ZOO if name not in DEFAULT]
 
 
 @pytest.fixture(scope="module")
-def built():
+def built(tmp_path_factory):
     cache = {}
+    folder = tmp_path_factory.mktemp("predictive")
 
     def build(name):
         if name not in cache:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = ZOO[name]()
-                cache[name] = model, import_source(from_pymc_predictive(model), "pred")
+                # written with -o, as a user would: large data go to its data file
+                path = folder / f"pred_{name}.py"
+                from_pymc_predictive(model, str(path))
+                cache[name] = model, _import(f"pred_{name}", path)
         return cache[name]
 
     return build

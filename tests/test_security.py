@@ -391,8 +391,8 @@ def test_a_failing_rewrite_is_skipped_with_a_one_line_note(monkeypatch, caplog):
 def test_mutated_real_pickles_never_crash_hang_or_print_a_traceback(tmp_path):
     """Truncations, byte flips and swapped opcodes of real graph pickles, loaded in a
     subprocess (so that a crash would show as a signal): each one loads or is refused
-    as a TranspileError.  TRANSPILE_FUZZ_PICKLES sets how many (default 300)."""
-    count = int(os.environ.get("TRANSPILE_FUZZ_PICKLES", "300"))
+    as a TranspileError.  TRANSPILE_FUZZ_PICKLES sets how many (default 150)."""
+    count = int(os.environ.get("TRANSPILE_FUZZ_PICKLES", "150"))
     seeds = []
     x, s = pt.vector("x"), pt.scalar("s")
     ys = pytensor.scan(lambda a, h: h * a + s, sequences=[x], outputs_info=[s],

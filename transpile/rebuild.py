@@ -127,6 +127,9 @@ REWRITTEN_AWAY = frozenset({
     "pytensor.tensor.nlinalg.TensorSolve",
     "pytensor.tensor.slinalg.EigvalshGrad",
 })
+# Packages whose Ops PyTensor's rewrites always lower to tensor Ops (xtensor's
+# named-dimension Ops become tensor Ops in the "lower_xtensor" rewrites).
+REWRITTEN_AWAY_PACKAGES = ("pytensor.xtensor",)
 
 # PyTensor's sparse and typed-list Ops: named as such when refused.
 
@@ -451,7 +454,8 @@ class Rebuilder:
 
         if any(k in _LOWERINGS or k in _SCALAR_LOWERINGS for k in cls.__mro__):
             return
-        if _path(cls) in REWRITTEN_AWAY or _within(cls.__module__, self.packages):
+        if _path(cls) in REWRITTEN_AWAY or _within(cls.__module__, self.packages) \
+                or _within(cls.__module__, REWRITTEN_AWAY_PACKAGES):
             return
         from .unsupported import NOT_YET
 
