@@ -30,10 +30,6 @@ ORIGINAL = "# a file the user already had\n"
 MODEL = """\
 import pytensor.tensor as pt
 
-# One worker runs this file: its module fixtures start every subprocess run at once
-# (under pytest-xdist, each worker would start them all again).
-pytestmark = pytest.mark.xdist_group("cli")
-
 x = pt.vector("x")
 s = pt.scalar("s")
 inputs = [x, s]

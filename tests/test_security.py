@@ -37,10 +37,6 @@ from pytensor.tensor.elemwise import Elemwise
 
 import transpile
 
-# One worker runs this file: its module fixtures start every subprocess run at once
-# (under pytest-xdist, each worker would start them all again).
-pytestmark = pytest.mark.xdist_group("security")
-
 EXE = Path(sys.executable).parent / "transpile"
 TESTS = Path(__file__).resolve().parent
 ORIGINAL = "# a file the user already had\n"
