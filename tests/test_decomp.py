@@ -207,6 +207,7 @@ def test_batched_without_rewrites_on_an_empty_batch(rng):
     assert [x.shape for x in empty] == shapes
 
 
+@slow
 def test_float32_and_complex(rng):
     """float32 stays float32 (complex64 where complex), computed as PyTensor does:
     NumPy's SVD, Eig and (2.38's) Eigh in double precision, then cast, SciPy's
