@@ -58,19 +58,25 @@ def test_sampler_needs_neither_pymc_nor_pytensor_and_finds_the_posterior():
         assert abs(means[key] - want) < tol, f"{key}: {means[key]} vs {want}, {summary}"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pymc") is None,
-                    reason="PyMC is not installed (make test-pytensor3)")
-def test_committed_module_is_fresh(tmp_path):
-    out = tmp_path / "eight_schools.py"
+def _regenerated(tmp_path, name: str, *flags) -> str:
+    """``transpile pymc [flags] model.py -o <tmp>/name``, run in the example's folder
+    as the Makefile runs it: the module's text."""
+    out = tmp_path / name
     code = ("import sys; from transpile.pymc_cli import run_pymc; "
             "sys.exit(run_pymc(sys.argv[1:]))")
     result = subprocess.run(
-        [sys.executable, "-c", code, "model.py", "-o", str(out)], cwd=EXAMPLE,
+        [sys.executable, "-c", code, *flags, "model.py", "-o", str(out)], cwd=EXAMPLE,
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return out.read_text()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymc") is None,
+                    reason="PyMC is not installed (make test-pytensor3)")
+def test_committed_module_is_fresh(tmp_path):
     committed = (EXAMPLE / "eight_schools.py").read_text()
-    assert out.read_text() == committed, (
+    assert _regenerated(tmp_path, "eight_schools.py") == committed, (
         "generated_examples/pymc_hmc/eight_schools.py is stale: regenerate it with "
         "`transpile pymc model.py -o eight_schools.py` in that folder")
 
@@ -107,14 +113,7 @@ def test_predictive_draws_need_neither_pymc_nor_pytensor():
 @pytest.mark.skipif(importlib.util.find_spec("pymc") is None,
                     reason="PyMC is not installed (make test-pytensor3)")
 def test_committed_draws_module_is_fresh(tmp_path):
-    out = tmp_path / "eight_schools_draws.py"
-    code = ("import sys; from transpile.pymc_cli import run_pymc; "
-            "sys.exit(run_pymc(sys.argv[1:]))")
-    result = subprocess.run(
-        [sys.executable, "-c", code, "--predictive", "model.py", "-o", str(out)],
-        cwd=EXAMPLE, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert out.read_text() == (EXAMPLE / "eight_schools_draws.py").read_text(), (
+    committed = (EXAMPLE / "eight_schools_draws.py").read_text()
+    assert _regenerated(tmp_path, "eight_schools_draws.py", "--predictive") == committed, (
         "generated_examples/pymc_hmc/eight_schools_draws.py is stale: regenerate it with "
         "`make examples`")
