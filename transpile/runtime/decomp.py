@@ -462,6 +462,13 @@ def qz_real(a, b, sort):
             select = qz_selects(alphar + np.complex64(1j) * alphai, beta, sort)
             info = tgsen_real(select, aa, bb, q, z, alphar, alphai, beta)
     alpha = alphar + np.complex64(1j) * alphai  # complex64 for float32
+    return qz_outputs(info, aa, bb, alpha, beta, q, z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def qz_outputs(info, aa, bb, alpha, beta, q, z):
+    """A QZ decomposition's results in PyTensor's order, C-contiguous; all nan when
+    LAPACK reported a failure (``info != 0``)."""
     if info != 0:
         for array in (aa, bb, q, z):
             array[:] = np.nan
@@ -484,13 +491,7 @@ def qz_complex(a, b, sort):
         if info == 0 and n > 0:
             select = qz_selects(alpha, beta, sort)
             info = tgsen_complex(select, aa, bb, q, z, alpha, beta)
-    if info != 0:
-        for array in (aa, bb, q, z):
-            array[:] = np.nan
-        alpha[:] = np.nan
-        beta[:] = np.nan
-    return (np.ascontiguousarray(aa), np.ascontiguousarray(bb), alpha, beta,
-            np.ascontiguousarray(q), np.ascontiguousarray(z))
+    return qz_outputs(info, aa, bb, alpha, beta, q, z)
 
 
 # ---- Sylvester equations -------------------------------------------------------------
