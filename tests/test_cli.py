@@ -239,7 +239,7 @@ def test_a_failure_is_one_line_and_writes_nothing(runs, work, name):
         ("name_range", ["--name 'range'", "builtin"]),
         ("bad_plugin", ["--plugin no_such_plugin_x", "No module named"]),
         ("bad_allow", ["--allow-module no_such_module_x", "cannot import"]),
-        ("no_output_dir", ["cannot write", "No such file or directory"]),
+        ("no_output_dir", ["cannot write", "no such directory"]),
         ("dump_missing", ["no such script: missing_model.py"]),
         ("dump_no_outputs", ["does not define `outputs`"]),
         ("dump_broken", ["broken_model.py failed", "RuntimeError",

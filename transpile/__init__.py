@@ -35,16 +35,27 @@ def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool 
 def _transpile(graph, options: dict, output) -> str:
     from pathlib import Path
 
+    from .data import data_file_for, write_module
+    from .load import read_file, read_records
+    from .output import check_output_dir
+
+    records = None
+    if isinstance(graph, (str, Path)):
+        # Read and parse the file before PyTensor is imported: a file that is missing,
+        # damaged or hostile is refused in a fraction of a second.
+        records = read_records(read_file(graph))
+    if output is not None:
+        check_output_dir(output)
+
     import pytensor
 
     from .assemble import Options, generate_module
-    from .data import data_file_for, write_module
     from .load import load_file, load_object
 
     # PyTensor's C compiler stays off throughout: nothing in a graph is compiled.
     with pytensor.config.change_flags(cxx=""):
-        if isinstance(graph, (str, Path)):
-            loaded = load_file(graph, options["allow_modules"])
+        if records is not None:
+            loaded = load_file(graph, options["allow_modules"], records)
         else:
             loaded = load_object(graph)
         source, data = generate_module(loaded, Options(**options,

@@ -49,17 +49,29 @@ class _PickledFunction:
         self.maker = maker
 
 
+def read_records(data: bytes):
+    """The inert record tree of a pickle's bytes (:mod:`transpile.inert`): no
+    PyTensor is imported yet, so a file refused here costs no more than reading it."""
+    from .inert import unpickle
+    from .rebuild import DEFAULT_LIMITS
+
+    return unpickle(data, DEFAULT_LIMITS.max_nodes)
+
+
 def load_bytes(data: bytes, allowed_modules: Sequence[str] = ()):
     """The graph a pickle describes, rebuilt (see the module docstring): a
     ``FunctionGraph``, a list of output variables, an ``(inputs, outputs)`` pair or
     a compiled Function's graph, as the pickle holds it."""
+    return load_records(read_records(data), allowed_modules)
+
+
+def load_records(records, allowed_modules: Sequence[str] = ()):
+    """:func:`load_bytes` for a record tree :func:`read_records` has read."""
     from . import lower  # noqa: F401  (the lowerings say which Ops a graph may hold)
-    from .inert import unpickle
     from .rebuild import Rebuilder
 
     _import_allowed(allowed_modules)
     rebuilder = Rebuilder(allowed_modules)
-    records = unpickle(data, rebuilder.limits.max_nodes)
     graph = _rebuild_top(rebuilder, records)
     rebuilder.finish()
     return graph
@@ -170,7 +182,8 @@ def _rebuild_function(rb, maker):
                                             inputs=flags))
 
 
-def load_file(path, allowed_modules: Sequence[str] = ()) -> LoadedGraph:
+def read_file(path) -> bytes:
+    """A graph file's bytes, or a one-line :class:`LoadError`."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -182,9 +195,16 @@ def load_file(path, allowed_modules: Sequence[str] = ()) -> LoadedGraph:
         raise LoadError(f"cannot read {path}: {exc.strerror}") from None
     if not data:
         raise LoadError(f"empty file: {path}")
-    obj = load_bytes(data, allowed_modules)
-    fgraph = to_fgraph(obj)
-    return LoadedGraph(fgraph, path.name, graph_digest(fgraph))
+    return data
+
+
+def load_file(path, allowed_modules: Sequence[str] = (), records=None) -> LoadedGraph:
+    """The graph in the pickle at ``path``; ``records``, if given, is what
+    :func:`read_records` already read from it."""
+    if records is None:
+        records = read_records(read_file(path))
+    fgraph = to_fgraph(load_records(records, allowed_modules))
+    return LoadedGraph(fgraph, Path(path).name, graph_digest(fgraph))
 
 
 def load_object(obj) -> LoadedGraph:

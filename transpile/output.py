@@ -17,6 +17,13 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def check_output_dir(path) -> None:
+    """Refuse, before any work, an output whose directory is not there."""
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise TranspileError(f"cannot write {path}: no such directory: {parent}")
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename.
 

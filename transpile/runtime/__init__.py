@@ -12,6 +12,7 @@ uses it, but verbatim and as a module-level statement: the assembler puts the bi
 in one block before the helpers, in dependency order.
 """
 
+import ast
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,16 +51,43 @@ def _definitions(module: str, tree: cst.Module):
 
 
 @functools.cache
-def _parse_all() -> dict[str, _Definition]:
-    definitions: dict[str, _Definition] = {}
-    here = Path(__file__).parent
+def _index() -> dict[str, str]:
+    """Every public function and binding, in source order, with its runtime file.
+
+    Read with :mod:`ast`, which is fast; a file's libcst tree is only built when one of
+    its definitions is copied (:func:`_parsed`)."""
+    index: dict[str, str] = {}
     for module in RUNTIME_MODULES:
-        tree = cst.parse_module((here / f"{module}.py").read_text())
-        for name, definition in _definitions(module, tree):
-            if name in definitions:
-                raise RuntimeError(f"runtime/{module}.py redefines {name!r}")
-            definitions[name] = definition
-    return definitions
+        for stmt in ast.parse(_source(module)).body:
+            if isinstance(stmt, (ast.FunctionDef, ast.Assign)):
+                name = _ast_name(stmt)
+                if name is None or name.startswith("_"):
+                    continue
+                if name in index:
+                    raise RuntimeError(f"runtime/{module}.py redefines {name!r}")
+                index[name] = module
+    return index
+
+
+def _ast_name(stmt) -> str | None:
+    if isinstance(stmt, ast.FunctionDef):
+        return stmt.name
+    if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _source(module: str) -> str:
+    return (Path(__file__).parent / f"{module}.py").read_text()
+
+
+@functools.cache
+def _parsed(module: str) -> dict[str, _Definition]:
+    return dict(_definitions(module, cst.parse_module(_source(module))))
+
+
+def _definition(name: str) -> _Definition:
+    return _parsed(_index()[name])[name]
 
 
 class _Names(cst.CSTVisitor):
@@ -72,37 +100,37 @@ class _Names(cst.CSTVisitor):
 
 @functools.cache
 def _direct_deps(name: str) -> tuple[str, ...]:
-    definitions = _parse_all()
-    node = definitions[name].node
+    node = _definition(name).node
     visitor = _Names()
     (node.body if isinstance(node, cst.FunctionDef) else node).visit(visitor)
-    return tuple(sorted(n for n in visitor.names if n in definitions and n != name))
+    index = _index()
+    return tuple(sorted(n for n in visitor.names if n in index and n != name))
 
 
 class RuntimeLibrary:
     def names(self) -> list[str]:
-        return list(_parse_all())
+        return list(_index())
 
     def function(self, name: str) -> cst.FunctionDef:
-        return _parse_all()[name].node
+        return _definition(name).node
 
     def is_binding(self, name: str) -> bool:
         """Whether ``name`` is a module-level binding (copied verbatim), not an
         ``@numba.njit`` helper."""
-        return not _parse_all()[name].jitted
+        return not _definition(name).jitted
 
     def binding(self, name: str) -> cst.CSTNode:
-        return _parse_all()[name].node
+        return _definition(name).node
 
     def in_source_order(self, names) -> list[str]:
         """``names`` in the order the runtime files define them (a binding's
         dependencies come first there)."""
-        position = {name: k for k, name in enumerate(_parse_all())}
+        position = {name: k for k, name in enumerate(_index())}
         return sorted(names, key=position.__getitem__)
 
     def module_of(self, name: str) -> str:
         """The runtime file (``"lapack"``) that defines ``name``."""
-        return _parse_all()[name].module
+        return _index()[name]
 
     def closure(self, name: str) -> list[str]:
         """``name`` and every helper or binding it uses, dependencies first."""
