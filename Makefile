@@ -23,7 +23,7 @@ run: $(STAMP)
 # The test suite (CI runs exactly this through .ci/run), on both cores: Numba
 # compilation dominates its run time.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 # Regenerate generated_examples/ (graphs and modules).
 examples: $(STAMP)
@@ -43,7 +43,7 @@ bench-scale: $(STAMP)
 # which pins PyTensor 2.38: its tests skip, and so do the committed examples'
 # freshness checks, which are tied to the PyTensor that generated them).
 test-pytensor3: venv-pt3
-	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -n 2
+	.venv-pt3/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 venv-pt3:
 	test -x .venv-pt3/bin/python || $(PYTHON) -m venv .venv-pt3

@@ -3,7 +3,7 @@
     python -m conformance                      # all of tests/link/numba, then the doc
     python -m conformance test_shape.py -k Reshape
     python -m conformance --failures           # only the tests with non-passing cases
-    python -m conformance --jobs 2             # pytest-xdist, on two workers
+    python -m conformance --jobs 2             # two pytest processes at once
     python -m conformance --report-only        # rewrite the doc from the results
     python -m conformance -- --runslow         # anything after -- goes to pytest
 
@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="the working directory (default: .conformance)")
     p.add_argument("--doc", type=Path, default=REPO / "docs" / "conformance.md",
                    help="the report to write (default: docs/conformance.md)")
-    p.add_argument("--jobs", "-n", type=int, default=1, help="pytest-xdist workers")
+    p.add_argument("--jobs", "-n", type=int, default=1,
+                   help="pytest processes run at once, each on a share of the test files "
+                   "(not pytest-xdist: the suite's test ids hold memory addresses, which "
+                   "differ between xdist workers)")
     p.add_argument("--failures", action="store_true",
                    help="re-run only the tests with a case that did not pass "
                    "(skipped cases, which cannot be pickled, aside)")
@@ -61,6 +64,27 @@ def _failing_nodeids(root: Path, version: str, targets) -> list[str]:
     return sorted(n for n in nodeids if any(n.startswith(t) for t in targets))
 
 
+def _shares(src: Path, targets: list[str], jobs: int) -> list[list[str]]:
+    """``targets`` split into at most ``jobs`` lists of about equal work: directories
+    become their test files, and files (weighed by size) and node ids are dealt out
+    largest first to the lightest share."""
+    items: list[tuple[int, str]] = []
+    for target in targets:
+        path = src / target
+        if "::" not in target and path.is_dir():
+            items += [(f.stat().st_size, str(f.relative_to(src)))
+                      for f in sorted(path.rglob("test_*.py"))]
+        else:
+            file = src / target.partition("::")[0]
+            items.append((file.stat().st_size if "::" not in target and file.exists()
+                          else 1, target))
+    shares: list[tuple[int, list[str]]] = [(0, []) for _ in range(min(jobs, len(items)))]
+    for weight, item in sorted(items, reverse=True):
+        k = min(range(len(shares)), key=lambda i: shares[i][0])
+        shares[k] = (shares[k][0] + weight, shares[k][1] + [item])
+    return [sorted(share) for _, share in shares]
+
+
 def run_suite(args, src: Path, version: str) -> int:
     targets = _targets(src, args.paths)
     force = args.force
@@ -70,19 +94,33 @@ def run_suite(args, src: Path, version: str) -> int:
         if not targets:
             print("conformance: no failing cases recorded")
             return 0
-    command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin",
-               "-p", "no:cacheprovider", "-q", "-rN", f"--rootdir={src}",
-               f"--conformance-root={args.root}", *targets, *args.pytest]
+    base = [sys.executable, "-m", "pytest", "-p", "conformance.plugin",
+            "-p", "no:cacheprovider", "-q", "-rN", f"--rootdir={src}",
+            f"--conformance-root={args.root}"]
+    options = [*args.pytest]
     if args.keyword:
-        command += ["-k", args.keyword]
-    if args.jobs > 1:
-        command += ["-n", str(args.jobs)]
+        options += ["-k", args.keyword]
     if force:
-        command.append("--conformance-force")
+        options.append("--conformance-force")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(REPO)]))
-    print("conformance:", " ".join(command[1:]), flush=True)
-    return subprocess.run(command, cwd=src, env=env).returncode
+    shares = _shares(src, targets, args.jobs) if args.jobs > 1 else [targets]
+    procs = []
+    for k, share in enumerate(shares):
+        command = [*base, *share, *options]
+        print("conformance:", " ".join(command[1:]), flush=True)
+        # Each process appends its records to the one results file (plugin.py writes
+        # each test's records in one append); with several, each logs to its own file.
+        log = None if len(shares) == 1 else open(args.root / f"job-{k}.log", "w")  # noqa: SIM115
+        procs.append((subprocess.Popen(command, cwd=src, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT if log else None), log))
+    statuses = []
+    for proc, log in procs:
+        statuses.append(proc.wait())
+        if log is not None:
+            log.close()
+            print(f"conformance: {log.name}: pytest exited with status {statuses[-1]}")
+    return max(statuses, key=lambda status: status not in (0, 1))
 
 
 def main(argv=None) -> int:

@@ -27,6 +27,10 @@ TESTS = Path(__file__).resolve().parent
 EXE = Path(sys.executable).parent / "transpile"
 ORIGINAL = "# a file the user already had\n"
 
+# The subprocess runs are made once, by a module fixture: every test of this file runs
+# on one xdist worker (`--dist loadgroup`, Makefile), so they are not made twice.
+pytestmark = pytest.mark.xdist_group("cli")
+
 MODEL = """\
 import pytensor.tensor as pt
 

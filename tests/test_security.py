@@ -42,6 +42,10 @@ TESTS = Path(__file__).resolve().parent
 ORIGINAL = "# a file the user already had\n"
 MINUTE = 60
 
+# The subprocess runs are made once, by a module fixture: every test of this file runs
+# on one xdist worker (`--dist loadgroup`, Makefile), so they are not made twice.
+pytestmark = pytest.mark.xdist_group("security")
+
 
 def _marker_command(marker: Path) -> bytes:
     """A pickle that, if unpickled the usual way, creates ``marker``."""
