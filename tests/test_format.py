@@ -100,6 +100,50 @@ def test_format_module_falls_back_to_black_for_unknown_statements():
     assert format_module(tree) == black.format_str(code, mode=BLACK_MODE)
 
 
+def _statements_in(stmts):
+    """Every simple statement and compound header below ``stmts``, with its kind."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield "statement", stmt
+        elif isinstance(stmt, (cst.For, cst.While, cst.If, cst.FunctionDef)):
+            if not isinstance(stmt, cst.FunctionDef):
+                yield "header", stmt
+            yield from _statements_in(stmt.body.body)
+            orelse = getattr(stmt, "orelse", None)
+            if isinstance(orelse, cst.Else):
+                yield from _statements_in(orelse.body.body)
+            elif orelse is not None:
+                yield from _statements_in([orelse])
+
+
+_PASS_BODY = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
+
+
+@pytest.mark.parametrize("label", GRAPHS)
+def test_the_printer_prints_what_libcst_prints(label):
+    """transpile/printer.py against libcst's own code generator, on the trees the
+    lowerings build (default whitespace) and on the same module parsed back from its
+    text (whitespace and parentheses as written, runtime helpers included)."""
+    from transpile.printer import expression_code, header_code, statement_code
+
+    tree, source = _tree(GRAPHS[label], True)
+    empty = cst.Module([])
+    seen = 0
+    for module in (tree, cst.parse_module(source)):
+        for kind, stmt in _statements_in(module.body):
+            if kind == "statement":
+                assert statement_code(stmt) == empty.code_for_node(stmt)
+                for small in stmt.body:
+                    value = getattr(small, "value", None)
+                    if isinstance(value, cst.BaseExpression):
+                        assert expression_code(value) == empty.code_for_node(value)
+            else:
+                bare = stmt.with_changes(body=_PASS_BODY, orelse=None)
+                assert header_code(stmt) == empty.code_for_node(bare)
+            seen += 1
+    assert seen > 100
+
+
 def _body(code):
     return list(cst.parse_module(code).body)
 

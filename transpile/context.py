@@ -17,6 +17,7 @@ from . import syntax as sx
 from .data import is_data
 from .dtypes import typed_literal
 from .naming import Namespace
+from .printer import expression_code
 from .runtime import RuntimeLibrary
 
 LOOP_INDICES = ("i", "j", "k", "l")
@@ -157,37 +158,6 @@ def array_literal(value: np.ndarray) -> sx.Expr:
     return sx.call("np.array", nested(value), dtype=dtype_attr(value.dtype.name))
 
 
-def _short_code(node) -> str | None:
-    """libcst's text of the lengths and indices lowerings compare (``n``, ``3``,
-    ``x.shape[0]``) without its code generator, which costs a third of a millisecond
-    a node; None for anything else, or anything not spaced as the builders space it."""
-    kind = type(node)
-    if kind is cst.Name or kind is cst.Integer:
-        return None if node.lpar else node.value
-    if kind is cst.Attribute:
-        value = _short_code(node.value)
-        if value is None or node.lpar or node.dot.whitespace_before.value \
-                or node.dot.whitespace_after.value:
-            return None
-        return f"{value}.{node.attr.value}"
-    if kind is cst.Subscript and not node.lpar and not node.whitespace_after_value.value \
-            and not node.lbracket.whitespace_after.value \
-            and not node.rbracket.whitespace_before.value:
-        value = _short_code(node.value)
-        parts = []
-        for k, element in enumerate(node.slice):
-            index = element.slice
-            if type(index) is not cst.Index or index.star or index.whitespace_after_star \
-                    or not (element.comma is cst.MaybeSentinel.DEFAULT
-                            or k == len(node.slice) - 1 and element.comma is None):
-                return None
-            parts.append(_short_code(index.value))
-        if value is None or None in parts or not parts:
-            return None
-        return f"{value}[{', '.join(parts)}]"
-    return None
-
-
 class _OutputClient:
     op = None
 
@@ -319,8 +289,7 @@ class FunctionBuilder:
     @staticmethod
     def code(node) -> str:
         """The source text of an expression (for comparing two expressions)."""
-        text = _short_code(node)
-        return cst.Module([]).code_for_node(node) if text is None else text
+        return expression_code(node)
 
     # ---- names and values ----------------------------------------------------
     def fresh(self, hint: str | None, fallback: str = "tmp") -> str:

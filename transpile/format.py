@@ -27,10 +27,10 @@ import re
 import black
 import libcst as cst
 
+from .printer import header_code, statement_code
+
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
 _INDENT = "    "
-_PASS = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
-_EMPTY = cst.Module([])
 # What black would rewrite in a line that fits: quotes and escapes, ``**`` (hugged
 # when simple), ``:`` (slice spacing, lambdas, dicts), trailing commas, semicolons,
 # inline comments, doubled spaces.
@@ -93,7 +93,7 @@ def _statements(stmts, depth: int, out: list[str]) -> bool:
     """Append the formatted lines of ``stmts`` at ``depth``; False: not handled."""
     for stmt in stmts:
         if isinstance(stmt, cst.SimpleStatementLine):
-            out.extend(_simple(_EMPTY.code_for_node(stmt), depth))
+            out.extend(_simple(statement_code(stmt), depth))
         elif isinstance(stmt, (cst.For, cst.While, cst.If)):
             if not _compound(stmt, depth, out):
                 return False
@@ -105,7 +105,7 @@ def _statements(stmts, depth: int, out: list[str]) -> bool:
 def _compound(stmt, depth: int, out: list[str]) -> bool:
     if not _plain_block(stmt.body) or getattr(stmt, "asynchronous", None):
         return False
-    head = _EMPTY.code_for_node(stmt.with_changes(body=_PASS, orelse=None))
+    head = header_code(stmt)
     lines = _simple(head, depth, header=True)
     if lines is None:
         return False
