@@ -187,3 +187,21 @@ def test_progress_line_only_on_a_terminal_and_only_when_slow(monkeypatch):
     assert "transpile: lowering 0/" in tty.getvalue()
     assert tty.getvalue().endswith("\r")
     assert pipe.getvalue() == ""
+
+
+def test_transpile_pymc_shows_the_progress_line_too(monkeypatch):
+    pm = pytest.importorskip("pymc")
+    import sys
+
+    from transpile.pymc import from_pymc
+
+    monkeypatch.setattr(progress.Progress.__init__, "__defaults__", (0.0, 0.0))
+    tty = _TTY()
+    monkeypatch.setattr(sys, "stderr", tty)
+    with pm.Model() as model:
+        mu = pm.Normal("mu")
+        pm.Normal("y", mu, 1.0, observed=[0.1, 0.2])
+    from_pymc(model)
+    shown = tty.getvalue()
+    assert "transpile: rewriting logp" in shown and "transpile: lowering" in shown
+    assert "transpile: formatting" in shown and shown.endswith("\r")

@@ -258,7 +258,7 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     """
     import libcst as cst
 
-    from . import lower  # noqa: F401  (registers the lowerings)
+    from . import lower, progress  # noqa: F401  (lower registers the lowerings)
     from .assemble import assemble, build_entry, check_entry_name, keep_output_names
     from .context import ModuleBuilder
     from .data import in_file, needs_output_error
@@ -282,42 +282,46 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
         module.namespace.reserve(n)
     if len(set(names)) != len(names):
         raise TranspileError(f"entry names must differ: {names}")
-    built, inputs_meta = [], None
-    for entry in entries:
-        fgraph = entry.loaded.fgraph
-        if not fgraph.outputs:
-            raise GraphError("the graph has no outputs")
-        if rewrite:
-            output_names = [var.name for var in fgraph.outputs]
-            rewrite_graph(fgraph)
-            if keep_names:
-                keep_output_names(fgraph, output_names)
-        module.entry_name = entry.name
-        one = build_entry(fgraph, module, entry.data)
-        if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
-            raise GraphError(f"the entries of one module must take the same inputs: "
-                             f"{[i[0] for i in one.inputs_meta]} != "
-                             f"{[i[0] for i in inputs_meta]}")
-        inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
-        built.append(one)
-    module.entry_name = names[0]
-    if in_file(module.data) and data_file is None:
-        raise needs_output_error(len(in_file(module.data)))
-    if callable(doc):
-        code = "\n".join(cst.Module([]).code_for_node(f) for f in
-                         [*module.binding_block(), *module.helpers.values(),
-                          *(e.function for e in built)])
-        text = doc(inputs_meta, code)
-    else:
-        text = doc
-    values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
-    tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
-                    metadata=values, data_file=data_file)
-    extra = extra(built, data_file if in_file(module.data) else None) if callable(extra) \
-        else extra
-    if extra:
-        tree = tree.with_changes(body=[*tree.body, *extra])
-    return format_module(tree), dict(module.data)
+    # A progress line on a terminal when this takes more than a few seconds.
+    with progress.reporting():
+        built, inputs_meta = [], None
+        for entry in entries:
+            fgraph = entry.loaded.fgraph
+            if not fgraph.outputs:
+                raise GraphError("the graph has no outputs")
+            if rewrite:
+                progress.stage(f"rewriting {entry.name}")
+                output_names = [var.name for var in fgraph.outputs]
+                rewrite_graph(fgraph)
+                if keep_names:
+                    keep_output_names(fgraph, output_names)
+            module.entry_name = entry.name
+            one = build_entry(fgraph, module, entry.data)
+            if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
+                raise GraphError(f"the entries of one module must take the same inputs: "
+                                 f"{[i[0] for i in one.inputs_meta]} != "
+                                 f"{[i[0] for i in inputs_meta]}")
+            inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
+            built.append(one)
+        module.entry_name = names[0]
+        if in_file(module.data) and data_file is None:
+            raise needs_output_error(len(in_file(module.data)))
+        if callable(doc):
+            code = "\n".join(cst.Module([]).code_for_node(f) for f in
+                             [*module.binding_block(), *module.helpers.values(),
+                              *(e.function for e in built)])
+            text = doc(inputs_meta, code)
+        else:
+            text = doc
+        values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
+        tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
+                        metadata=values, data_file=data_file)
+        extra = extra(built, data_file if in_file(module.data) else None) if callable(extra) \
+            else extra
+        if extra:
+            tree = tree.with_changes(body=[*tree.body, *extra])
+        progress.stage("formatting")
+        return format_module(tree), dict(module.data)
 
 
 def _defined_names(statements) -> set[str]:
