@@ -11,6 +11,7 @@ import pytest
 from chunked import compare_chunked
 from comments import fused_reductions, standalone_reductions
 from oracle import compare
+from pytensor.tensor.math import ProdWithoutZeros
 
 # Every subset of the axes of a 3-d tensor; (0, 2) and 0 are not trailing, so they
 # accumulate into the output array, the others use a scalar accumulator per row.
@@ -71,6 +72,8 @@ def test_reduction_variants(rng, rewrite):
     f = pt.fmatrix("f")
     b = pt.matrix("b", dtype="bool")
     r = pt.tensor("r", shape=(None, 1, None))
+    c = pt.matrix("c", dtype="complex128")
+    z = pt.vector("z")
     outs = [
         pt.sum(x, axis=(0, 2), keepdims=True), pt.max(x, axis=1, keepdims=True),
         pt.mean(x, axis=(0, 2)), pt.var(f, axis=1),
@@ -78,11 +81,16 @@ def test_reduction_variants(rng, rewrite):
         pt.mean(b), pt.sum(b, axis=1),
         pt.sum(r, axis=1), pt.max(r, axis=(0, 1)),  # over a broadcastable axis
         pt.sum(x.transpose(2, 0, 1), axis=1),  # a non-contiguous input
+        # a complex sum into a real result keeps the real part, as NumPy casts
+        pt.sum(c, axis=1, dtype="float64"), pt.sum(c, dtype="float64"),
+        ProdWithoutZeros(axis=None)(z), ProdWithoutZeros(axis=None)(z[:2]),
     ]
     values = [_values(rng, "float64"), _values(rng, "int64", (4, 5)),
               _values(rng, "float32", (4, 5)), _values(rng, "bool", (4, 5)),
-              _values(rng, "float64", (3, 1, 5))]
-    compare_chunked([x, m, f, b, r], outs, values, rewrite=rewrite)
+              _values(rng, "float64", (3, 1, 5)),
+              _values(rng, "float64", (4, 5)) + 1j * _values(rng, "float64", (4, 5)),
+              np.array([0.0, 0.0, 2.0, -3.0, 0.0])]
+    compare_chunked([x, m, f, b, r, c, z], outs, values, rewrite=rewrite)
 
 
 @pytest.mark.parametrize("dtype, rewrite", [("float64", True), ("float64", False),

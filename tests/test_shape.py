@@ -73,3 +73,13 @@ def test_specify_shape_as_only_node_is_not_optimized_away(rng):
     assert not np.shares_memory(out, value)
     with pytest.raises(AssertionError):
         module.kernel(rng.normal(size=(2, 3, 5)))
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_squeezing_a_dimension_that_is_not_one_raises(rng, rewrite):
+    """A dimension of unknown length dropped by a DimShuffle must be 1 at run time."""
+    x = pt.tensor3("x", shape=(4, None, 5))
+    module = compare([x], [pt.squeeze(x, axis=1)], [rng.normal(size=(4, 1, 5))],
+                     rewrite=rewrite)
+    with pytest.raises(ValueError, match="squeeze axes with size not equal to one"):
+        module.kernel(np.zeros((4, 2, 5)))

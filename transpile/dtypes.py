@@ -23,6 +23,23 @@ def cast(value: sx.Expr, dtype: str) -> sx.Expr:
     return sx.call(func, value)
 
 
+def convert(value: sx.Expr, source: str, dtype: str) -> sx.Expr:
+    """``value`` (a scalar of ``source``) as ``dtype``, as NumPy converts it: a
+    complex number becomes a real one by its real part (Numba refuses the cast)."""
+    if source == dtype:
+        return value
+    if is_complex(source) and not is_complex(dtype):
+        value = sx.attr(value, "real")
+    return cast(value, dtype)
+
+
+def convert_array(value: sx.Expr, source: str, dtype: str) -> sx.Expr:
+    """``value.astype(dtype)`` for an array of ``source``, as :func:`convert`."""
+    if is_complex(source) and not is_complex(dtype):
+        value = sx.attr(value, "real")
+    return sx.method(value, "astype", dtype_attr(dtype))
+
+
 def cast_if_unnatural(value: sx.Expr, dtype: str) -> sx.Expr:
     return value if dtype in NATURAL else cast(value, dtype)
 

@@ -224,6 +224,19 @@ def lower_DimShuffle(op, node, fn):
     if x in fn.dims:
         fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
     dropped = [d for d in range(x.type.ndim) if d not in kept]
+    # A dropped dimension of unknown length must be 1 at run time (indexing it at 0
+    # below would silently take the first entry); PyTensor's DimShuffle raises.
+    unsure = [sx.compare("!=", dim_size(fn, x, d), sx.literal(1))
+              for d in dropped if x.type.shape[d] != 1]
+    if unsure:
+        test = unsure[0]
+        for more in unsure[1:]:
+            test = sx.boolop("or", test, more)
+        if fn.code(test) not in fn.checked:
+            fn.checked.add(fn.code(test))
+            fn.emit(sx.if_(test, [sx.raise_(
+                "ValueError", "DimShuffle: Attempting to squeeze axes with size not "
+                "equal to one")]))
     # 1. drop the broadcastable dimensions that disappear, by indexing them at 0
     # 2. transpose what is left, 3. add the new axes: numba views all the way.
     if kept != sorted(kept):

@@ -17,7 +17,7 @@ from pytensor.tensor.elemwise import CAReduce
 from pytensor.tensor.math import Argmax
 
 from .. import syntax as sx
-from ..dtypes import cast, cast_if_unnatural, dtype_attr, typed_literal
+from ..dtypes import cast_if_unnatural, convert, convert_array, dtype_attr, typed_literal
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .elemwise import dim_size, shape_tuple
@@ -121,8 +121,7 @@ class Accumulator:
         if not self.kept:
             return []
         value = sx.name(self.name)
-        if self.acc_dtype != self.out.type.dtype:
-            value = cast(value, self.out.type.dtype)
+        value = convert(value, self.acc_dtype, self.out.type.dtype)
         return [sx.assign(sx.subscript(self.target, [sx.name(i) for i in indices]),
                           value)]
 
@@ -132,8 +131,8 @@ class Accumulator:
         if self.acc_dtype == self.out.type.dtype:
             self.fn.alias(self.out, sx.name(self.name))
         else:
-            self.fn.bind(self.out, cast(sx.name(self.name), self.out.type.dtype),
-                         hint=self.hint)
+            self.fn.bind(self.out, convert(sx.name(self.name), self.acc_dtype,
+                                           self.out.type.dtype), hint=self.hint)
 
 
 @register(CAReduce)
@@ -187,7 +186,7 @@ def lower_CAReduce(op, node, fn):
     if acc_dtype == out_dtype:
         fn.alias(out, sx.name(acc_name))
     else:
-        fn.bind(out, sx.method(sx.name(acc_name), "astype", dtype_attr(out_dtype)), hint=hint)
+        fn.bind(out, convert_array(sx.name(acc_name), acc_dtype, out_dtype), hint=hint)
     fn.contiguous.add(out)
 
 

@@ -10,6 +10,7 @@ import libcst as cst
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
 from pytensor.scalar.loop import ScalarLoop
+from pytensor.tensor.math import MulWithoutZeros
 
 try:
     from pytensor.tensor.xlogx import XlogX, XlogY0
@@ -17,7 +18,7 @@ except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
     XlogX = XlogY0 = None
 
 from .. import syntax as sx
-from ..dtypes import NATURAL, cast, is_complex, is_float, is_int, typed_literal
+from ..dtypes import NATURAL, cast, convert, is_complex, is_float, is_int, typed_literal
 from ..errors import UnsupportedOpError
 from ..registry import register, register_scalar, scalar_lowering_for
 
@@ -228,9 +229,7 @@ def scalar_Second(op, args, node, fn):
 
 @register_scalar(ps.Cast)
 def scalar_Cast(op, args, node, fn):
-    if in_dtype(node, 0) == out_dtype(node):
-        return args[0]
-    return cast(args[0], out_dtype(node))
+    return convert(args[0], in_dtype(node, 0), out_dtype(node))
 
 
 @register_scalar(ps.Switch)
@@ -260,6 +259,16 @@ def _extremum(np_name, py_name):
         return sx.call(py_name, *args)
 
     return lower
+
+
+@register_scalar(MulWithoutZeros)
+def scalar_MulWithoutZeros(op, args, node, fn):
+    """The product, a zero operand standing for "nothing yet" (the identity of
+    ``ProdWithoutZeros``, whose reduction starts at 0)."""
+    x, y = args
+    zero = sx.literal(0)
+    return sx.ifexp(sx.compare("==", x, zero), y,
+                    sx.ifexp(sx.compare("==", y, zero), x, sx.binop("*", x, y)))
 
 
 register_scalar(ps.ScalarMaximum)(_extremum("maximum", "max"))
