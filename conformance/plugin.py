@@ -89,21 +89,30 @@ def results_path(root: Path, version: str) -> Path:
     return root / f"results-{version}.jsonl"
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def stable(text: str) -> str:
+    """A test id without the memory addresses some parameters print with
+    (``<function chisquare at 0x7f...>``), which differ from run to run."""
+    return _ADDRESS.sub("", text)
+
+
 def read_results(path: Path) -> dict:
-    """The latest record of each case."""
+    """The latest record of each case (keyed by its id without addresses)."""
     records = {}
     if path.exists():
         for line in path.read_text().splitlines():
             if line.strip():
                 record = json.loads(line)
-                records[record["id"]] = record
+                records[stable(record["id"])] = record
     return records
 
 
 def split_nodeid(nodeid: str) -> tuple[str, str]:
     """``tests/link/numba/linalg/test_x.py::TestA::test_b[p-1]`` ->
     (``linalg/test_x``, ``TestA.test_b.p-1``): the corpus directory and file stem."""
-    path, _, name = nodeid.partition("::")
+    path, _, name = stable(nodeid).partition("::")
     testfile = path.removeprefix("tests/link/numba/").removesuffix(".py")
     function, _, params = name.replace("::", ".").partition("[")
     params = params.removesuffix("]")
@@ -206,7 +215,7 @@ class Recorder:
             self.pkl.with_suffix(".npz").unlink(missing_ok=True)
             self.unsaveable = f"cannot save the arguments: {exc}"
         record["key"] = key = f"{case.graph_key(graph)}-{STATE.source_key}"
-        previous = STATE.cache.get(record["id"])
+        previous = STATE.cache.get(stable(record["id"]))
         if previous and previous.get("key") == key and previous.get("outcome") != "harness":
             self.cached = previous
             return
