@@ -20,12 +20,15 @@ def _index_graph():
     X, k, M = pt.matrix("X"), pt.lscalar("k"), pt.iscalar("M")
     w = pt.bscalar("w")
     T = pt.tensor3("T")
+    dv = pt.lvector("dv")  # dims of a length known only at run time
+    u = pt.vector("u")  # not sorted: the positions NumPy's own search gives
     outs = [
         eo.ravel_multi_index([i, j], d), eo.ravel_multi_index([i, j2], d, mode="wrap", order="F"),
-        eo.ravel_multi_index([j2, i], d, mode="clip"),
+        eo.ravel_multi_index([j2, i], d, mode="clip"), eo.ravel_multi_index([i, j], dv),
         *eo.unravel_index(f, d), *eo.unravel_index(f, d, order="F"), *eo.unravel_index(w, d),
         pt.searchsorted(x, v), pt.searchsorted(x, v, side="right"),
         pt.searchsorted(x, v, sorter=s), pt.searchsorted(x, k),
+        pt.searchsorted(u, X), pt.searchsorted(u, X.T, side="right"),
         *eo.unique(v, return_index=True, return_inverse=True, return_counts=True),
         eo.unique(x), *eo.unique(X, return_inverse=True, axis=1),
         *eo.unique(X, return_counts=True, return_index=True, axis=0),
@@ -35,14 +38,14 @@ def _index_graph():
         eo.fill_diagonal_offset(pt.exp(X), 3.0, 2),  # writes into its own fresh array
         eo.bartlett(M), eo.bartlett(k - 4),
     ]
-    inputs = [i, j, d, f, x, v, s, X, k, M, w, T, j2]
+    inputs = [i, j, d, f, x, v, s, X, k, M, w, T, j2, dv, u]
     xs = np.sort(np.array([0.5, 1.0, 1.0, np.nan, 2.0, -np.inf]))
     values = [np.array([1, 0, 2, 3]), np.array([2, 1, 0, 2], "int32"), np.array([4, 3]),
               np.array([[0, 5], [11, 7]]), xs, np.array([[1.0, np.nan], [0.7, 3.0]]),
               np.argsort(xs[::-1]), np.array([[1.0, 2, 1, 2], [3, 4, 3, 5], [1, 2, 1, 2]]),
               np.int64(1), np.int32(5), np.int8(7),
               np.array([[[1.0, 1], [2, 2]], [[1, 1], [2, 3]], [[1, 1], [2, 2]]]),
-              np.array([5, -1, 0, -7], "int16")]
+              np.array([5, -1, 0, -7], "int16"), np.array([4, 3]), np.array([1.5, 3.2, 0.5])]
     return inputs, outs, values
 
 

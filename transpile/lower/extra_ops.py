@@ -82,7 +82,7 @@ def _lengths(fn, dims, n: int, what: str) -> list:
     elif dims.type.shape[0] != n:
         raise UnsupportedOpError(f"{what} with {dims.type.shape[0]} dims for {n} indices")
     return [v if isinstance(v, (cst.Integer, cst.Name)) else fn.bind_name(fn.fresh(f"n{k}"), v)
-            for k, v in enumerate(vector_elements(fn, dims))]
+            for k, v in enumerate(vector_elements(fn, dims, n))]
 
 
 def _int_read(fn, var, indices, local: str, stmts: list) -> sx.Expr:
@@ -171,12 +171,15 @@ def lower_SearchsortedOp(op, node, fn):
                           "sorter.size must equal a.size"))
         haystack = fn.bind_name(fn.fresh(fn.hint_after(x, "sorted")),
                                 sx.subscript(haystack, [fn.expr(order)]))
-    helper = fn.helper(f"searchsorted_{op.side}")
-
-    def compute(indices):
-        return [], [sx.call(helper, haystack, element(fn, v, indices))]
-
-    _fill(fn, node.outputs, [v], compute, ["position"])
+    right = sx.literal(op.side == "right")
+    (out,) = node.outputs
+    value = fn.expr(v) if v.type.ndim else sx.call("np.array", fn.expr(v))
+    found = sx.call(fn.helper("searchsorted"), haystack, value, right)
+    if v.type.ndim == 0:
+        found = sx.subscript(found, [])
+    fn.bind(out, found, hint="position")
+    if v.type.ndim:
+        fn.contiguous.add(out)
 
 
 # ---- unique values -------------------------------------------------------------------

@@ -35,15 +35,17 @@ def int_value(fn, var) -> sx.Expr:
     return fn.expr(var)
 
 
-def vector_elements(fn, vec) -> list[sx.Expr]:
-    """The elements of a short vector of known length: MakeVector's scalars inline."""
+def vector_elements(fn, vec, length: int | None = None) -> list[sx.Expr]:
+    """The elements of a short vector of known length (static, or ``length``, which
+    the caller has checked at run time): MakeVector's scalars inline."""
     if vec.owner is not None and isinstance(vec.owner.op, MakeVector):
         return [int_value(fn, v) for v in vec.owner.inputs]
     from pytensor.graph.basic import Constant
 
     if isinstance(vec, Constant):
         return [sx.literal(int(v)) for v in vec.data]
-    length = vec.type.shape[0]
+    if vec.type.shape[0] is not None:
+        length = vec.type.shape[0]
     return [sx.subscript(fn.expr(vec), [sx.literal(k)]) for k in range(length)]
 
 

@@ -17,29 +17,30 @@ def sorts_before(a, b):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def searchsorted_left(x, value):
-    """The first position in the sorted ``x`` where ``value`` could be inserted."""
-    lo, hi = 0, x.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sorts_before(x[mid], value):
-            lo = mid + 1
+def searchsorted(x, keys, right):
+    """``np.searchsorted(x, keys, side="right" if right else "left")``, by NumPy's own
+    search: each key's bounds start from the previous key's result (one bound kept
+    when the keys ascend), so that on an ``x`` that is not sorted the positions are
+    still NumPy's."""
+    flat = np.ascontiguousarray(keys).reshape(keys.size)
+    out = np.empty(flat.shape[0], dtype=np.int64)
+    n = x.shape[0]
+    lo, hi = 0, n
+    for k in range(flat.shape[0]):
+        key = flat[k]
+        if k > 0 and sorts_before(flat[k - 1], key):
+            hi = n
         else:
-            hi = mid
-    return lo
-
-
-@numba.njit(cache=True, error_model="numpy")
-def searchsorted_right(x, value):
-    """The last position in the sorted ``x`` where ``value`` could be inserted."""
-    lo, hi = 0, x.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sorts_before(value, x[mid]):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+            lo = 0
+            hi = hi + 1 if hi < n else n
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if not sorts_before(key, x[mid]) if right else sorts_before(x[mid], key):
+                lo = mid + 1
+            else:
+                hi = mid
+        out[k] = lo
+    return out.reshape(keys.shape)
 
 
 @numba.njit(cache=True, error_model="numpy")
