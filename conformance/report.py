@@ -56,7 +56,7 @@ typed-list files run too but are counted apart, at the end.
     make conformance-pt3              # PyTensor 3.0.x of .venv-pt3 -> docs/conformance-pt3.md
     make conformance CONFORMANCE_ARGS="test_shape.py -k Reshape"   # a part of it
     make conformance CONFORMANCE_ARGS=--failures                   # re-run what did not pass
-    make conformance CONFORMANCE_ARGS="--jobs 2"                   # two pytest processes, each on a share of the files
+    make conformance CONFORMANCE_ARGS="--jobs 2"                   # two pytest processes at once
     .venv/bin/python -m conformance --report-only                  # rewrite this file
     .venv/bin/python conformance/corpus_load.py                    # load every corpus pickle
 
