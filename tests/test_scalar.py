@@ -200,7 +200,8 @@ def test_complex(rng):
     x, y = pt.zvector("x"), pt.zvector("y")
     r = pt.dvector("r")
     outs = [x + y, x * y, x / y, -x, abs(x), pt.real(x), pt.imag(x), pt.conj(x),
-            pt.angle(x), pt.exp(x), pt.sqrt(x), pt.log(y), pt.complex(r, r * 2), x * r]
+            pt.angle(x), pt.exp(x), pt.sqrt(x), pt.log(y), pt.complex(r, r * 2), x * r,
+            pt.erf(x)]
     values = [rng.normal(size=N) + 1j * rng.normal(size=N),
               rng.normal(size=N) + 1j * rng.normal(size=N), rng.normal(size=N)]
     compare_chunked([x, y, r], outs, values, rewrite=False)

@@ -44,6 +44,7 @@ COMPLEX_OPS = (
     ps.ArcCosh, ps.ArcSinh, ps.ArcTanh, ps.Conj, ps.Angle, ps.Real, ps.Imag, ps.Complex,
     ps.EQ, ps.NEQ, ps.IsNan, ps.IsInf, ps.ScalarMaximum, ps.ScalarMinimum,
     ps.Identity, ps.Second, ps.Switch, ps.Cast, ps.Composite, ScalarLoop, psm.Softplus,
+    psm.Erf,
 )
 
 
@@ -312,7 +313,6 @@ _FUNCTIONS = {
     ps.IsInf: (None, "np.isinf"),
     ps.Conj: (None, "np.conj"),
     ps.Angle: (None, "np.angle"),
-    psm.Erf: ("math.erf", None),
     psm.Erfc: ("math.erfc", None),
     psm.Gamma: ("math.gamma", None),
     psm.GammaLn: ("math.lgamma", None),
@@ -331,6 +331,13 @@ def _function_lowering(math_name, np_name):
 
 for _cls, (_math, _np) in _FUNCTIONS.items():
     register_scalar(_cls)(_function_lowering(_math, _np))
+
+
+@register_scalar(psm.Erf)
+def scalar_Erf(op, args, node, fn):
+    if is_complex(in_dtype(node, 0)):  # Numba's math.erf is real only
+        return sx.call(fn.helper("erf_complex"), args[0])
+    return sx.call("math.erf", args[0])
 
 
 @register_scalar(ps.Sign)
