@@ -60,8 +60,15 @@ def _targets(src: Path, paths) -> list[str]:
 
 def _failing_nodeids(root: Path, version: str, targets) -> list[str]:
     records = read_results(results_path(root, version)).values()
-    nodeids = {r["nodeid"] for r in records if r.get("outcome") not in ("pass", "skipped")}
+    nodeids = {_addressable(r["nodeid"]) for r in records
+               if r.get("outcome") not in ("pass", "skipped")}
     return sorted(n for n in nodeids if any(n.startswith(t) for t in targets))
+
+
+def _addressable(nodeid: str) -> str:
+    """A node id pytest can select in a new process: a parametrized test whose id
+    holds a memory address (``[<function chisquare at 0x7f...>]``) is run whole."""
+    return nodeid.partition("[")[0] if " at 0x" in nodeid else nodeid
 
 
 def _shares(src: Path, targets: list[str], jobs: int) -> list[list[str]]:
