@@ -42,6 +42,11 @@ first call of each `pytensor.function(..., mode="NUMBA")` the tests make themsel
    rtol 1e-4, dtype and shape strict). A 0-d result, which the module returns as a
    scalar by contract, is first made the 0-d array (or NumPy scalar) PyTensor returns.
    When the reference raises (a test of an error), the module must raise too.
+   PyTensor's Numba mode is the reference where its Python mode cannot run a graph
+   (NotImplementedError: a Scan whose inner function is compiled in Numba mode), and
+   the second reference of random draws: the module draws with Numba's `Generator`,
+   which for some distributions draws differently from NumPy's, as PyTensor's Numba
+   mode does; such a case passes when its draws are that mode's.
 
 Outcomes: **pass**; **refused** (transpile's one-line error: loader refusal, unsupported
 Op, internal error, other); **wrong** (which output, max abs/rel error); **crash** (the
