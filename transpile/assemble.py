@@ -17,7 +17,7 @@ from . import syntax as sx
 from .context import FunctionBuilder, ModuleBuilder
 from .data import in_file, needs_output_error
 from .dtypes import dtype_attr
-from .errors import GraphError, TranspileError
+from .errors import GraphError, TranspileError, UnsupportedOpError
 from .format import format_module
 from .naming import MODULE_NAMES, is_reserved
 from .registry import lowering_for
@@ -240,6 +240,11 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
                    for param, key in fn.data_params[n_data_inputs:]]
 
     returned, outputs_meta, bases = [], [], set()
+    for var in fgraph.outputs:
+        if not hasattr(var.type, "dtype") and not is_generator(var):
+            raise UnsupportedOpError(
+                f"a graph output of type {var.type} is not supported yet: a module returns "
+                "arrays, scalars and generators (Numba cannot return a slice object)")
     for k, var in enumerate(fgraph.outputs):
         value = fn.expr(var)
         if not _is_scalar(var) and not is_generator(var):  # a generator: itself
