@@ -142,27 +142,11 @@ def _small(small, out: list[str]) -> None:
         _operator(small.operator, out)
         _expr(small.value, out)
     elif kind is cst.Return:
-        out.append("return")
-        value = small.whitespace_after_return
-        if value is _DEFAULT:
-            if small.value is not None:
-                out.append(" ")
-        else:
-            _ws(value, out)
-        if small.value is not None:
-            _expr(small.value, out)
+        _keyword("return", small.whitespace_after_return, small.value, out)
     elif kind is cst.Raise:
         if small.cause is not None:
             raise _Unknown
-        out.append("raise")
-        space = small.whitespace_after_raise
-        if space is _DEFAULT:
-            if small.exc is not None:
-                out.append(" ")
-        else:
-            _ws(space, out)
-        if small.exc is not None:
-            _expr(small.exc, out)
+        _keyword("raise", small.whitespace_after_raise, small.exc, out)
     elif kind is cst.Pass:
         out.append("pass")
     elif kind is cst.Break:
@@ -171,6 +155,18 @@ def _small(small, out: list[str]) -> None:
         out.append("continue")
     else:
         raise _Unknown
+
+
+def _keyword(word: str, space, value, out: list[str]) -> None:
+    """``return value`` / ``raise value``: a space by default only before a value."""
+    out.append(word)
+    if space is _DEFAULT:
+        if value is not None:
+            out.append(" ")
+    else:
+        _ws(space, out)
+    if value is not None:
+        _expr(value, out)
 
 
 # ---- expressions --------------------------------------------------------------------
