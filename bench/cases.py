@@ -1,6 +1,5 @@
 """The benchmark cases: graphs, inputs, and a hand-written @njit reference for each."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from references import (  # noqa: E402
     ref_seed,
     ref_softmax,
 )
+from timing import import_file  # noqa: E402
 
 # ---- graphs ----------------------------------------------------------------------
 
@@ -101,9 +101,7 @@ def generated_module(name: str, inputs, outputs, directory: Path | None = None):
     path = directory / f"{stem}.py"
     if not path.exists() or path.read_text() != source:
         path.write_text(source)
-    spec = importlib.util.spec_from_file_location(stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_file(path, stem)
     return module
 
 

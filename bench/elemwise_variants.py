@@ -11,7 +11,6 @@ Several input distributions are timed because the cost of the loop depends on th
 """
 
 import argparse
-import importlib.util
 import math
 import statistics
 import sys
@@ -24,6 +23,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from numba import njit
+from timing import import_file
 
 import transpile
 
@@ -102,9 +102,7 @@ def generated_kernel(directory):
     source = transpile.transpile(([x], [pt.exp(-x**2) * pt.sin(x) + pt.log1p(pt.abs(x))]))
     path = Path(directory) / "gen_chain_variants.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_file(path, path.stem)
     return module.kernel, source
 
 

@@ -30,7 +30,7 @@ import math  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from timing import fmt, median_time, replace_section  # noqa: E402
+from timing import fmt, import_file, median_time, replace_section  # noqa: E402
 
 MODELS = {
     "eight_schools_noncentered": "eight schools, non-centered (10 parameters)",
@@ -76,13 +76,10 @@ def eight_schools_logp_dlogp(mu, tau_log, theta_t):
 
 
 def _module(source: str, folder: Path, stem: str):
-    import importlib.util
 
     path = folder / f"{stem}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_file(path, stem)
     return module
 
 

@@ -43,3 +43,18 @@ def replace_section(path, section: str, text: str) -> None:
     else:
         doc = doc.rstrip("\n") + "\n\n" + text
     path.write_text(doc)
+
+
+def import_file(path, name: str | None = None):
+    """Import the module at ``path`` as ``name`` (its stem by default), registered in
+    ``sys.modules`` as a normal import is: Numba's cache records a function's module
+    by name and imports it by that name when a later process loads the cache."""
+    import importlib.util
+    import sys
+
+    name = name or path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,6 +2,9 @@
 (axis=None included), and the row logsumexp built from Max, Exp, Sum and Log.
 """
 
+from pathlib import Path
+
+import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytensor.tensor.special as pts
@@ -67,3 +70,33 @@ def test_several_axes_at_once(rng):
     except (TypeError, ValueError):
         pytest.skip("this PyTensor takes one softmax axis")
     compare([x], outs, [rng.normal(scale=3.0, size=(3, 4, 2))], rewrite=False)
+
+
+def _rows_with_extremes(rng, shape, dtype="float64"):
+    """Logits with a row of +inf, one of -inf only, one with a nan and one large."""
+    value = rng.normal(scale=3.0, size=shape).astype(dtype)
+    rows = value.reshape(-1, shape[-1])
+    rows[0, 1] = np.inf
+    rows[1, :] = -np.inf
+    rows[2, 2] = np.nan
+    rows[3, :2] = [80.0, 79.0]  # exp overflows neither dtype; the naive form is exact
+    return value
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_softmax_and_logsumexp_of_the_same_rows_share_one_pass(rng, ndim):
+    # A classifier's probabilities and log-normalizer: one maximum and one sum of
+    # exponentials per row for both, with PyTensor's results on infinite rows.
+    x = pt.tensor("x", shape=(None,) * ndim)
+    f = pt.tensor("f", shape=(None,) * ndim, dtype="float32")
+    outs = [softmax(x, axis=-1), pt.logsumexp(x, axis=-1),
+            log_softmax(f, axis=0), pt.logsumexp(f, axis=0, keepdims=True),
+            softmax(x, axis=None), pt.logsumexp(x),
+            pt.logsumexp(x, axis=0)]  # alone: no softmax over axis 0 of x
+    shape = (6, 5, 4)[:ndim]
+    values = [_rows_with_extremes(rng, shape), _rows_with_extremes(rng, shape, "float32")]
+    module = compare([x, f], outs, values, rewrite=True)
+    kernel = Path(module.__file__).read_text().split("def kernel")[1]
+    assert kernel.count("= softmax_logsumexp_rows(") == 3
+    assert kernel.count(" logsumexp_rows(") == 1
+    assert "math.exp" not in kernel and "np.exp" not in kernel  # no second exp pass

@@ -16,7 +16,8 @@ from .registry import register, register_scalar  # noqa: E402
 
 
 def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool = True,
-              fastmath: bool = False, allow_modules=(), output=None) -> str:
+              fastmath: bool = False, parallel: bool = False, allow_modules=(),
+              output=None) -> str:
     """The source of a generated module.
 
     ``graph`` is a path to a graph pickle, or an object of any form a pickle may hold:
@@ -28,6 +29,7 @@ def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool 
     from .room import with_room
 
     options = {"name": name, "rewrite": rewrite, "cache": cache, "fastmath": fastmath,
+               "parallel": parallel,
                "allow_modules": tuple(allow_modules)}
     return with_room(_transpile, graph, options, output)
 

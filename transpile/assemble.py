@@ -19,6 +19,7 @@ from .data import in_file, needs_output_error
 from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError, UnsupportedOpError
 from .format import format_module
+from .lower.parallel import uses_prange
 from .naming import MODULE_NAMES, is_reserved
 from .registry import lowering_for
 from .walk import count_names, prune_dead_assignments
@@ -30,6 +31,7 @@ class Options:
     rewrite: bool = True
     cache: bool = True
     fastmath: bool = False
+    parallel: bool = False  # numba.prange over large loops (lower/parallel.py)
     allow_modules: tuple = ()  # recorded in the module's "Regenerate:" line
     data_file: str | None = None  # where large arrays go (data.py); None: nowhere
 
@@ -83,7 +85,8 @@ def _generate_module(loaded, options: Options) -> tuple[str, dict]:
     from .rewrite import rewrite
     from .unsupported import check_graph
 
-    module = ModuleBuilder(options.name, cache=options.cache, fastmath=options.fastmath)
+    module = ModuleBuilder(options.name, cache=options.cache, fastmath=options.fastmath,
+                           parallel=options.parallel)
     module.rewrite_inner_graphs = options.rewrite
     check_entry_name(options.name, module.runtime.names())
     fgraph = loaded.fgraph
@@ -171,9 +174,11 @@ def _node_comment(node, fused: list[str]) -> list[str]:
 
 
 def normalize_scalar_input(fn: FunctionBuilder, var, param: str) -> None:
-    """0-d inputs may arrive as Python numbers, NumPy scalars or 0-d arrays."""
+    """0-d inputs may arrive as Python numbers, NumPy scalars or 0-d arrays.  Numba
+    gives all three an ``item()``; ``np.asarray(x)`` would allocate an array for a
+    number on every call."""
     dtype = var.type.dtype
-    value = sx.method(sx.call("np.asarray", sx.name(param)), "item")
+    value = sx.method(sx.name(param), "item")
     fn.emit(sx.assign(param, sx.call(dtype_attr(dtype), value)))
 
 
@@ -265,7 +270,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
         params=cst.Parameters([cst.Param(cst.Name(p))
                                for p in [*params, *(p for p, _ in fn.data_params)]]),
         body=sx.block(body),
-        decorators=[module.decorator()],
+        decorators=[module.decorator(parallel=uses_prange(body))],
     )
     return BuiltEntry(name, function, params, list(fn.data_params), inputs_meta,
                       outputs_meta)
@@ -303,6 +308,8 @@ def header(loaded, options: Options, entry: BuiltEntry, module) -> str:
         flags.append("--no-cache")
     if options.fastmath:
         flags.append("--fastmath")
+    if options.parallel:
+        flags.append("--parallel")
     flags += [f"--allow-module {m}" for m in options.allow_modules]
     source = sx.one_line(loaded.source, 60)
     args = ", ".join(p for p, _, _ in inputs_meta)

@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="emit @njit without cache=True")
     p.add_argument("--fastmath", action="store_true",
                    help="emit @njit(fastmath=True) (off by default)")
+    p.add_argument("--parallel", action="store_true",
+                   help="run the outer loop of large elementwise and reduction work "
+                   "over numba.prange, on every core (off by default)")
     p.add_argument("--allow-module", action="append", default=[], metavar="MODULE",
                    help="also allow this package's globals in the pickle (repeatable)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
@@ -103,6 +106,7 @@ def run(argv) -> int:
         rewrite=not args.no_rewrite,
         cache=not args.no_cache,
         fastmath=args.fastmath,
+        parallel=args.parallel,
         allow_modules=args.allow_module,
         output=args.output,  # the module (and its data file, if any) written there
     )

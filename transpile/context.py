@@ -24,10 +24,12 @@ LOOP_INDICES = ("i", "j", "k", "l")
 
 
 class ModuleBuilder:
-    def __init__(self, entry_name: str = "kernel", cache: bool = True, fastmath: bool = False):
+    def __init__(self, entry_name: str = "kernel", cache: bool = True, fastmath: bool = False,
+                 parallel: bool = False):
         self.entry_name = entry_name
         self.cache = cache
         self.fastmath = fastmath
+        self.parallel = parallel  # large loops over numba.prange (lower/parallel.py)
         self.runtime = RuntimeLibrary()
         # Helper names are reserved up front: a graph variable never takes one.
         self.namespace = Namespace(reserved={entry_name, *self.runtime.names()})
@@ -43,13 +45,16 @@ class ModuleBuilder:
         # parameter -> the bit generator state of a shared generator it stands for
         self.generator_states: dict[str, dict] = {}
 
-    def decorator(self) -> cst.Decorator:
+    def decorator(self, parallel: bool = False) -> cst.Decorator:
+        """``@numba.njit(...)``; ``parallel``: the function has ``numba.prange`` loops."""
         kwargs = {}
         if self.cache:
             kwargs["cache"] = sx.literal(True)
         kwargs["error_model"] = sx.string("numpy")
         if self.fastmath:
             kwargs["fastmath"] = sx.literal(True)
+        if parallel:
+            kwargs["parallel"] = sx.literal(True)
         return cst.Decorator(sx.call("numba.njit", **kwargs))
 
     def runtime_helper(self, name: str) -> cst.Name:

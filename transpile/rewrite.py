@@ -16,6 +16,7 @@ from collections.abc import MutableSet
 import numpy as np
 
 from .errors import TranspileError
+from .logsumexp import collapse_logsumexp, pair_with_softmax
 from .syntax import one_line
 
 INCLUDE = ("fast_run", "numba")
@@ -270,6 +271,7 @@ def rewrite(fgraph):
     with (warnings.catch_warnings(), pytensor.config.change_flags(cxx=""),
           ordered_sets(), bounded_constant_folding(), failures_as_notes()):
         warnings.simplefilter("ignore")
+        collapse_logsumexp(fgraph)
         try:
             SequentialGraphRewriter(*rewriters).rewrite(fgraph)
         except (MemoryError, RecursionError, AssertionError) as exc:
@@ -277,6 +279,7 @@ def rewrite(fgraph):
                                  f"{type(exc).__name__}: {one_line(str(exc), 200)}; "
                                  "try --no-rewrite") from None
     unwrap_random_variables(fgraph)
+    pair_with_softmax(fgraph)
     return fgraph
 
 

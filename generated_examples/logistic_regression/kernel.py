@@ -47,7 +47,7 @@ def softplus_sigmoid(x):
 @numba.njit(cache=True, error_model="numpy")
 def kernel(X, y, w, b):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    b = np.float64(np.asarray(b).item())
+    b = np.float64(b.item())
     # Shape_i{0}
     X_0 = X.shape[0]
     # Shape_i{0}

@@ -23,7 +23,7 @@ OUTPUTS = (("root", "float64", ()), ("sub", "int64", ()))
 @numba.njit(cache=True, error_model="numpy")
 def kernel(c):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    c = np.float64(np.asarray(c).item())
+    c = np.float64(c.item())
     # AllocEmpty{dtype='float64'}
     root_trace = np.empty((101,), dtype=np.float64)
     # SetSubtensor{:stop}

@@ -132,8 +132,8 @@ DATA = {
 @numba.njit(cache=True, error_model="numpy")
 def logp_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    mu = np.float64(np.asarray(mu).item())
-    tau_log = np.float64(np.asarray(tau_log).item())
+    mu = np.float64(mu.item())
+    tau_log = np.float64(tau_log.item())
     # Exp
     exp = math.exp(tau_log)
     # Composite{((-0.9189385332046727 + (-0.5 * sqr(((i2 - (i3 + (i4 * i5))) / i1))...
@@ -177,8 +177,8 @@ def logp_with_data(mu, tau_log, theta_t, obs):
 @numba.njit(cache=True, error_model="numpy")
 def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    mu = np.float64(np.asarray(mu).item())
-    tau_log = np.float64(np.asarray(tau_log).item())
+    mu = np.float64(mu.item())
+    tau_log = np.float64(tau_log.item())
     # Exp
     exp = math.exp(tau_log)
     # Composite{...} and Sum{axes=None} x3, in one loop
@@ -237,8 +237,8 @@ def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
 @numba.njit(cache=True, error_model="numpy")
 def expand_values_with_data(mu, tau_log, theta_t, obs):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    mu = np.float64(np.asarray(mu).item())
-    tau_log = np.float64(np.asarray(tau_log).item())
+    mu = np.float64(mu.item())
+    tau_log = np.float64(tau_log.item())
     # Exp
     tau = math.exp(tau_log)
     # Composite{(i0 + (i1 * i2))}

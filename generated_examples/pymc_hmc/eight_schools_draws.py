@@ -69,7 +69,7 @@ CONST = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float
 @numba.njit(cache=True, error_model="numpy")
 def prior_predictive(rng, draws):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    draws = np.int64(np.asarray(draws).item())
+    draws = np.int64(draws.item())
     # Scan{scan_fn, while_loop=False, inplace=none}
     mu = np.empty((draws,), dtype=np.float64)
     tau = np.empty((draws,), dtype=np.float64)

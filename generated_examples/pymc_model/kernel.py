@@ -142,9 +142,9 @@ class ParameterValueError(ValueError):
 @numba.njit(cache=True, error_model="numpy")
 def kernel(alpha, beta, sigma_log):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    alpha = np.float64(np.asarray(alpha).item())
-    beta = np.float64(np.asarray(beta).item())
-    sigma_log = np.float64(np.asarray(sigma_log).item())
+    alpha = np.float64(alpha.item())
+    beta = np.float64(beta.item())
+    sigma_log = np.float64(sigma_log.item())
     # Composite{...}
     exp = math.exp(sigma_log)
     fused = exp > np.int8(0)

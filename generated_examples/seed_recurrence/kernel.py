@@ -23,7 +23,7 @@ OUTPUTS = (("x_1", "float64", (None,)),)
 @numba.njit(cache=True, error_model="numpy")
 def kernel(x0, a, b):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
-    x0 = np.float64(np.asarray(x0).item())
+    x0 = np.float64(x0.item())
     # Shape_i{0}
     b_0 = b.shape[0]
     # Shape_i{0}

@@ -19,6 +19,7 @@ from pytensor.tensor.subtensor import IncSubtensor
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
+from .parallel import independent_loops, reduction_loops
 from .scalar import is_atomic, scalar_apply, scalar_result
 
 
@@ -185,14 +186,17 @@ def lower_Elemwise(op, node, fn):
                     fn.emit(a.update(expr))
         inner = sx.for_nest(indices[kept:], dims[kept:], body)
         # Full reductions start before the loops; row reductions at each row.
-        full = [a.init() for a in accumulators if not a.kept]
+        full = [a for a in accumulators if not a.kept]
         inits = [a.init() for a in accumulators if a.kept]
         if kept:
             stores = [s for a in accumulators for s in a.store(indices[:kept])]
-            loops = [*full, *sx.for_nest(indices[:kept], dims[:kept],
-                                         [*inits, *inner, *stores])]
+            loops = sx.for_nest(indices[:kept], dims[:kept], [*inits, *inner, *stores])
+            loops = ([*(a.init() for a in full), *loops] if full
+                     else independent_loops(fn, dims, loops))
+        elif full:
+            loops = reduction_loops(fn, full, indices, dims, body)
         else:
-            loops = [*full, *inner]
+            loops = independent_loops(fn, dims, inner)
     fn.emit(*loops)
     for a in accumulators:
         a.finish()

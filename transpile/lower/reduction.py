@@ -21,6 +21,7 @@ from ..dtypes import cast_if_unnatural, convert, convert_array, dtype_attr, type
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .elemwise import dim_size, shape_tuple
+from .parallel import independent_loops, reduction_loops
 from .scalar import scalar_apply
 
 
@@ -169,9 +170,13 @@ def lower_CAReduce(op, node, fn):
             acc = Accumulator(fn, node, dims)
             with fn.block() as inner:
                 fn.emit(acc.update(elem))
+            if not kept:
+                fn.emit(*reduction_loops(fn, [acc], indices, dims, inner))
+                acc.finish()
+                return
             loops = sx.for_nest([indices[d] for d in axes], [dims[d] for d in axes], inner)
-            fn.emit(*sx.for_nest(kept_idx, [dims[d] for d in kept],
-                                 [acc.init(), *loops, *acc.store(kept_idx)]))
+            fn.emit(*independent_loops(fn, dims, sx.for_nest(
+                kept_idx, [dims[d] for d in kept], [acc.init(), *loops, *acc.store(kept_idx)])))
             acc.finish()
             return
 
@@ -182,7 +187,9 @@ def lower_CAReduce(op, node, fn):
             dtype=dtype_attr(acc_dtype))))
         slot = sx.subscript(sx.name(acc_name), [sx.name(i) for i in kept_idx])
         update = sx.assign(slot, combine(slot, elem))
-        fn.emit(*sx.for_nest(indices, dims, [update]))
+        loops = sx.for_nest(indices, dims, [update])
+        # Rows of the outer dimension update their own slots when it is kept.
+        fn.emit(*(independent_loops(fn, dims, loops) if kept[:1] == [0] else loops))
     if acc_dtype == out_dtype:
         fn.alias(out, sx.name(acc_name))
     else:

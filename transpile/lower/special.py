@@ -4,9 +4,11 @@ The work is a row-wise helper over a 2-d view: the reduced axes are moved last,
 the rest flattened into rows, and the result given back its shape and axis order.
 """
 
+import libcst as cst
 import pytensor.tensor.special as pts
 
 from .. import syntax as sx
+from ..logsumexp import LogSumExp, SoftmaxLogSumExp
 from ..registry import register
 
 # PyTensor 3 has no SoftmaxGrad (its softmax is a symbolic Op with a graph gradient).
@@ -45,22 +47,70 @@ def _rows(fn, var, perm, axes):
                      sx.tuple_([sx.literal(-1), row_length]))
 
 
-@register(*_HELPERS)
-def lower_Softmax(op, node, fn):
-    (out,) = node.outputs
-    ndim = out.type.ndim
-    axes = _axes(op, ndim)
-    perm = [d for d in range(ndim) if d not in axes] + list(axes)
-    rows = [_rows(fn, var, perm, axes) for var in node.inputs]
-    result = sx.call(fn.helper(_HELPERS[type(op)]), *rows)
-    x = fn.expr(node.inputs[0])
+def _rows_back(fn, x, result, perm, axes, out) -> sx.Expr:
+    """The row-wise ``result`` of a helper on ``x``'s rows in ``x``'s own shape."""
+    ndim = x.type.ndim
+    value = fn.expr(x)
     if perm == list(range(ndim)):
         fn.contiguous.add(out)  # the helper's fresh array, at most reshaped
         if ndim != 2 or len(axes) == ndim:
-            result = sx.method(result, "reshape", sx.attr(x, "shape"))
-    else:
-        moved = sx.tuple_([sx.subscript(sx.attr(x, "shape"), [sx.literal(p)]) for p in perm])
-        inverse = [perm.index(d) for d in range(ndim)]
-        result = sx.method(sx.method(result, "reshape", moved), "transpose",
-                           *(sx.literal(p) for p in inverse))
-    fn.bind(out, result, hint=type(op).__name__.lower())
+            result = sx.method(result, "reshape", sx.attr(value, "shape"))
+        return result
+    moved = sx.tuple_([sx.subscript(sx.attr(value, "shape"), [sx.literal(p)]) for p in perm])
+    inverse = [perm.index(d) for d in range(ndim)]
+    return sx.method(sx.method(result, "reshape", moved), "transpose",
+                     *(sx.literal(p) for p in inverse))
+
+
+def _per_row_back(fn, x, result, axes, out) -> sx.Expr:
+    """A helper's one value per row of ``x`` in the shape of ``x`` without ``axes``."""
+    kept = [d for d in range(x.type.ndim) if d not in axes]
+    if not kept:
+        return sx.subscript(result, [sx.literal(0)])
+    fn.contiguous.add(out)
+    if len(kept) == 1:
+        return result
+    shape = sx.attr(fn.expr(x), "shape")
+    return sx.method(result, "reshape",
+                     sx.tuple_([sx.subscript(shape, [sx.literal(d)]) for d in kept]))
+
+
+def _perm(ndim, axes) -> list[int]:
+    return [d for d in range(ndim) if d not in axes] + list(axes)
+
+
+@register(*_HELPERS)
+def lower_Softmax(op, node, fn):
+    (out,) = node.outputs
+    axes = _axes(op, out.type.ndim)
+    perm = _perm(out.type.ndim, axes)
+    rows = [_rows(fn, var, perm, axes) for var in node.inputs]
+    result = sx.call(fn.helper(_HELPERS[type(op)]), *rows)
+    fn.bind(out, _rows_back(fn, node.inputs[0], result, perm, axes, out),
+            hint=type(op).__name__.lower())
+
+
+@register(LogSumExp)
+def lower_LogSumExp(op, node, fn):
+    (x,), (out,) = node.inputs, node.outputs
+    rows = _rows(fn, x, _perm(x.type.ndim, op.axes), op.axes)
+    result = sx.call(fn.helper("logsumexp_rows"), rows)
+    fn.bind(out, _per_row_back(fn, x, result, op.axes, out), hint="logsumexp")
+
+
+@register(SoftmaxLogSumExp)
+def lower_SoftmaxLogSumExp(op, node, fn):
+    """``softmax, lse = softmax_logsumexp_rows(rows)``: one row pass for both."""
+    (x,), (out, lse) = node.inputs, node.outputs
+    perm = _perm(x.type.ndim, op.axes)
+    rows = _rows(fn, x, perm, op.axes)
+    kind = "log_softmax" if op.log else "softmax"
+    names = [fn.fresh(out.name or kind, kind), fn.fresh(lse.name or "logsumexp", "logsumexp")]
+    flag = [sx.name("True")] if op.log else []
+    fn.emit(sx.assign_many(names, sx.call(fn.helper("softmax_logsumexp_rows"), rows, *flag)))
+    for var, value in ((out, _rows_back(fn, x, sx.name(names[0]), perm, op.axes, out)),
+                       (lse, _per_row_back(fn, x, sx.name(names[1]), op.axes, lse))):
+        if isinstance(value, cst.Name):
+            fn.values[var] = value
+        else:
+            fn.bind(var, value, hint=kind if var is out else "logsumexp")

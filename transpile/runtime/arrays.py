@@ -10,38 +10,62 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def softmax_rows(x):
-    """Softmax of each row of a C-contiguous 2-d array."""
+def softmax_logsumexp_rows(x, log=False):
+    """Softmax (log-softmax when ``log``) and log-sum-exp of each row of a
+    C-contiguous 2-d array, from one maximum and one sum of exponentials per row.
+    A row whose maximum is infinite has that maximum as its log-sum-exp; its
+    log-softmax is shifted by 0 instead (SciPy's rule: ``[inf, 1]`` gives ``[nan,
+    -inf]``), its softmax is nan (PyTensor's)."""
     out = np.empty(x.shape, dtype=x.dtype)
+    lse = np.empty(x.shape[0], dtype=x.dtype)
     for i in range(x.shape[0]):
         m = -np.inf
         for j in range(x.shape[1]):
-            m = max(m, x[i, j])
+            m = np.maximum(m, x[i, j])
+        shift = 0.0 if log and not np.isfinite(m) else m
         total = 0.0
         for j in range(x.shape[1]):
-            e = math.exp(x[i, j] - m)
+            e = math.exp(x[i, j] - shift)
             out[i, j] = e
             total += e
-        for j in range(x.shape[1]):
-            out[i, j] /= total
-    return out
+        log_total = shift + math.log(total)
+        if log:
+            for j in range(x.shape[1]):
+                out[i, j] = x[i, j] - log_total
+        else:
+            for j in range(x.shape[1]):
+                out[i, j] /= total
+        lse[i] = m if np.isinf(m) else log_total
+    return out, lse
+
+
+@numba.njit(cache=True, error_model="numpy")
+def softmax_rows(x):
+    """Softmax of each row of a C-contiguous 2-d array."""
+    return softmax_logsumexp_rows(x)[0]
 
 
 @numba.njit(cache=True, error_model="numpy")
 def log_softmax_rows(x):
     """Log-softmax of each row of a C-contiguous 2-d array."""
-    out = np.empty(x.shape, dtype=x.dtype)
+    return softmax_logsumexp_rows(x, True)[0]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def logsumexp_rows(x):
+    """Log-sum-exp of each row of a C-contiguous 2-d array, one pass for the row's
+    maximum and one for its exponentials.  A row whose maximum is infinite has that
+    maximum as its log-sum-exp (PyTensor's stable form computes the same)."""
+    lse = np.empty(x.shape[0], dtype=x.dtype)
     for i in range(x.shape[0]):
         m = -np.inf
         for j in range(x.shape[1]):
-            m = max(m, x[i, j])
+            m = np.maximum(m, x[i, j])
         total = 0.0
         for j in range(x.shape[1]):
             total += math.exp(x[i, j] - m)
-        log_total = math.log(total) + m
-        for j in range(x.shape[1]):
-            out[i, j] = x[i, j] - log_total
-    return out
+        lse[i] = m if np.isinf(m) else m + math.log(total)
+    return lse
 
 
 @numba.njit(cache=True, error_model="numpy")

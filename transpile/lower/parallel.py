@@ -1,0 +1,160 @@
+"""``--parallel``: the outer loop of large elementwise and reduction work over
+``numba.prange``, so that it runs on every core.
+
+A loop nest is run in parallel only when its iterations are independent, and only
+when it is large: PARALLEL_MIN_ELEMENTS or more elements.  Starting Numba's threads
+costs a few microseconds, more than a small loop takes, so a loop whose size is only
+known at run time gets both forms, the parallel one under ``if size >= ...``::
+
+    if x.shape[0] * x.shape[1] >= 16384:
+        for i in numba.prange(x.shape[0]):
+            for j in range(x.shape[1]):
+                ...
+    else:
+        for i in range(x.shape[0]):
+            ...
+
+Independent iterations are those of an elementwise loop (each stores its own
+elements) and the rows of a row reduction (each row has its own accumulator and its
+own output element).  A reduction to one value is split into blocks of its outer
+dimension, of a length fixed by the code (not by the number of threads): each block
+is reduced on its own, in parallel, and the block results are then combined in
+order, in one thread.  So a parallel sum gives the same bits on every run and on
+any number of threads; it may differ from the serial sum in the last bits, since
+it adds in another order.
+"""
+
+import libcst as cst
+
+from .. import syntax as sx
+from ..dtypes import dtype_attr
+
+# Below this many elements, a loop stays serial (docs/usage.md, "--parallel").
+PARALLEL_MIN_ELEMENTS = 1 << 14
+# A one-dimensional reduction to one value is reduced in blocks of this many
+# elements (a longer one, in blocks of one row).
+BLOCK_ELEMENTS = 4096
+
+
+def _contains(stmts, matches) -> bool:
+    """Whether a node of ``stmts`` (a statement list) ``matches``."""
+
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, node):
+            self.found = self.found or matches(node)
+            return not self.found
+
+    finder = Finder()
+    for stmt in stmts:
+        stmt.visit(finder)
+    return finder.found
+
+
+def _has_raise(stmts) -> bool:
+    return _contains(stmts, lambda node: isinstance(node, cst.Raise))
+
+
+def _static_size(dims) -> int | None:
+    total = 1
+    for d in dims:
+        if not isinstance(d, cst.Integer):
+            return None
+        total *= int(d.value)
+    return total
+
+
+def _prange(loop: cst.For) -> cst.For:
+    return loop.with_changes(iter=loop.iter.with_changes(func=sx.dotted("numba.prange")))
+
+
+def _choose(fn, dims, serial, parallel) -> list:
+    """``parallel`` where the loop is large, else ``serial`` (both statement lists);
+    a test of the size at run time when it is not known now."""
+    size = _static_size(dims)
+    if size is not None:
+        return parallel if size >= PARALLEL_MIN_ELEMENTS else serial
+    test = sx.compare(">=", sx.chain("*", list(dims)), sx.literal(PARALLEL_MIN_ELEMENTS))
+    return [sx.if_(test, parallel, [s.deep_clone() for s in serial])]
+
+
+def wanted(fn, dims, body) -> bool:
+    """Whether ``--parallel`` is on and a loop nest over ``dims`` may run in parallel:
+    an outer dimension that is not a static 1, a size that may reach the threshold,
+    and no ``raise`` in the body (a parallel loop cannot stop the others)."""
+    if not fn.module.parallel or not dims:
+        return False
+    if isinstance(dims[0], cst.Integer) and int(dims[0].value) <= 1:
+        return False
+    size = _static_size(dims)
+    return (size is None or size >= PARALLEL_MIN_ELEMENTS) and not _has_raise(body)
+
+
+def independent_loops(fn, dims, loops: list) -> list:
+    """``loops``, one ``for`` nest over ``dims`` whose outer iterations are
+    independent, with its outer loop over ``numba.prange`` where large enough."""
+    if len(loops) != 1 or not isinstance(loops[0], cst.For) or not wanted(fn, dims, loops):
+        return loops
+    return _choose(fn, dims, loops, [_prange(loops[0])])
+
+
+class _Rename(cst.CSTTransformer):
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(attr=original.attr)
+
+    def leave_Name(self, original, updated):
+        new = self.names.get(updated.value)
+        return updated.with_changes(value=new) if new else updated
+
+
+def reduction_loops(fn, accumulators, indices, dims, body) -> list:
+    """The loops of full reductions ``accumulators`` (``Accumulator``s), each updated
+    by ``body`` at every position of ``indices`` over ``dims``: serially,
+
+        total = 0.0
+        for i in range(n): ... total = total + x[i] ...
+
+    or, in parallel, by blocks of the outer dimension reduced into a partial result
+    each and combined in block order."""
+    serial = [*(a.init() for a in accumulators), *sx.for_nest(indices, dims, body)]
+    if not wanted(fn, dims, body):
+        return serial
+    outer, n = indices[0], dims[0]
+    local = {a.name: fn.fresh(f"{a.name}_block") for a in accumulators}
+    partials = {a.name: fn.fresh(f"{a.name}_blocks") for a in accumulators}
+    renamed = [stmt.visit(_Rename(local)) for stmt in body]
+    inner = sx.for_nest(indices[1:], dims[1:], renamed)
+    if len(dims) > 1:  # a block is a row
+        block, blocks, count, block_body = outer, fn.fresh("n_rows"), n, inner
+    else:
+        block, blocks = fn.fresh("block"), fn.fresh("n_blocks")
+        length = sx.literal(BLOCK_ELEMENTS)
+        count = sx.binop("//", sx.binop("+", n, sx.literal(BLOCK_ELEMENTS - 1)), length)
+        start = sx.binop("*", sx.name(block), length)
+        stop = sx.call("min", n, sx.binop("+", start, length))
+        block_body = [sx.for_range(outer, [start, stop], inner)]
+    parallel = [sx.assign(blocks, count)]
+    for a in accumulators:
+        parallel.append(sx.assign(partials[a.name], sx.call(
+            "np.empty", sx.name(blocks), dtype=dtype_attr(a.acc_dtype))))
+    loop_body = [*(a.init().visit(_Rename(local)) for a in accumulators), *block_body,
+                 *(sx.assign(sx.subscript(sx.name(partials[a.name]), [sx.name(block)]),
+                             sx.name(local[a.name])) for a in accumulators)]
+    parallel.append(_prange(sx.for_range(block, [sx.name(blocks)], loop_body)))
+    parallel += [a.init() for a in accumulators]
+    combine = [a.update(sx.subscript(sx.name(partials[a.name]), [sx.name(block)]))
+               for a in accumulators]
+    parallel.append(sx.for_range(block, [sx.name(blocks)], combine))
+    return _choose(fn, dims, serial, parallel)
+
+
+def uses_prange(stmts) -> bool:
+    """Whether a function body has a ``numba.prange`` loop (it then needs
+    ``@numba.njit(parallel=True)``)."""
+    return _contains(stmts, lambda node: isinstance(node, cst.Attribute)
+                     and isinstance(node.value, cst.Name) and node.value.value == "numba"
+                     and node.attr.value == "prange")
