@@ -93,11 +93,13 @@ COLD_CASES = ["seed scan, 100 steps", "RNN forward + grad wrt W"]
 COLD_BACKENDS = ["generated", "pytensor numba", "hand-written @njit"]
 
 
-def generated_module(name: str, inputs, outputs, directory: Path | None = None):
-    source = transpile.transpile((inputs, outputs))
+def generated_module(name: str, inputs, outputs, directory: Path | None = None,
+                     parallel: bool = False):
+    source = transpile.transpile((inputs, outputs), parallel=parallel)
     directory = directory or ROOT / "bench" / "results"
     directory.mkdir(parents=True, exist_ok=True)
     stem = "gen_" + "".join(c if c.isalnum() else "_" for c in name)
+    stem += "_parallel" if parallel else ""
     path = directory / f"{stem}.py"
     if not path.exists() or path.read_text() != source:
         path.write_text(source)
@@ -119,8 +121,10 @@ def build(name: str) -> dict:
     c_fn = pytensor.function(inputs, out, mode=pytensor.compile.mode.Mode(
         linker="cvm", optimizer="fast_run"), trust_input=True)
     pt_args = [np.asarray(a) for a in args]
+    parallel = generated_module(name, inputs, outputs, parallel=True)
     backends = {
         "generated": (module.kernel, args),
+        "generated --parallel": (parallel.kernel, args),
         "pytensor numba": (numba_fn, pt_args),
         "pytensor numba, fastmath off": (strict_fn, pt_args),
         "pytensor C (cvm)": (c_fn, pt_args),

@@ -114,7 +114,8 @@ def main() -> int:
     return 0
 
 
-BACKENDS = ["generated", "pytensor numba", "pytensor numba, fastmath off",
+BACKENDS = ["generated", "generated --parallel", "pytensor numba",
+            "pytensor numba, fastmath off",
             "pytensor C (cvm)", "numpy", "hand-written @njit"]
 PYMC_SECTION = "## PyMC models"  # written by bench/pymc_bench.py, kept as it is
 
@@ -134,7 +135,9 @@ def write_report(rows, cold) -> None:
         "module and the reference.  PyTensor's Numba mode compiles with fastmath by",
         "default; the column \"fastmath off\" is the same mode with",
         "`numba__fastmath=False`, the like-for-like comparison.  The machine is shared",
-        "and noisy: compare within a row.",
+        "and noisy: compare within a row.  \"generated --parallel\" is the module",
+        "transpiled with `--parallel` (loops of 16,384 elements or more over",
+        "`numba.prange`, on both cores; docs/usage.md).",
         "",
         "## Steady state",
         "",

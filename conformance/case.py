@@ -326,10 +326,12 @@ def compare(got: list, want: list, graph: Graph, assert_fn) -> dict:
         try:
             if isinstance(w, np.random.Generator):
                 assert saved.same(g, w), "generator state differs"
+            elif isinstance(w, slice):
+                assert saved.same(g, w), f"{g!r} where the reference has {w!r}"
             else:
                 (assert_fn or default_assert)(g, w)
         except Exception as exc:  # noqa: BLE001 - any failing check is a wrong output
-            detail = discrepancy(g, w) if not isinstance(w, np.random.Generator) else {}
+            detail = {} if isinstance(w, (np.random.Generator, slice)) else discrepancy(g, w)
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             why = lines[0] if lines else type(exc).__name__
             if isinstance(detail.get("max_abs"), float) and detail["mismatched"]:

@@ -2,7 +2,9 @@
 
 Entry ``"<k>"`` holds the k-th value as an array.  A NumPy random ``Generator`` (the
 one kind of non-array value the suite's graphs take or return) is stored as
-``"<k>.rng"``, the JSON text of its bit generator's state, and rebuilt from it.
+``"<k>.rng"``, the JSON text of its bit generator's state, and rebuilt from it; a
+``slice`` (what a graph of ``MakeSlice`` returns) as ``"<k>.slice"``, the JSON list
+of its start, stop and step (integers or nulls).
 Only NumPy is imported here: the runner uses this in a process without PyTensor.
 """
 
@@ -20,6 +22,10 @@ def _entries(values) -> dict:
     for k, value in enumerate(values):
         if isinstance(value, np.random.Generator):
             entries[f"{k}.rng"] = np.array(json.dumps(value.bit_generator.state))
+        elif isinstance(value, slice):
+            parts = [None if p is None else int(p) for p in (value.start, value.stop,
+                                                               value.step)]
+            entries[f"{k}.slice"] = np.array(json.dumps(parts))
         elif isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):
             entries[str(k)] = np.asarray(value)
         else:
@@ -46,6 +52,8 @@ def load(path) -> list:
     for key, array in entries.items():
         if key.endswith(".rng"):
             values[int(key[:-4])] = _generator(str(array))
+        elif key.endswith(".slice"):
+            values[int(key[:-6])] = slice(*json.loads(str(array)))
         else:
             values[int(key)] = array
     return [values[k] for k in range(len(values))]
@@ -56,5 +64,7 @@ def same(a, b) -> bool:
     if isinstance(a, np.random.Generator) or isinstance(b, np.random.Generator):
         return (isinstance(a, np.random.Generator) and isinstance(b, np.random.Generator)
                 and a.bit_generator.state == b.bit_generator.state)
+    if isinstance(a, slice) or isinstance(b, slice):
+        return isinstance(a, slice) and isinstance(b, slice) and a == b
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()

@@ -87,6 +87,16 @@ def typed_graph():
     return [x, n, k], [col, m, kn]
 
 
+def slice_graph():
+    """Slice outputs (returned by the @njit entry as parts, made slices in Python)."""
+    import pytensor.scalar as ps
+    from pytensor.tensor.type_other import make_slice
+
+    n = ps.int64("n")
+    v = pt.vector("v")
+    return [n, v], [make_slice(n, 10, None), v[1:] * 2]
+
+
 GRAPHS = {
     "logistic": (logistic_graph, Options()),
     "logistic_no_rewrite": (logistic_graph, Options(rewrite=False)),
@@ -97,6 +107,8 @@ GRAPHS = {
     "logistic_no_cache": (logistic_graph, Options(cache=False)),
     "logistic_fastmath": (logistic_graph, Options(fastmath=True)),
     "logistic_renamed": (logistic_graph, Options(name="loss_and_grad")),
+    "logistic_parallel": (logistic_graph, Options(parallel=True)),
+    "slices": (slice_graph, Options()),
 }
 DEFAULT_OPTION_CASES = ["logistic", "logistic_no_rewrite", "scan", "scan_no_rewrite",
                         "linalg", "typed"]
@@ -267,14 +279,32 @@ PYTHON_FUNCTIONS = {"load_data", "data_checksum", "initial_point", "__getattr__"
                     "_logp_c", "_expand_c"}
 
 
-def _is_data_wrapper(fn: ast.FunctionDef, functions: dict) -> bool:
-    """``def kernel(x, *, x_data=DATA["x_data"]): return kernel_with_data(x, x_data)``."""
+def _wrapped_call(fn: ast.FunctionDef) -> ast.Call | None:
+    """The call of the @njit entry in a Python entry: ``return kernel_with_data(x,
+    x_data)``, or for slice outputs ``return slice(*kernel_parts(x))``, or ``parts =
+    kernel_parts(x)`` then ``return (slice(*parts[0]), parts[1])``."""
     body = [s for s in fn.body if not (isinstance(s, ast.Expr)
                                        and isinstance(s.value, ast.Constant))]
-    if len(body) != 1 or not isinstance(body[0], ast.Return):
-        return False
-    call = body[0].value
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+    if len(body) == 2 and isinstance(body[0], ast.Assign) and isinstance(body[1], ast.Return):
+        parts = [ast.unparse(e) for e in getattr(body[1].value, "elts", [None])]
+        if not all(re.fullmatch(r"(slice\(\*)?parts\[\d+\]\)?", p or "") for p in parts):
+            return None
+        call = body[0].value
+    elif len(body) == 1 and isinstance(body[0], ast.Return):
+        call = body[0].value
+        if ast.unparse(call).startswith("slice(*"):
+            call = call.args[0].value
+    else:
+        return None
+    ok = isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+    return call if ok else None
+
+
+def _is_data_wrapper(fn: ast.FunctionDef, functions: dict) -> bool:
+    """A Python entry (_wrapped_call) passing the arguments and the ``DATA`` defaults
+    of its keywords to an @njit function."""
+    call = _wrapped_call(fn)
+    if call is None:
         return False
     target = functions.get(call.func.id)
     return (target is not None and bool(target.decorator_list)
@@ -310,7 +340,10 @@ def test_every_function_is_njit_with_cache_by_default(sources, label):
         assert keywords.get("cache", False) is expected_cache, (name, keywords)
         assert keywords.get("fastmath", False) is expected_fastmath, (name, keywords)
         assert keywords.get("error_model") == "numpy", (name, keywords)
-        assert set(keywords) <= {"cache", "fastmath", "error_model"}, (name, keywords)
+        # parallel=True exactly where --parallel put a prange loop
+        assert keywords.get("parallel", False) is ("numba.prange" in ast.unparse(fn))
+        assert set(keywords) <= {"cache", "fastmath", "error_model", "parallel"}, (
+            name, keywords)
         for inner in ast.walk(fn):  # no nested function or lambda escapes njit
             assert inner is fn or not isinstance(
                 inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)), name
@@ -328,7 +361,7 @@ def test_metadata_agrees_with_the_entry_and_the_docstring(sources, label):
         assert isinstance(entries, tuple) and entries
         for name, dtype, shape in entries:
             assert name.isidentifier()
-            if dtype != "Generator":  # a numpy Generator argument (docs/usage.md)
+            if dtype not in ("Generator", "slice"):  # docs/usage.md
                 np.dtype(dtype)  # a valid dtype name
             assert isinstance(shape, tuple)
             assert all(s is None or (isinstance(s, int) and s >= 0) for s in shape)
@@ -349,7 +382,7 @@ def test_metadata_agrees_with_the_entry_and_the_docstring(sources, label):
     assert [n for n, _, _ in outputs] == outs
     ret = functions[name].body[-1]
     if _is_data_wrapper(functions[name], functions):  # the @njit entry it calls
-        ret = functions[ret.value.func.id].body[-1]
+        ret = functions[_wrapped_call(functions[name]).func.id].body[-1]
     assert isinstance(ret, ast.Return)
     returned = ret.value.elts if isinstance(ret.value, ast.Tuple) else [ret.value]
     assert len(returned) == len(outputs)
@@ -407,6 +440,8 @@ def test_docstring_records_the_provenance(generated, key):
         flags.append("--no-cache")
     if g.options.fastmath:
         flags.append("--fastmath")
+    if g.options.parallel:
+        flags.append("--parallel")
     regenerate = " ".join(["transpile <object>", *flags, "-o <this file>"])
     assert [line for line in lines if line.startswith("Regenerate:")] == [
         f"Regenerate:  {regenerate}"]

@@ -40,7 +40,9 @@ class Options:
 class BuiltEntry:
     """One entry of a module: the ``@numba.njit`` function, and what the module says
     about it.  An entry that takes data arrays (data.py) is ``<name>_with_data``, and
-    the module adds the Python ``<name>`` that passes them."""
+    the module adds the Python ``<name>`` that passes them.  An entry with slice
+    outputs returns each as its ``(start, stop, step)`` (Numba cannot return a slice
+    object): it is ``<name>_parts``, and the Python ``<name>`` makes them slices."""
 
     name: str
     function: cst.FunctionDef
@@ -48,6 +50,12 @@ class BuiltEntry:
     data_params: list[tuple[str, str]]  # (parameter, key in the module's DATA)
     inputs_meta: list
     outputs_meta: list
+    slice_outputs: tuple[int, ...] = ()  # positions of the outputs that are slices
+
+    @property
+    def wrapped(self) -> bool:
+        """Whether the entry is a Python function around the ``@njit`` one."""
+        return bool(self.data_params or self.slice_outputs)
 
     @property
     def jitted(self) -> str:
@@ -123,10 +131,24 @@ def _is_scalar(var) -> bool:
 
 
 def _type_label(var) -> str:
-    """A variable's dtype, or ``"Generator"`` for a random generator."""
+    """A variable's dtype, ``"Generator"`` for a random generator, ``"slice"``."""
     from .lower.random import is_generator
 
-    return "Generator" if is_generator(var) else var.type.dtype
+    if is_generator(var):
+        return "Generator"
+    return var.type.dtype if hasattr(var.type, "dtype") else "slice"
+
+
+def _slice_parts(var, value) -> sx.Expr | None:
+    """``(start, stop, step)`` of a slice-typed output whose value is ``slice(...)``
+    (a ``MakeSlice`` or a constant slice), else None."""
+    from pytensor.tensor.type_other import SliceType
+
+    if not isinstance(var.type, SliceType) or not isinstance(value, cst.Call) \
+            or not (isinstance(value.func, cst.Name) and value.func.value == "slice"):
+        return None
+    parts = [arg.value for arg in value.args]
+    return sx.tuple_(parts) if len(parts) == 3 else None
 
 
 def _static_shape(var) -> tuple:
@@ -244,15 +266,17 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     fn.body[:0] = [_data_shape_check(param, module.data[key].shape)
                    for param, key in fn.data_params[n_data_inputs:]]
 
-    returned, outputs_meta, bases = [], [], set()
-    for var in fgraph.outputs:
-        if not hasattr(var.type, "dtype") and not is_generator(var):
-            raise UnsupportedOpError(
-                f"a graph output of type {var.type} is not supported yet: a module returns "
-                "arrays, scalars and generators (Numba cannot return a slice object)")
+    returned, outputs_meta, bases, slices = [], [], set(), []
     for k, var in enumerate(fgraph.outputs):
         value = fn.expr(var)
-        if not _is_scalar(var) and not is_generator(var):  # a generator: itself
+        if not hasattr(var.type, "dtype") and not is_generator(var):
+            value = _slice_parts(var, value)
+            if value is None:
+                raise UnsupportedOpError(
+                    f"a graph output of type {var.type} is not supported: a module returns "
+                    "arrays, scalars, slices and generators")
+            slices.append(k)
+        elif not _is_scalar(var) and not is_generator(var):  # a generator: itself
             base = fn.view_of.get(var, var)
             if base in fgraph.inputs or isinstance(base, Constant) or base in bases:
                 value = sx.method(value, "copy")  # never hand back the caller's memory
@@ -264,7 +288,8 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     fn.emit(sx.return_(result))
     body = prune_dead_assignments(fn.body)
     name = module.entry_name
-    jitted = module.namespace.create(f"{name}_with_data") if fn.data_params else name
+    jitted = (module.namespace.create(f"{name}_with_data") if fn.data_params
+              else module.namespace.create(f"{name}_parts") if slices else name)
     function = cst.FunctionDef(
         name=cst.Name(jitted),
         params=cst.Parameters([cst.Param(cst.Name(p))
@@ -273,7 +298,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
         decorators=[module.decorator(parallel=uses_prange(body))],
     )
     return BuiltEntry(name, function, params, list(fn.data_params), inputs_meta,
-                      outputs_meta)
+                      outputs_meta, tuple(slices))
 
 
 # ---- the module -------------------------------------------------------------------
@@ -375,8 +400,9 @@ def assemble(module: ModuleBuilder, entries: list[BuiltEntry], doc: str, inputs_
 
     functions = [e.function for e in entries]
     file_name = data_file if in_file(module.data) else None
-    wrappers = [python_entry(e.name, e.jitted, e.params, e.data_params, file_name)
-                for e in entries if e.data_params]
+    wrappers = [python_entry(e.name, e.jitted, e.params, e.data_params, file_name,
+                             e.slice_outputs, len(e.outputs_meta))
+                for e in entries if e.wrapped]
     data_block = module_statements(module.data, data_file) if module.data else []
     definitions = [*module.binding_block(), *module.classes.values(),
                    *module.helpers.values(), *functions, *wrappers]

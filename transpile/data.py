@@ -102,23 +102,41 @@ def module_statements(data: dict, file_name: str | None) -> list:
 
 
 def python_entry(name: str, jitted: str, params: list[str], data_params: list[tuple],
-                 file_name: str | None) -> cst.FunctionDef:
-    """``def name(x, *, x_data=DATA["x_data"]): return jitted(x, x_data)``."""
+                 file_name: str | None, slices=(), n_outputs: int = 1) -> cst.FunctionDef:
+    """``def name(x, *, x_data=DATA["x_data"]): return jitted(x, x_data)``; with
+    ``slices`` (the positions of slice outputs, which ``jitted`` returns as
+    ``(start, stop, step)``), ``return slice(*jitted(x))`` or ``parts = jitted(x)``,
+    ``return (slice(*parts[0]), parts[1])``."""
     keyword = [cst.Param(cst.Name(param), default=cst.Subscript(
         sx.name("DATA"), [cst.SubscriptElement(cst.Index(sx.string(key)))]))
         for param, key in data_params]
     where = f"of {file_name}" if file_name else "in DATA"
-    text = textwrap.fill(f"``{jitted}`` with the data {where} (any of them may be given "
-                         "anew, as a keyword).", 80, subsequent_indent="    ")
+    said = [f"with the data {where} (any of them may be given anew, as a keyword)"
+            if data_params else "",
+            "with its slice outputs made slices (Numba returns a slice as its start, "
+            "stop and step)" if slices else ""]
+    text = textwrap.fill(f"``{jitted}`` {', and '.join(filter(None, said))}.", 80,
+                         subsequent_indent="    ")
     doc = cst.SimpleString(f'"""{text}"""')
     call = sx.call(jitted, *(sx.name(p) for p in params),
                    *(sx.name(p) for p, _ in data_params))
+    body = [sx.expr_stmt(doc)]
+    if not slices:
+        body.append(sx.return_(call))
+    elif n_outputs == 1:
+        body.append(sx.return_(sx.call("slice", cst.StarredElement(call))))
+    else:
+        body.append(sx.assign("parts", call))
+        outs = [sx.subscript(sx.name("parts"), [sx.literal(k)]) for k in range(n_outputs)]
+        body.append(sx.return_(sx.tuple_(
+            sx.call("slice", cst.StarredElement(out)) if k in slices else out
+            for k, out in enumerate(outs))))
     return cst.FunctionDef(
         name=cst.Name(name),
         params=cst.Parameters([cst.Param(cst.Name(p)) for p in params],
                               star_arg=cst.ParamStar() if keyword else cst.MaybeSentinel.DEFAULT,
                               kwonly_params=keyword),
-        body=sx.block([sx.expr_stmt(doc), sx.return_(call)]),
+        body=sx.block(body),
     )
 
 

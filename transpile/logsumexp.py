@@ -68,15 +68,27 @@ class LogSumExp(Op):
         return f"LogSumExp{{axes={list(self.axes)}}}"
 
 
+def scipy_log_softmax(op) -> bool:
+    """Whether a ``LogSoftmax`` computes SciPy's ``log_softmax`` (PyTensor 2's does, in
+    its reference ``perform``: a row whose maximum is infinite is shifted by 0, so
+    ``[inf, 1]`` gives ``[nan, -inf]``); PyTensor 3's is a graph, ``x - max`` first,
+    which gives nan there."""
+    from pytensor.compile.builders import OpFromGraph
+
+    return type(op).__name__ == "LogSoftmax" and not isinstance(op, OpFromGraph)
+
+
 class SoftmaxLogSumExp(Op):
     """A softmax (or log-softmax, ``log=True``) over ``axes`` and the log-sum-exp over
-    the same axes, from one maximum and one sum of exponentials per row."""
+    the same axes, from one maximum and one sum of exponentials per row
+    (``scipy_shift``: the log-softmax's rule on infinite rows, ``scipy_log_softmax``)."""
 
-    __props__ = ("axes", "log")
+    __props__ = ("axes", "log", "scipy_shift")
 
-    def __init__(self, axes, log=False):
+    def __init__(self, axes, log=False, scipy_shift=False):
         self.axes = tuple(axes)
         self.log = bool(log)
+        self.scipy_shift = bool(scipy_shift)
 
     def make_node(self, x):
         shape = tuple(n for d, n in enumerate(x.type.shape) if d not in self.axes)
@@ -88,6 +100,8 @@ class SoftmaxLogSumExp(Op):
         keep = np.expand_dims(lse, self.axes) if self.axes else lse
         with np.errstate(invalid="ignore", over="ignore"):
             m = np.max(x, axis=self.axes, keepdims=True) if x.size else keep
+            if self.scipy_shift:
+                m = np.where(np.isfinite(m), m, 0)
             if self.log:
                 out = x - (m + np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)))
             else:
@@ -179,7 +193,9 @@ def pair_with_softmax(fgraph) -> None:
                 continue
             if _axes(client.op.axis, x.type.ndim) != node.op.axes:
                 continue
-            both = SoftmaxLogSumExp(node.op.axes, log=classes[type(client.op)])(x)
+            log = classes[type(client.op)]
+            both = SoftmaxLogSumExp(node.op.axes, log=log,
+                                    scipy_shift=log and scipy_log_softmax(client.op))(x)
             fgraph.replace_all([(client.outputs[0], both[0]), (node.outputs[0], both[1])],
                                reason="pair_with_softmax")
             break

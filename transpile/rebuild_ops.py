@@ -183,3 +183,18 @@ def rebuild_OpFromGraph(rb, cls, rec, where):
     op = rb.build(cls, where, inputs, outputs, **kwargs)
     rb.check_extras(op, state, where, used={*_OFG_DROPPED, *kwargs})
     return op
+
+
+@op_handler("pytensor.compile.builders.SymbolicOp")
+def rebuild_SymbolicOp(rb, cls, rec, where):
+    """PyTensor 3's ``SymbolicOp`` subclasses (its ``Softmax``, ...) build their inner
+    graph themselves, from their props and their input types.  They are rebuilt that
+    way: the pickled inner graph gives only the input types, and what the node
+    computes is the class's own graph."""
+    state = rb.state(rec, where)
+    inputs, _ = _inner(rb, state, where, "inner_inputs", "inner_outputs")
+    values = rb.props(cls, state, where)
+    op = rb.build(cls, where, input_types=[var.type for var in inputs], **values)
+    rb.check_extras(op, state, where, used={*_OFG_DROPPED, *values, "_init_kwargs",
+                                            "name", "destroy_map"})
+    return op

@@ -8,7 +8,7 @@ import libcst as cst
 import pytensor.tensor.special as pts
 
 from .. import syntax as sx
-from ..logsumexp import LogSumExp, SoftmaxLogSumExp
+from ..logsumexp import LogSumExp, SoftmaxLogSumExp, scipy_log_softmax
 from ..registry import register
 
 # PyTensor 3 has no SoftmaxGrad (its softmax is a symbolic Op with a graph gradient).
@@ -85,7 +85,8 @@ def lower_Softmax(op, node, fn):
     axes = _axes(op, out.type.ndim)
     perm = _perm(out.type.ndim, axes)
     rows = [_rows(fn, var, perm, axes) for var in node.inputs]
-    result = sx.call(fn.helper(_HELPERS[type(op)]), *rows)
+    flag = [sx.name("True")] if scipy_log_softmax(op) else []
+    result = sx.call(fn.helper(_HELPERS[type(op)]), *rows, *flag)
     fn.bind(out, _rows_back(fn, node.inputs[0], result, perm, axes, out),
             hint=type(op).__name__.lower())
 
@@ -106,7 +107,7 @@ def lower_SoftmaxLogSumExp(op, node, fn):
     rows = _rows(fn, x, perm, op.axes)
     kind = "log_softmax" if op.log else "softmax"
     names = [fn.fresh(out.name or kind, kind), fn.fresh(lse.name or "logsumexp", "logsumexp")]
-    flag = [sx.name("True")] if op.log else []
+    flag = [sx.name("True")] * (op.log + op.scipy_shift)
     fn.emit(sx.assign_many(names, sx.call(fn.helper("softmax_logsumexp_rows"), rows, *flag)))
     for var, value in ((out, _rows_back(fn, x, sx.name(names[0]), perm, op.axes, out)),
                        (lse, _per_row_back(fn, x, sx.name(names[1]), op.axes, lse))):

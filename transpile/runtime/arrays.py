@@ -10,19 +10,20 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def softmax_logsumexp_rows(x, log=False):
+def softmax_logsumexp_rows(x, log=False, scipy_shift=False):
     """Softmax (log-softmax when ``log``) and log-sum-exp of each row of a
     C-contiguous 2-d array, from one maximum and one sum of exponentials per row.
-    A row whose maximum is infinite has that maximum as its log-sum-exp; its
-    log-softmax is shifted by 0 instead (SciPy's rule: ``[inf, 1]`` gives ``[nan,
-    -inf]``), its softmax is nan (PyTensor's)."""
+    A row whose maximum is infinite has that maximum as its log-sum-exp, and a
+    softmax and log-softmax of nan; with ``scipy_shift`` its log-softmax is shifted
+    by 0 instead of the maximum (SciPy's rule, PyTensor 2's ``LogSoftmax``: ``[inf,
+    1]`` gives ``[nan, -inf]``)."""
     out = np.empty(x.shape, dtype=x.dtype)
     lse = np.empty(x.shape[0], dtype=x.dtype)
     for i in range(x.shape[0]):
         m = -np.inf
         for j in range(x.shape[1]):
             m = np.maximum(m, x[i, j])
-        shift = 0.0 if log and not np.isfinite(m) else m
+        shift = 0.0 if scipy_shift and not np.isfinite(m) else m
         total = 0.0
         for j in range(x.shape[1]):
             e = math.exp(x[i, j] - shift)
@@ -46,9 +47,10 @@ def softmax_rows(x):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def log_softmax_rows(x):
-    """Log-softmax of each row of a C-contiguous 2-d array."""
-    return softmax_logsumexp_rows(x, True)[0]
+def log_softmax_rows(x, scipy_shift=False):
+    """Log-softmax of each row of a C-contiguous 2-d array (``scipy_shift``: see
+    ``softmax_logsumexp_rows``)."""
+    return softmax_logsumexp_rows(x, True, scipy_shift)[0]
 
 
 @numba.njit(cache=True, error_model="numpy")
