@@ -340,8 +340,12 @@ def test_every_function_is_njit_with_cache_by_default(sources, label):
         assert keywords.get("cache", False) is expected_cache, (name, keywords)
         assert keywords.get("fastmath", False) is expected_fastmath, (name, keywords)
         assert keywords.get("error_model") == "numpy", (name, keywords)
-        # parallel=True exactly where --parallel put a prange loop
-        assert keywords.get("parallel", False) is ("numba.prange" in ast.unparse(fn))
+        # Numba's prange loops only, exactly where --parallel put one (its own
+        # parallel transformations of array expressions stay off)
+        parallel = keywords.get("parallel", {})
+        assert bool(parallel) is ("numba.prange" in ast.unparse(fn)), (name, keywords)
+        assert not parallel or {k for k, on in parallel.items() if on} == {"prange"}
+        assert not parallel or len(parallel) == 8, parallel
         assert set(keywords) <= {"cache", "fastmath", "error_model", "parallel"}, (
             name, keywords)
         for inner in ast.walk(fn):  # no nested function or lambda escapes njit

@@ -27,8 +27,10 @@ TESTS = Path(__file__).resolve().parent
 EXE = Path(sys.executable).parent / "transpile"
 ORIGINAL = "# a file the user already had\n"
 
-# The subprocess runs are made once, by a module fixture: every test of this file runs
-# on one xdist worker (`--dist loadgroup`, Makefile), so they are not made twice.
+# The subprocess runs are made once, by session fixtures: every test of this file runs
+# on one xdist worker (`--dist loadgroup`, Makefile), and a session fixture stays set
+# up when that worker runs other files' tests in between (a module one would be torn
+# down and made again).
 pytestmark = pytest.mark.xdist_group("cli")
 
 MODEL = """\
@@ -106,7 +108,7 @@ SUCCESSES = ("help", "dump_help", "version", "stdout", "file", "flags", "plugin"
 FAILURES = [name for name in COMMANDS if name not in SUCCESSES]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def work(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
     _prepare(work)
@@ -115,7 +117,7 @@ def work(tmp_path_factory):
     return work
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(work):
     env = {**os.environ, "PYTHONPATH": str(TESTS), "TRANSPILE_DEBUG": ""}
 

@@ -42,8 +42,10 @@ TESTS = Path(__file__).resolve().parent
 ORIGINAL = "# a file the user already had\n"
 MINUTE = 60
 
-# The subprocess runs are made once, by a module fixture: every test of this file runs
-# on one xdist worker (`--dist loadgroup`, Makefile), so they are not made twice.
+# The subprocess runs are made once, by session fixtures: every test of this file runs
+# on one xdist worker (`--dist loadgroup`, Makefile), and a session fixture stays set
+# up when that worker runs other files' tests in between (a module one would be torn
+# down and made again).
 pytestmark = pytest.mark.xdist_group("security")
 
 
@@ -229,7 +231,7 @@ MAY_TRANSPILE = {"ofg_fn_getattr", "assert_c_injection", "fold_arange", "fold_al
 FAKE_CXX = '#!/bin/sh\n[ "$*" = "-v" ] || echo "$0 $*" >> {marker}\nexit 1\n'
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def work(tmp_path_factory):
     work = tmp_path_factory.mktemp("hostile")
     os.mkfifo(work / "fifo")
@@ -263,7 +265,7 @@ def _run(work: Path, name: str):
             "seconds": time.monotonic() - start, "out": out}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(work):
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(zip(HOSTILE, pool.map(lambda n: _run(work, n), HOSTILE),

@@ -23,6 +23,15 @@ from .runtime import RuntimeLibrary
 LOOP_INDICES = ("i", "j", "k", "l")
 
 
+# ``parallel=True`` would also let Numba turn the function's whole-array expressions
+# and NumPy calls into parallel loops of its own (with size checks of its own, which
+# fail on some broadcasts, and threads started for tiny arrays inside a Scan's
+# loop); the module asks for its ``numba.prange`` loops only.
+PRANGE_ONLY = ('{"prange": True, "comprehension": False, "reduction": False, '
+               '"inplace_binop": False, "setitem": False, "numpy": False, '
+               '"stencil": False, "fusion": False}')
+
+
 class ModuleBuilder:
     def __init__(self, entry_name: str = "kernel", cache: bool = True, fastmath: bool = False,
                  parallel: bool = False):
@@ -54,7 +63,7 @@ class ModuleBuilder:
         if self.fastmath:
             kwargs["fastmath"] = sx.literal(True)
         if parallel:
-            kwargs["parallel"] = sx.literal(True)
+            kwargs["parallel"] = cst.parse_expression(PRANGE_ONLY)
         return cst.Decorator(sx.call("numba.njit", **kwargs))
 
     def runtime_helper(self, name: str) -> cst.Name:

@@ -94,6 +94,15 @@ class Namespace:
     def reserve(self, name: str) -> None:
         self._claim(name)
 
+    def local_names(self) -> set[str]:
+        """The names handed out here and in the parents, up to (not including) the
+        outermost namespace: a function's locals, not the module's names."""
+        names, ns = set(), self
+        while ns._parent is not None:
+            names |= ns._taken
+            ns = ns._parent
+        return names
+
     def child(self) -> "Namespace":
         return Namespace(parent=self)
 

@@ -7,12 +7,13 @@ costs a few microseconds, more than a small loop takes, so a loop whose size is 
 known at run time gets both forms, the parallel one under ``if size >= ...``::
 
     if x.shape[0] * x.shape[1] >= 16384:
-        for i in numba.prange(x.shape[0]):
-            for j in range(x.shape[1]):
-                ...
+        add_in_parallel(x, add)  # for i in numba.prange(x.shape[0]): ...
     else:
         for i in range(x.shape[0]):
             ...
+
+The ``numba.prange`` loop is a function of its own (``_prange``), compiled for its
+prange loops only.
 
 Independent iterations are those of an elementwise loop (each stores its own
 elements) and the rows of a row reduction (each row has its own accumulator and its
@@ -65,8 +66,80 @@ def _static_size(dims) -> int | None:
     return total
 
 
-def _prange(loop: cst.For) -> cst.For:
-    return loop.with_changes(iter=loop.iter.with_changes(func=sx.dotted("numba.prange")))
+def _names(stmts) -> tuple[list[str], set[str]]:
+    """The names ``stmts`` read (in order of first appearance) and assign."""
+    read, assigned = {}, set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Attribute(self, node):
+            node.value.visit(self)
+            return False  # ``x.shape``: ``shape`` is no variable
+
+        def visit_Arg(self, node):
+            node.value.visit(self)
+            return False  # ``dtype=...``: the keyword is no variable
+
+        def visit_AssignTarget(self, node):
+            targets = [node.target]
+            while targets:
+                target = targets.pop()
+                if isinstance(target, cst.Name):
+                    assigned.add(target.value)
+                elif isinstance(target, (cst.Tuple, cst.List)):  # a, b = ...
+                    targets += [e.value for e in target.elements]
+                else:  # a[i] = ...: a and i are read
+                    target.visit(self)
+            return False
+
+        def visit_For(self, node):
+            if isinstance(node.target, cst.Name):
+                assigned.add(node.target.value)
+
+        def visit_Name(self, node):
+            read.setdefault(node.value, None)
+
+    visitor = Visitor()
+    for stmt in stmts:
+        stmt.visit(visitor)
+    return list(read), assigned
+
+
+def _prange(fn, loop: cst.For) -> list:
+    """``loop`` with its outer ``range`` made ``numba.prange``, in a function of its own
+    (``@numba.njit(parallel=...)``, for its prange loops only), and its call.
+
+    The loop is moved out of the entry because ``parallel=True`` applies to a whole
+    function: Numba would also analyse and convert the entry's array expressions,
+    and its own size checks fail on some broadcasts.  Everything the loop writes
+    that outlives it is an element of an array allocated before it, so the new
+    function takes the arrays and values the loop reads and returns nothing."""
+    body = loop.with_changes(iter=loop.iter.with_changes(func=sx.dotted("numba.prange")))
+    read, assigned = _names([loop])
+    local = fn.ns.local_names()
+    params = [n for n in read if n in local and n not in assigned]
+    stored = [t.target.value.value for t in _stores(loop)]
+    name = fn.module.namespace.create(f"{stored[0] if stored else 'loop'}_in_parallel")
+    fn.module.helpers[name] = cst.FunctionDef(
+        name=cst.Name(name),
+        params=cst.Parameters([cst.Param(cst.Name(p)) for p in params]),
+        body=sx.block([body]),
+        decorators=[fn.module.decorator(parallel=True)],
+    )
+    return [sx.expr_stmt(sx.call(name, *(sx.name(p) for p in params)))]
+
+
+def _stores(loop) -> list:
+    """The ``a[...] = ...`` targets in ``loop`` whose array is a plain name."""
+    found = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AssignTarget(self, node):
+            if isinstance(node.target, cst.Subscript) and isinstance(node.target.value,
+                                                                      cst.Name):
+                found.append(node)
+
+    loop.visit(Visitor())
+    return found
 
 
 def _choose(fn, dims, serial, parallel) -> list:
@@ -96,7 +169,7 @@ def independent_loops(fn, dims, loops: list) -> list:
     independent, with its outer loop over ``numba.prange`` where large enough."""
     if len(loops) != 1 or not isinstance(loops[0], cst.For) or not wanted(fn, dims, loops):
         return loops
-    return _choose(fn, dims, loops, [_prange(loops[0])])
+    return _choose(fn, dims, loops, _prange(fn, loops[0]))
 
 
 class _Rename(cst.CSTTransformer):
@@ -144,7 +217,7 @@ def reduction_loops(fn, accumulators, indices, dims, body) -> list:
     loop_body = [*(a.init().visit(_Rename(local)) for a in accumulators), *block_body,
                  *(sx.assign(sx.subscript(sx.name(partials[a.name]), [sx.name(block)]),
                              sx.name(local[a.name])) for a in accumulators)]
-    parallel.append(_prange(sx.for_range(block, [sx.name(blocks)], loop_body)))
+    parallel += _prange(fn, sx.for_range(block, [sx.name(blocks)], loop_body))
     parallel += [a.init() for a in accumulators]
     combine = [a.update(sx.subscript(sx.name(partials[a.name]), [sx.name(block)]))
                for a in accumulators]
