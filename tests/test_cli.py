@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytensor.tensor as pt
 import pytest
+from once import once_per_run
 from oracle import import_source
 from pytensor.graph.fg import FunctionGraph
 
@@ -108,9 +109,7 @@ SUCCESSES = ("help", "dump_help", "version", "stdout", "file", "flags", "plugin"
 FAILURES = [name for name in COMMANDS if name not in SUCCESSES]
 
 
-@pytest.fixture(scope="session")
-def work(tmp_path_factory):
-    work = tmp_path_factory.mktemp("cli")
+def _work(work: Path) -> Path:
     _prepare(work)
     (work / "out").mkdir()
     (work / "out_dir_that_is_a_dir").mkdir()
@@ -118,20 +117,28 @@ def work(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def runs(work):
+def work(tmp_path_factory):
+    return once_per_run(tmp_path_factory, "cli", _work)
+
+
+@pytest.fixture(scope="session")
+def runs(work, tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": str(TESTS), "TRANSPILE_DEBUG": ""}
 
     def run(args):
         return subprocess.run([str(EXE), *args], capture_output=True, text=True,
                               cwd=work, env=env, timeout=300)
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = dict(zip(COMMANDS, pool.map(run, COMMANDS.values()), strict=True))
-    results["module"] = subprocess.run(
-        [sys.executable, "-m", "transpile", "--version"],
-        capture_output=True, text=True, cwd=work, env=env,
-    )
-    return results
+    def run_all(_):
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = dict(zip(COMMANDS, pool.map(run, COMMANDS.values()), strict=True))
+        results["module"] = subprocess.run(
+            [sys.executable, "-m", "transpile", "--version"],
+            capture_output=True, text=True, cwd=work, env=env,
+        )
+        return results
+
+    return once_per_run(tmp_path_factory, "cli_runs", run_all)
 
 
 def _ok(result):

@@ -31,6 +31,7 @@ from hostile import (
     nested_lists,
     nested_tuple_key,
 )
+from once import once_per_run
 from oracle import import_source
 from pytensor.graph.fg import FunctionGraph
 from pytensor.tensor.elemwise import Elemwise
@@ -231,9 +232,7 @@ MAY_TRANSPILE = {"ofg_fn_getattr", "assert_c_injection", "fold_arange", "fold_al
 FAKE_CXX = '#!/bin/sh\n[ "$*" = "-v" ] || echo "$0 $*" >> {marker}\nexit 1\n'
 
 
-@pytest.fixture(scope="session")
-def work(tmp_path_factory):
-    work = tmp_path_factory.mktemp("hostile")
+def _hostile_files(work: Path) -> Path:
     os.mkfifo(work / "fifo")
     (work / "bin").mkdir()
     for compiler in ("g++", "c++", "gcc", "cc", "clang"):
@@ -243,6 +242,11 @@ def work(tmp_path_factory):
     for name, build in HOSTILE.items():
         (work / f"{name}.pkl").write_bytes(build(work / f"pwned_{name}"))
     return work
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory):
+    return once_per_run(tmp_path_factory, "hostile", _hostile_files)
 
 
 def _run(work: Path, name: str):
@@ -266,11 +270,13 @@ def _run(work: Path, name: str):
 
 
 @pytest.fixture(scope="session")
-def runs(work):
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(HOSTILE, pool.map(lambda n: _run(work, n), HOSTILE),
-                           strict=True))
-    return results
+def runs(work, tmp_path_factory):
+    def run_all(_):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return dict(zip(HOSTILE, pool.map(lambda n: _run(work, n), HOSTILE),
+                            strict=True))
+
+    return once_per_run(tmp_path_factory, "hostile_runs", run_all)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))

@@ -93,13 +93,3 @@ def test_integer_and_bool_arrays(rng, rewrite):
     compare_chunked([m, b, f], outs, values, rewrite=rewrite)
 
 
-def test_a_slice_as_a_graph_output_is_refused_clearly():
-    """Numba cannot hand a slice object back to Python: refused at transpile time."""
-    import pytensor.scalar as ps
-    from pytensor import as_symbolic
-
-    import transpile
-
-    x = ps.int64("x")
-    with pytest.raises(transpile.UnsupportedOpError, match="output of type slice"):
-        transpile.transpile(([x], [as_symbolic(slice(3, x, None))]))
