@@ -36,6 +36,11 @@ def _axes(axis, ndim) -> tuple[int, ...]:
     return tuple(sorted({int(a) % ndim for a in axes}))
 
 
+def _reduced(shape, axes) -> tuple:
+    """``shape`` without the reduced ``axes``."""
+    return tuple(n for d, n in enumerate(shape) if d not in axes)
+
+
 def _reference_logsumexp(x, axes):
     m = np.max(x, axis=axes, keepdims=True) if x.size else np.full(
         [1 if d in axes else n for d, n in enumerate(x.shape)], -np.inf, dtype=x.dtype)
@@ -55,14 +60,14 @@ class LogSumExp(Op):
         self.axes = tuple(axes)
 
     def make_node(self, x):
-        shape = tuple(n for d, n in enumerate(x.type.shape) if d not in self.axes)
-        return Apply(self, [x], [TensorType(x.type.dtype, shape=shape)()])
+        lse = TensorType(x.type.dtype, shape=_reduced(x.type.shape, self.axes))
+        return Apply(self, [x], [lse()])
 
     def perform(self, node, inputs, outputs):
         outputs[0][0] = np.asarray(_reference_logsumexp(inputs[0], self.axes))
 
     def infer_shape(self, fgraph, node, shapes):
-        return [tuple(n for d, n in enumerate(shapes[0]) if d not in self.axes)]
+        return [_reduced(shapes[0], self.axes)]
 
     def __str__(self):
         return f"LogSumExp{{axes={list(self.axes)}}}"
@@ -91,8 +96,8 @@ class SoftmaxLogSumExp(Op):
         self.scipy_shift = bool(scipy_shift)
 
     def make_node(self, x):
-        shape = tuple(n for d, n in enumerate(x.type.shape) if d not in self.axes)
-        return Apply(self, [x], [x.type(), TensorType(x.type.dtype, shape=shape)()])
+        lse = TensorType(x.type.dtype, shape=_reduced(x.type.shape, self.axes))
+        return Apply(self, [x], [x.type(), lse()])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
@@ -111,7 +116,7 @@ class SoftmaxLogSumExp(Op):
         outputs[1][0] = np.asarray(lse)
 
     def infer_shape(self, fgraph, node, shapes):
-        return [shapes[0], tuple(n for d, n in enumerate(shapes[0]) if d not in self.axes)]
+        return [shapes[0], _reduced(shapes[0], self.axes)]
 
     def __str__(self):
         kind = "LogSoftmax" if self.log else "Softmax"
