@@ -19,7 +19,6 @@ from .data import in_file, needs_output_error
 from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError, UnsupportedOpError
 from .format import format_module
-from .lower.parallel import uses_prange
 from .naming import MODULE_NAMES, is_reserved
 from .registry import lowering_for
 from .walk import count_names, prune_dead_assignments
@@ -295,7 +294,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
         params=cst.Parameters([cst.Param(cst.Name(p))
                                for p in [*params, *(p for p, _ in fn.data_params)]]),
         body=sx.block(body),
-        decorators=[module.decorator(parallel=uses_prange(body))],
+        decorators=[module.decorator()],  # prange loops are helpers of their own
     )
     return BuiltEntry(name, function, params, list(fn.data_params), inputs_meta,
                       outputs_meta, tuple(slices))

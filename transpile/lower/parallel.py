@@ -223,11 +223,3 @@ def reduction_loops(fn, accumulators, indices, dims, body) -> list:
                for a in accumulators]
     parallel.append(sx.for_range(block, [sx.name(blocks)], combine))
     return _choose(fn, dims, serial, parallel)
-
-
-def uses_prange(stmts) -> bool:
-    """Whether a function body has a ``numba.prange`` loop (it then needs
-    ``@numba.njit(parallel=True)``)."""
-    return _contains(stmts, lambda node: isinstance(node, cst.Attribute)
-                     and isinstance(node.value, cst.Name) and node.value.value == "numba"
-                     and node.attr.value == "prange")
