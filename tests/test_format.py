@@ -100,6 +100,58 @@ def test_format_module_falls_back_to_black_for_unknown_statements():
     assert format_module(tree) == black.format_str(code, mode=BLACK_MODE)
 
 
+_ITEMS = ["a", "x_1", "ccc_dd", "np.float64(1.5)", '"s"', "(None,)", "(1, 2)", "()",
+          "y[0]", "f(a, b)", "-a", "not b", "a if b else c", "x[1:2]", "{1: 2}",
+          "np.empty((n, m), dtype=np.float64)", "q" * 70, "r" * 90]
+
+
+def _long_statement(rng, n):
+    items = ", ".join(rng.choice(_ITEMS) for _ in range(n))
+    kind = rng.randrange(7)
+    if kind == 6:
+        params = ", ".join(f"p{i}" for i in range(n)) + (", *, y=Y" if n % 2 else "")
+        return f"@numba.njit(cache=True)\ndef kernel({params}):\n    return p0\n"
+    line = [f"v = ({items}{',' if n == 1 else ''})", f"v = [{items}]", f"v = np.empty({items})",
+            f"return {items}", f"g({items})", f"v = h({items}, dtype=np.float64)"][kind]
+    for depth in range(rng.randrange(4)):
+        line = f"for i{depth} in range(n):\n" + "".join(
+            f"    {part}\n" for part in line.splitlines())
+    return "def kernel(a):\n" + "".join(f"    {part}\n" for part in line.splitlines())
+
+
+def test_long_bracketed_lines_are_split_as_black_splits_them():
+    """Tuples, lists, calls, returns and signatures too long for a line are split
+    without black (transpile/format.py, ``_split``); the lines are black's."""
+    import random
+
+    rng = random.Random(0)
+    for n in [*range(1, 40), *rng.choices(range(1, 120), k=200)]:
+        code = _long_statement(rng, n)
+        assert format_module(cst.parse_module(code)) == black.format_str(
+            code, mode=BLACK_MODE), code
+
+
+def test_black_never_sees_the_long_lines_of_a_wide_graph(monkeypatch):
+    """A graph of 300 inputs: its signature, INPUTS, OUTPUTS and return are split
+    without black (black takes superlinear time in a line's length)."""
+    import transpile.format as fmt
+
+    seen = []
+    real = fmt.black.format_str
+
+    def spy(text, mode):
+        seen.extend(line for line in text.splitlines() if len(line) > 88)
+        return real(text, mode=mode)
+
+    monkeypatch.setattr(fmt.black, "format_str", spy)
+    xs = [pt.vector(f"x{i}") for i in range(300)]
+    with pytensor.config.change_flags(cxx=""):
+        source = generate(load_object((xs, [2 * x for x in xs])), Options(rewrite=False))
+    assert all(line.startswith("    kernel(x0, x1,") for line in seen)  # the docstring
+    assert black.format_str(source, mode=BLACK_MODE) == source
+    assert "    x299,\n):" in source and 'INPUTS = (\n    ("x0", "float64", (None,)),' in source
+
+
 def _statements_in(stmts):
     """Every simple statement and compound header below ``stmts``, with its kind."""
     for stmt in stmts:

@@ -27,7 +27,7 @@ import re
 import black
 import libcst as cst
 
-from .printer import header_code, statement_code
+from .printer import expression_code, header_code, statement_code
 
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
 _INDENT = "    "
@@ -46,11 +46,25 @@ def format_module(tree: cst.Module) -> str:
     """``black.format_str(tree.code)``, computed mostly without black."""
     skeleton, bodies = [], {}
     for k, stmt in enumerate(tree.body):
-        lines = _function_body(stmt) if isinstance(stmt, cst.FunctionDef) else None
+        marker = f"__transpile_{k}_of_{len(tree.body)}_5f3a9c__"
+        if isinstance(stmt, cst.SimpleStatementLine) and not stmt.leading_lines:
+            lines = _split(stmt, 0)  # a long top-level line: INPUTS, OUTPUTS, ...
+            if lines is not None:
+                bodies[marker] = lines
+                skeleton.append(cst.SimpleStatementLine([cst.Expr(cst.Name(marker))]))
+                continue
+        if not isinstance(stmt, cst.FunctionDef):
+            skeleton.append(stmt)
+            continue
+        header = _split_signature(stmt)
+        if header is not None:  # black is slow on a long signature: split it here
+            bodies[f"def {stmt.name.value}({marker}_params):"] = header
+            stmt = stmt.with_changes(params=cst.Parameters(
+                [cst.Param(cst.Name(f"{marker}_params"))]))
+        lines = _function_body(stmt)
         if lines is None:
             skeleton.append(stmt)
             continue
-        marker = f"__transpile_body_{k}_of_{len(tree.body)}_5f3a9c__"
         bodies[marker] = lines
         keep = stmt.body.body[:1] if _is_docstring(stmt.body.body[0]) else []
         stub = [*keep, cst.SimpleStatementLine([cst.Expr(cst.Name(marker))])]
@@ -93,7 +107,8 @@ def _statements(stmts, depth: int, out: list[str]) -> bool:
     """Append the formatted lines of ``stmts`` at ``depth``; False: not handled."""
     for stmt in stmts:
         if isinstance(stmt, cst.SimpleStatementLine):
-            out.extend(_simple(statement_code(stmt), depth))
+            lines = _split(stmt, depth) if not stmt.leading_lines else None
+            out.extend(lines if lines is not None else _simple(statement_code(stmt), depth))
         elif isinstance(stmt, (cst.For, cst.While, cst.If)):
             if not _compound(stmt, depth, out):
                 return False
@@ -170,6 +185,132 @@ def _closing(line: str, start: int) -> int:
             if level == 0:
                 return i
     return -1
+
+
+# ---- long bracketed lines, split as black splits them ------------------------------
+
+
+def _split(stmt: cst.SimpleStatementLine, depth: int) -> list[str] | None:
+    """Black's lines for a statement too long for one line whose value is one
+    bracketed list of short items (``INPUTS = (...)``, ``return a, b, ...``,
+    ``x = f(a, b, ...)``), or None when it is not one (black then formats it).
+
+    Black's rule for such a line: one item a line, each followed by a comma; for a
+    call (or a ``def``), the arguments on one indented line of their own instead
+    when they fit there.
+    Black takes time superlinear in a line's length, so a graph with hundreds of
+    inputs or outputs spent seconds in it on three lines."""
+    if len(stmt.body) != 1 or stmt.trailing_whitespace.comment is not None:
+        return None
+    width = BLACK_MODE.line_length - len(_INDENT) * depth
+    small = stmt.body[0]
+    kind = type(small)
+    if kind is cst.Assign and len(small.targets) == 1 \
+            and type(small.targets[0].target) is cst.Name:
+        head = f"{small.targets[0].target.value} = "
+        value = small.value
+    elif kind is cst.Return and small.value is not None:
+        head, value = "return ", small.value
+        if type(value) is cst.Tuple and not value.lpar:
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    elif kind is cst.Expr:
+        head, value = "", small.value
+    else:
+        return None
+    parts = _bracketed(value)
+    if parts is None:
+        return None
+    opening, items, closing = parts
+    if len(head) + len(opening) + len(", ".join(items)) + len(closing) <= width:
+        return None  # it may fit on one line: the usual path decides
+    return _exploded(head + opening, items, closing, depth, width,
+                     one_line=type(value) is cst.Call)
+
+
+def _split_signature(fn: cst.FunctionDef) -> list[str] | None:
+    """Black's lines for a ``def`` line too long for one line (plain parameters,
+    defaults and a bare ``*`` included), or None."""
+    p = fn.params
+    if fn.asynchronous is not None or fn.returns is not None or fn.type_parameters \
+            or p.posonly_params or isinstance(p.star_arg, cst.Param) or p.star_kwarg:
+        return None
+    items = [_param(param) for param in p.params]
+    if isinstance(p.star_arg, cst.ParamStar):
+        items.append("*")
+    items += [_param(param) for param in p.kwonly_params]
+    if not items or None in items:
+        return None
+    head = f"def {fn.name.value}("
+    if len(head) + len(", ".join(items)) + 2 <= BLACK_MODE.line_length:
+        return None  # fits on one line: black is quick
+    return _exploded(head, items, "):", 0, BLACK_MODE.line_length, one_line=True)
+
+
+def _param(param: cst.Param) -> str | None:
+    if param.annotation is not None or param.star not in ("", cst.MaybeSentinel.DEFAULT):
+        return None
+    if param.default is None:
+        return param.name.value
+    return f"{param.name.value}={expression_code(param.default)}"
+
+
+def _bracketed(value) -> tuple[str, list[str], str] | None:
+    """``(opening, items, closing)`` of a parenthesised tuple, a list or a call
+    of a name or attribute with plain arguments, or None."""
+    kind = type(value)
+    if kind is cst.Tuple and len(value.lpar) == 1 and len(value.rpar) == 1 \
+            and len(value.elements) > 1:
+        opening, closing, elements = "(", ")", value.elements
+    elif kind is cst.List and not value.lpar and value.elements:
+        opening, closing, elements = "[", "]", value.elements
+    elif kind is cst.Call and not value.lpar and value.args \
+            and type(value.func) in (cst.Name, cst.Attribute):
+        opening, closing = expression_code(value.func) + "(", ")"
+        elements = value.args
+    else:
+        return None
+    items = []
+    for element in elements:
+        if type(element) is cst.Element:
+            items.append(expression_code(element.value))
+        elif type(element) is cst.Arg and not element.star:
+            code = expression_code(element.value)
+            items.append(code if element.keyword is None
+                         else f"{element.keyword.value}={code}")
+        else:
+            return None
+    return opening, items, closing
+
+
+def _exploded(opening: str, items: list[str], closing: str, depth: int, width: int,
+              one_line: bool) -> list[str] | None:
+    """``opening``, the items indented (on ``one_line`` if they fit), ``closing``."""
+    inner = width - len(_INDENT)
+    if len(opening) > width:
+        return None
+    joined = ", ".join(items)
+    if one_line and _clean_item(joined, inner):
+        body = [joined]
+    elif all(_clean_item(i + ",", inner) for i in items):
+        body = [i + "," for i in items]
+    else:
+        return None
+    indent = _INDENT * depth
+    return [f"{indent}{opening}\n", *(f"{indent}{_INDENT}{b}\n" for b in body),
+            f"{indent}{closing}\n"]
+
+
+def _clean_item(text: str, width: int) -> bool:
+    """``_clean`` for the contents of brackets: an item may start with ``(`` (a
+    tuple; black removes no parentheses there), and the ``,)`` of a one-element
+    tuple is black's own spelling (the lowerings write no other trailing comma)."""
+    if len(text) > width or not text.isascii() or not text or text[0] == " ":
+        return False
+    text = text.replace(",)", ")")
+    if _UNCLEAN.search(text) or "for (" in text:
+        return False
+    return all(match.start() == 0 or _closing(text, match.end() - 1) != len(text) - 1
+               for match in _OPEN_VALUE.finditer(text))
 
 
 @functools.lru_cache(maxsize=4096)

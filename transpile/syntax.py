@@ -204,8 +204,12 @@ def literal(value) -> Expr:
 
 
 def string(text: str) -> cst.SimpleString:
-    """A string literal; repr escapes quotes, backslashes and control characters."""
-    return cst.SimpleString(repr(str(text)))
+    """A string literal; repr escapes quotes, backslashes and control characters.
+    Double quotes where that needs no escape, as black writes it."""
+    code = repr(str(text))
+    if code[0] == "'" and '"' not in text:
+        code = f'"{code[1:-1]}"'
+    return cst.SimpleString(code)
 
 
 # ---- statements -------------------------------------------------------------
