@@ -144,6 +144,17 @@ def method(value: Expr, meth: str, *args: Expr, **kwargs: Expr) -> cst.Call:
     return call(attr(value, meth), *args, **kwargs)
 
 
+def transpose(value: Expr, perm: Sequence[int]) -> Expr:
+    """``value`` with its axes permuted: ``value.T`` when they are reversed (every
+    matrix transpose), else ``value.transpose(*perm)``.  Numba compiles the string
+    formatting of an error message for ``transpose`` with axes, about 2 s on a
+    first call (docs/performance.md); ``.T`` costs nothing."""
+    perm = [int(p) for p in perm]
+    if perm == list(range(len(perm)))[::-1]:
+        return attr(value, "T")
+    return method(value, "transpose", *(literal(p) for p in perm))
+
+
 def tuple_(elements: Iterable[Expr]) -> cst.Tuple:
     elements = list(elements)
     elems = [cst.Element(e) for e in elements]

@@ -30,9 +30,9 @@ CONST = np.array([1.0], dtype=np.float64)
 @numba.njit(cache=True, error_model="numpy")
 def kernel(W, U, xs, h0):
     # Transpose{axes=[1, 0]}
-    transposed = W.transpose(1, 0)
+    transposed = W.T
     # Transpose{axes=[1, 0]}
-    transposed_1 = U.transpose(1, 0)
+    transposed_1 = U.T
     # Shape_i{0}
     xs_0 = xs.shape[0]
     # Shape_i{1}
@@ -116,18 +116,19 @@ def kernel(W, U, xs, h0):
     # Alloc
     filled_2 = np.zeros((sub_8, h0_0), dtype=np.float64)
     # IncSubtensor{i}
-    filled_2[-1] += CONST
+    window = filled_2[-1]
+    window += CONST
     # Alloc
     filled_3 = np.zeros((add, h0_0), dtype=np.float64)
     # IncSubtensor{start:}
-    window = filled_3[1:]
-    if (filled_2.shape[0] != window.shape[0] and filled_2.shape[0] != 1) or (
-        filled_2.shape[1] != window.shape[1] and filled_2.shape[1] != 1
+    window_1 = filled_3[1:]
+    if (filled_2.shape[0] != window_1.shape[0] and filled_2.shape[0] != 1) or (
+        filled_2.shape[1] != window_1.shape[1] and filled_2.shape[1] != 1
     ):
         raise ValueError(
             "IncSubtensor: the increment's shape does not fit the indexed window"
         )
-    window += filled_2
+    window_1 += filled_2
     # Subtensor{::step}
     part = filled_3[::-1]
     # Subtensor{start:stop:step}

@@ -249,7 +249,7 @@ def lower_DimShuffle(op, node, fn):
                                          for d in range(x.type.ndim)])
         remaining = [d for d in range(x.type.ndim) if d not in dropped]
         perm = [remaining.index(d) for d in kept]
-        value = sx.method(value, "transpose", *(sx.literal(p) for p in perm))
+        value = sx.transpose(value, perm)
         if "x" in order:
             value = sx.subscript(value, [sx.NEWAXIS if d == "x" else sx.COLON for d in order])
     else:

@@ -239,7 +239,7 @@ def _unique_along(fn, op, x, results, base) -> None:
     perm = [axis, *(d for d in range(ndim) if d != axis)]
     moved = fn.expr(x)
     if perm != list(range(ndim)):
-        moved = sx.method(moved, "transpose", *(sx.literal(p) for p in perm))
+        moved = sx.transpose(moved, perm)
     rows = fn.bind_name(fn.fresh(f"{base}_rows"), sx.method(
         sx.call("np.ascontiguousarray", moved), "reshape",
         sx.tuple_([dim_size(fn, x, axis), sx.literal(-1)])))
@@ -255,8 +255,7 @@ def _unique_along(fn, op, x, results, base) -> None:
     unique = sx.method(taken, "reshape", sx.tuple_(shape))
     if perm != list(range(ndim)):
         inverse = [perm.index(d) for d in range(ndim)]
-        unique = sx.call("np.ascontiguousarray", sx.method(
-            unique, "transpose", *(sx.literal(p) for p in inverse)))
+        unique = sx.call("np.ascontiguousarray", sx.transpose(unique, inverse))
     fn.bind(values, unique, hint=f"{base}_values")
     fn.contiguous.add(values)
 

@@ -213,7 +213,7 @@ def lower_Argmax(op, node, fn):
     # Move the reduced axes last, flatten them, and take np.argmax of each row.
     perm = kept + axes
     if perm != list(range(x.type.ndim)):
-        value = sx.method(value, "transpose", *(sx.literal(p) for p in perm))
+        value = sx.transpose(value, perm)
     dims = [dim_size(fn, x, d) for d in kept]
     rows = fn.fresh("rows")
     fn.emit(sx.assign(rows, sx.method(sx.call("np.ascontiguousarray", value), "reshape",

@@ -38,7 +38,7 @@ def _rows(fn, var, perm, axes):
         flat = value if var in fn.contiguous else sx.call("np.ascontiguousarray", value)
         return sx.method(flat, "reshape", sx.tuple_([sx.literal(1), sx.literal(-1)]))
     if perm != list(range(ndim)):
-        value = sx.method(value, "transpose", *(sx.literal(p) for p in perm))
+        value = sx.transpose(value, perm)
     if ndim == 2 and perm == [0, 1]:
         return value if var in fn.contiguous else sx.call("np.ascontiguousarray", value)
     row_length = sx.chain("*", [sx.subscript(sx.attr(fn.expr(var), "shape"), [sx.literal(a)])
@@ -58,8 +58,7 @@ def _rows_back(fn, x, result, perm, axes, out) -> sx.Expr:
         return result
     moved = sx.tuple_([sx.subscript(sx.attr(value, "shape"), [sx.literal(p)]) for p in perm])
     inverse = [perm.index(d) for d in range(ndim)]
-    return sx.method(sx.method(result, "reshape", moved), "transpose",
-                     *(sx.literal(p) for p in inverse))
+    return sx.transpose(sx.method(result, "reshape", moved), inverse)
 
 
 def _per_row_back(fn, x, result, axes, out) -> sx.Expr:

@@ -55,12 +55,18 @@ def lower_IncSubtensor(op, node, fn):
         fn.emit(sx.assign(slot, value))
         return
     checked = _fitting_dims(y)
-    if not checked or y in fn.broadcast_scalars:
+    if not _window_ndim(op.idx_list, x.type.ndim):  # one element
         fn.emit(sx.augassign(slot, "+", value))
+        return
+    # The window is a view, updated in place: ``a[i] += y`` would also assign the
+    # updated view back to itself (Numba's slice assignment, whose error message
+    # costs seconds of compilation on a first call).
+    window = fn.bind_name(fn.fresh(f"{x.name}_window" if x.name else "window"), slot)
+    if not checked or y in fn.broadcast_scalars:
+        fn.emit(sx.augassign(window, "+", value))
         return
     # Numba's ``a[i:j] += y`` does not check that ``y`` fits the window (it reads
     # past the end of ``y``), so the lengths are compared first, as NumPy does.
-    window = fn.bind_name(fn.fresh(f"{x.name}_window" if x.name else "window"), slot)
     offset = _window_ndim(op.idx_list, x.type.ndim) - y.type.ndim
     tests = [sx.boolop("and",
                        sx.compare("!=", _dim(value, d), _dim(window, offset + d)),
