@@ -235,6 +235,7 @@ class FunctionBuilder:
         self.values: dict = {}
         self.view_of: dict = {}  # variable -> the input/constant whose memory it may share
         self.contiguous: set = set()  # variables known to be fresh C-contiguous arrays
+        self.scratch: set = set()  # arrays allocated once before a loop (allocate)
         self.checked: set[str] = set()  # run-time shape checks already emitted
         self.broadcast_scalars: dict = {}  # all-broadcastable variable -> its scalar
         self.branches: dict = {}  # IfElse node -> the nodes of each branch (lower/ifelse.py)
@@ -395,6 +396,55 @@ class FunctionBuilder:
                 self.values[var] = sx.name(new)
         return sx.name(new)
 
+    def store(self, slot: sx.Expr, value: sx.Expr, var, ndim: int, dtype: str,
+              what: str, exact: bool = False) -> None:
+        """Emit ``slot = value``: the array ``var`` (``value``) into ``slot``, a view of
+        ``ndim`` dimensions of a ``dtype`` array whose memory ``var`` does not share.
+
+        An array of the slot's dtype is copied by a loop nest.  Numba's slice
+        assignment from an array compiles the string formatting of its error
+        message (``raise_with_shape_context``), about 2-3 s of a module's first call
+        (docs/performance.md, "First call").  ``value`` is broadcast as NumPy does:
+        at index 0 along a dimension of static length 1, through ``np.broadcast_to``
+        where a length is not known to match; with ``exact``, the lengths must match
+        (a check raises ``ValueError: <what>: ...`` otherwise)."""
+        vnd = var.type.ndim
+        if not vnd or vnd > ndim or var.type.dtype != dtype:
+            self.emit(sx.assign(slot, value))
+            return
+        if not isinstance(value, cst.Name):  # read once, not once per element
+            value = self.bind_name(self.fresh("value"), value)
+        base, kept = _integer_subscript(slot)
+        if base is None:  # a view with slices: bound to a name, indexed by the loops
+            base, kept = self.bind_name(self.fresh("window"), slot), []
+        dims = [sx.subscript(sx.attr(base, "shape"), [sx.literal(len(kept) + d)])
+                for d in range(ndim)]
+        value_dims = [sx.subscript(sx.attr(value, "shape"), [sx.literal(d)])
+                      for d in range(vnd)]
+        lead = ndim - vnd
+        unknown = [d for d in range(vnd) if var.type.shape[d] != 1]
+        if exact and unknown:
+            tests = [sx.compare("!=", value_dims[d], dims[lead + d]) for d in unknown]
+            test = tests[0]
+            for other in tests[1:]:
+                test = sx.boolop("or", test, other)
+            self.emit(sx.if_(test, [sx.raise_(
+                "ValueError", f"{what}: the value does not have the shape it is stored in")]))
+        elif unknown or lead:
+            if not kept and isinstance(base, cst.Name):
+                target_shape = sx.attr(base, "shape")
+            else:
+                target_shape = sx.tuple_(dims)
+            value = self.bind_name(self.fresh(f"{_hint(value)}_full"), sx.call(
+                "np.broadcast_to", value, target_shape))
+            vnd, lead, unknown = ndim, 0, list(range(ndim))
+        with self.indices(ndim) as names:
+            reads = [sx.name(names[lead + d]) if d in unknown else sx.literal(0)
+                     for d in range(vnd)]
+            body = [sx.assign(sx.subscript(base, [*kept, *map(sx.name, names)]),
+                              sx.subscript(value, reads))]
+            self.emit(*sx.for_nest(names, dims, body))
+
     def owns(self, var) -> bool:
         """Whether ``var`` is an array this function allocated (not a view)."""
         return var in self.contiguous and var not in self.view_of
@@ -477,6 +527,7 @@ class FunctionBuilder:
             self._loops[-1].preheader.append(sx.assign(name, value))
             self.values[var] = sx.name(name)
             self.view_of[var] = var
+            self.scratch.add(var)
             return sx.name(name)
         target = self.bind(var, value, hint=hint)
         self.contiguous.add(var)
@@ -484,3 +535,27 @@ class FunctionBuilder:
 
     def helper(self, name: str) -> cst.Name:
         return self.module.runtime_helper(name)
+
+
+def _integer_subscript(slot):
+    """``(base, indices)`` of ``name[i, j]`` (a row of a buffer: the loop indices
+    extend it), else ``(None, None)``; a plain name is ``(name, [])``.  Stores index
+    with integers and slices only (basic indexing), so an index that is not a slice
+    is an integer."""
+    if isinstance(slot, cst.Name):
+        return slot, []
+    if not isinstance(slot, cst.Subscript) or not isinstance(slot.value, cst.Name):
+        return None, None
+    kept = []
+    for element in slot.slice:
+        index = element.slice
+        if not isinstance(index, cst.Index) or (isinstance(index.value, cst.Name)
+                                                and index.value.value == "None"):
+            return None, None
+        kept.append(index.value)
+    return slot.value, kept
+
+
+def _hint(value) -> str:
+    return value.value if isinstance(value, cst.Name) else "value"
+

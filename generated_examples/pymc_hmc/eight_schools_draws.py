@@ -99,8 +99,14 @@ def prior_predictive(rng, draws):
             obs_1[i] = rng.normal(theta_t_2[i], CONST[i])
         mu[t] = mu_1
         tau[t] = abs_
-        theta_t[t] = theta_t_1
-        obs[t] = obs_1
+        if theta_t_1.shape[0] != theta_t.shape[1]:
+            raise ValueError("Scan: the value does not have the shape it is stored in")
+        for i in range(theta_t.shape[1]):
+            theta_t[t, i] = theta_t_1[i]
+        if obs_1.shape[0] != obs.shape[1]:
+            raise ValueError("Scan: the value does not have the shape it is stored in")
+        for i in range(obs.shape[1]):
+            obs[t, i] = obs_1[i]
     return (mu, tau, theta_t, theta, obs)
 
 
@@ -143,5 +149,8 @@ def posterior_predictive(rng, mu, tau, theta_t):
         # normal_rv{"(),()->()"}
         for i in range(8):
             obs_1[i] = rng.normal(seq_t[i], CONST[i])
-        obs[t] = obs_1
+        if obs_1.shape[0] != obs.shape[1]:
+            raise ValueError("Scan: the value does not have the shape it is stored in")
+        for i in range(obs.shape[1]):
+            obs[t, i] = obs_1[i]
     return obs

@@ -140,7 +140,11 @@ def kernel(W, U, xs, h0):
     # AllocEmpty{dtype='float64'}
     h = np.empty((add, h0_0), dtype=np.float64)
     # SetSubtensor{:stop}
-    h[:1] = expanded_1
+    window_2 = h[:1]
+    expanded_1_full = np.broadcast_to(expanded_1, window_2.shape)
+    for i in range(window_2.shape[0]):
+        for j in range(window_2.shape[1]):
+            window_2[i, j] = expanded_1_full[i, j]
     # ExpandDims{axis=2}
     expanded_2 = xs[:, :, None]
     # Scan{scan_fn, while_loop=False, inplace=none}
@@ -252,8 +256,14 @@ def kernel(W, U, xs, h0):
         dot_3 += state_tp1
         if t == 0:
             ys = np.empty((xs_0,) + dot_2.shape, dtype=np.float64)
-        state[t + 1] = dot_3
-        ys[t] = dot_2
+        if dot_3.shape[0] != state.shape[1]:
+            raise ValueError("Scan: the value does not have the shape it is stored in")
+        for i in range(state.shape[1]):
+            state[t + 1, i] = dot_3[i]
+        if dot_2.shape[0] != ys.shape[1]:
+            raise ValueError("Scan: the value does not have the shape it is stored in")
+        for i in range(ys.shape[1]):
+            ys[t, i] = dot_2[i]
     # Subtensor{i}
     grad_W = grad_W_trace[-1]
     # Subtensor{i}

@@ -49,7 +49,9 @@ def lower_Alloc(op, node, fn):
     target = fn.bind(out, sx.call("np.empty", dims, dtype=dtype), hint="filled")
     fn.contiguous.add(out)
     # Broadcast the value into the new array: leading dims are added by numpy rules.
-    fn.emit(sx.assign(sx.subscript(target, [sx.COLON] * out.type.ndim), fn.expr(value)))
+    # PyTensor refuses to broadcast a length that is not static 1: so does exact.
+    fn.store(target, fn.expr(value), value, out.type.ndim, out.type.dtype, "Alloc",
+             exact=True)
 
 
 def _single_constant(var):

@@ -274,7 +274,8 @@ def lower_BlockDiagonal(op, node, fn):
                  for column in lengths]
         index = [sx.slice_(None if k == 0 else start, stop)
                  for start, stop in zip(starts, stops, strict=True)]
-        fn.emit(sx.assign(sx.subscript(target, index), fn.expr(var)))
+        fn.store(sx.subscript(target, index), fn.expr(var), var, 2, out.type.dtype,
+                 "BlockDiagonal")
 
 
 def _sum(lengths) -> sx.Expr:

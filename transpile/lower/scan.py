@@ -179,9 +179,15 @@ def _store(fn, writes, until_var) -> None:
                 fn.alias(inner_var, value)
         if rebind and array and not own:
             value = sx.method(value, "copy")
-        values.append(value)
-    for (target, inner_var, _), value in zip(pending, values, strict=True):
-        if target is not None and inner_var not in fn.written:
+        values.append((value, own))
+    for (target, inner_var, _), (value, own) in zip(pending, values, strict=True):
+        if target is None or inner_var in fn.written:
+            continue
+        fresh = own or inner_var in fn.scratch  # memory of its own, not the buffer's
+        if fresh and not isinstance(target, cst.Name):
+            fn.store(target, value, inner_var, inner_var.type.ndim, inner_var.type.dtype,
+                     "Scan", exact=True)
+        else:
             fn.emit(sx.assign(target, value))
 
 

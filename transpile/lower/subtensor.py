@@ -51,8 +51,12 @@ def lower_IncSubtensor(op, node, fn):
     if is_complex(y.type.dtype) and not is_complex(x.type.dtype):
         value = sx.attr(value, "real")  # NumPy stores a complex number's real part
     slot = sx.subscript(target, index_exprs(fn, idx, op.idx_list))
-    if op.set_instead_of_inc:  # Numba checks the shapes of a slice assignment
-        fn.emit(sx.assign(slot, value))
+    if op.set_instead_of_inc:
+        if y in fn.broadcast_scalars:
+            fn.emit(sx.assign(slot, value))
+        else:  # y cannot share the target's memory: the target is a copy, or donated
+            fn.store(slot, value, y, _window_ndim(op.idx_list, x.type.ndim),
+                     x.type.dtype, "SetSubtensor")
         return
     checked = _fitting_dims(y)
     if not _window_ndim(op.idx_list, x.type.ndim):  # one element
