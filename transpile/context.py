@@ -425,17 +425,12 @@ class FunctionBuilder:
         unknown = [d for d in range(vnd) if var.type.shape[d] != 1]
         if exact and unknown:
             tests = [sx.compare("!=", value_dims[d], dims[lead + d]) for d in unknown]
-            test = tests[0]
-            for other in tests[1:]:
-                test = sx.boolop("or", test, other)
+            test = sx.any_of(tests)
             self.emit(sx.if_(test, [sx.raise_(
                 "ValueError", f"{what}: the value does not have the shape it is stored in")]))
-        elif unknown or lead:
-            if not kept and isinstance(base, cst.Name):
-                target_shape = sx.attr(base, "shape")
-            else:
-                target_shape = sx.tuple_(dims)
-            value = self.bind_name(self.fresh(f"{_hint(value)}_full"), sx.call(
+        elif unknown:  # (leading dimensions broadcast by the loops alone)
+            target_shape = sx.tuple_(dims) if kept else sx.attr(base, "shape")
+            value = self.bind_name(self.fresh(f"{value.value}_full"), sx.call(
                 "np.broadcast_to", value, target_shape))
             vnd, lead, unknown = ndim, 0, list(range(ndim))
         with self.indices(ndim) as names:
@@ -507,9 +502,7 @@ class FunctionBuilder:
         self.written.add(var)
         tests = [sx.compare("!=", sx.subscript(sx.attr(target, "shape"), [sx.literal(d)]),
                             dim) for d, dim in enumerate(dims)]
-        test = tests[0]
-        for more in tests[1:]:
-            test = sx.boolop("or", test, more)
+        test = sx.any_of(tests)
         self.emit(sx.if_(test, [sx.raise_("ValueError", "Scan: a step's result does not "
                                           "have the shape of its state")]))
         return target
@@ -554,8 +547,4 @@ def _integer_subscript(slot):
             return None, None
         kept.append(index.value)
     return slot.value, kept
-
-
-def _hint(value) -> str:
-    return value.value if isinstance(value, cst.Name) else "value"
 

@@ -157,19 +157,25 @@ def _simple(text: str, depth: int, header: bool = False) -> list[str] | None:
     return [f"{indent}{line}\n" if line else "\n" for line in lines]
 
 
-def _clean(line: str, width: int, header: bool) -> bool:
+def _clean(line: str, width: int, header: bool, item: bool = False) -> bool:
     """Whether black leaves ``line`` (a statement, or a header without its colon
-    when ``header``) as it is."""
+    when ``header``, or with ``item`` the contents of brackets) as it is.  An item
+    may start with ``(`` (a tuple: black removes no parentheses there), and the
+    ``,)`` of a one-element tuple is black's own spelling (the lowerings write no
+    other trailing comma)."""
     if header:
         if not line.endswith(":"):
             return False
         line = line[:-1]
     if len(line) > width or not line.isascii() or not line or line[0] == " ":
         return False
-    if _UNCLEAN.search(line) or line[0] == "(" or "for (" in line:
+    if item:
+        line = line.replace(",)", ")")
+    if _UNCLEAN.search(line) or (line[0] == "(" and not item) or "for (" in line:
         return False  # parentheses around a target: black drops them
     for match in _OPEN_VALUE.finditer(line):
-        if _closing(line, match.end() - 1) == len(line) - 1:
+        if not (item and match.start() == 0) \
+                and _closing(line, match.end() - 1) == len(line) - 1:
             return False
     return True
 
@@ -289,28 +295,15 @@ def _exploded(opening: str, items: list[str], closing: str, depth: int, width: i
     if len(opening) > width:
         return None
     joined = ", ".join(items)
-    if one_line and _clean_item(joined, inner):
+    if one_line and _clean(joined, inner, False, item=True):
         body = [joined]
-    elif all(_clean_item(i + ",", inner) for i in items):
+    elif all(_clean(i + ",", inner, False, item=True) for i in items):
         body = [i + "," for i in items]
     else:
         return None
     indent = _INDENT * depth
     return [f"{indent}{opening}\n", *(f"{indent}{_INDENT}{b}\n" for b in body),
             f"{indent}{closing}\n"]
-
-
-def _clean_item(text: str, width: int) -> bool:
-    """``_clean`` for the contents of brackets: an item may start with ``(`` (a
-    tuple; black removes no parentheses there), and the ``,)`` of a one-element
-    tuple is black's own spelling (the lowerings write no other trailing comma)."""
-    if len(text) > width or not text.isascii() or not text or text[0] == " ":
-        return False
-    text = text.replace(",)", ")")
-    if _UNCLEAN.search(text) or "for (" in text:
-        return False
-    return all(match.start() == 0 or _closing(text, match.end() - 1) != len(text) - 1
-               for match in _OPEN_VALUE.finditer(text))
 
 
 @functools.lru_cache(maxsize=4096)

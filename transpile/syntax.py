@@ -102,6 +102,14 @@ def boolop(op: str, left: Expr, right: Expr) -> Expr:
     return cst.BooleanOperation(_wrap(left, prec), cls(), _wrap(right, prec + 1))
 
 
+def any_of(tests: Sequence[Expr]) -> Expr:
+    """``a or b or c`` (folded from the left) of one or more tests."""
+    result = tests[0]
+    for test in tests[1:]:
+        result = boolop("or", result, test)
+    return result
+
+
 def ifexp(test: Expr, body: Expr, orelse: Expr) -> Expr:
     return cst.IfExp(
         test=_wrap(test, _PREC_IFEXP + 1),

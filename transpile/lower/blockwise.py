@@ -514,9 +514,7 @@ def _fill_after_first_element(fn, loop, arrays, body) -> None:
     may_be_empty = [sx.compare("==", length, sx.literal(0)) for length in loop.lengths
                     if not isinstance(length, cst.Integer)]
     if may_be_empty:
-        test = may_be_empty[0]
-        for other in may_be_empty[1:]:
-            test = sx.boolop("or", test, other)
+        test = sx.any_of(may_be_empty)
         fn.emit(sx.if_(test, [sx.raise_(
             "NotImplementedError", "Blockwise: the core output shape is known only "
             "from a batch element, and this batch is empty")]))

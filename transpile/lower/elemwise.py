@@ -103,9 +103,7 @@ def check_shapes(fn, mismatches, what: str) -> None:
     if not new:
         return
     fn.checked.update(fn.code(m) for m in new)
-    test = new[0]
-    for m in new[1:]:
-        test = sx.boolop("or", test, m)
+    test = sx.any_of(new)
     fn.emit(sx.if_(test, [sx.raise_("ValueError", f"{what}: input shapes do not match")]))
 
 
@@ -233,9 +231,7 @@ def lower_DimShuffle(op, node, fn):
     unsure = [sx.compare("!=", dim_size(fn, x, d), sx.literal(1))
               for d in dropped if x.type.shape[d] != 1]
     if unsure:
-        test = unsure[0]
-        for more in unsure[1:]:
-            test = sx.boolop("or", test, more)
+        test = sx.any_of(unsure)
         if fn.code(test) not in fn.checked:
             fn.checked.add(fn.code(test))
             fn.emit(sx.if_(test, [sx.raise_(

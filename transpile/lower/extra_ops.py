@@ -66,13 +66,6 @@ def _raise_if(test, message: str):
     return sx.if_(test, [sx.raise_("ValueError", message)])
 
 
-def _any(tests):
-    test = tests[0]
-    for more in tests[1:]:
-        test = sx.boolop("or", test, more)
-    return test
-
-
 def _lengths(fn, dims, n: int, what: str) -> list:
     """The ``n`` entries of the shape vector ``dims`` (after checking its length),
     each a literal or a local (``n0 = dims[0]``)."""
@@ -116,7 +109,7 @@ def lower_RavelMultiIndex(op, node, fn):
             tests = [sx.boolop("or", sx.compare("<", p, sx.literal(0)),
                                sx.compare(">=", p, n))
                      for p, n in zip(positions, lengths, strict=True)]
-            stmts.append(_raise_if(_any(tests), "invalid entry in coordinates array"))
+            stmts.append(_raise_if(sx.any_of(tests), "invalid entry in coordinates array"))
         pairs = list(zip(positions, lengths, strict=True))
         if op.order == "F":
             pairs.reverse()
@@ -281,7 +274,7 @@ def lower_FillDiagonal(op, node, fn):
     ndim = a.type.ndim
     if ndim > 2:
         lengths = [dim_size(fn, a, d) for d in range(ndim)]
-        fn.emit(_raise_if(_any([sx.compare("!=", n, lengths[0]) for n in lengths[1:]]),
+        fn.emit(_raise_if(sx.any_of([sx.compare("!=", n, lengths[0]) for n in lengths[1:]]),
                           "All dimensions of input must be of equal length"))
     target = _copy_of(fn, a, out, fn.hint_after(a, "filled"))
     length = sx.call("min", dim_size(fn, a, 0), dim_size(fn, a, 1)) if ndim == 2 \

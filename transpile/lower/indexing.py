@@ -451,9 +451,7 @@ def _check_increment(fn, plan: _Plan, y) -> None:
                                 and int(length.value) == static):
             checks.append(sx.compare("!=", dim_size(fn, y, d), length))
     if checks:
-        test = checks[0]
-        for c in checks[1:]:
-            test = sx.boolop("or", test, c)
+        test = sx.any_of(checks)
         _raise_if(fn, test, "ValueError",
                   "shape mismatch: the increment does not fit the indexed shape")
 

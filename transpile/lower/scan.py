@@ -246,9 +246,7 @@ def lower_Scan(op, node, fn):
              if not _covers_steps(seq, outer_in[0])]
     if short:
         tests = [sx.compare("<", _len0(seq), n_steps) for seq in short]
-        test = tests[0]
-        for more in tests[1:]:
-            test = sx.boolop("or", test, more)
+        test = sx.any_of(tests)
         fn.emit(sx.if_(test, [sx.raise_(
             "ValueError", "Scan: a sequence is shorter than the number of steps")]))
 

@@ -87,9 +87,7 @@ def lower_SpecifyShape(op, node, fn):
         checks.append(sx.compare("!=", sx.subscript(sx.attr(fn.expr(x), "shape"),
                                                     [sx.literal(d)]), int_value(fn, s)))
     if checks and x.type.ndim:
-        test = checks[0]
-        for c in checks[1:]:
-            test = sx.boolop("or", test, c)
+        test = sx.any_of(checks)
         fn.emit(sx.if_(test, [sx.raise_("AssertionError",
                                         "SpecifyShape: input does not have the specified shape")]))
     fn.alias(node.outputs[0], fn.expr(x), view_of=x)

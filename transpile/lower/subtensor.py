@@ -78,9 +78,7 @@ def lower_IncSubtensor(op, node, fn):
              for d in checked]
     if len(tests) > 1:  # (a and b) or (c and d): the grouping spelled out
         tests = [sx.paren(t) for t in tests]
-    test = tests[0]
-    for t in tests[1:]:
-        test = sx.boolop("or", test, t)
+    test = sx.any_of(tests)
     fn.emit(sx.if_(test, [sx.raise_("ValueError", "IncSubtensor: the increment's "
                                     "shape does not fit the indexed window")]))
     fn.emit(sx.augassign(window, "+", value))
