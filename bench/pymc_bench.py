@@ -37,6 +37,13 @@ MODELS = {
     "linreg_halfnormal": "linear regression, X 200x5, HalfNormal scale (7 parameters)",
     "negbin_glm": "negative-binomial GLM, X 300x3 (5 parameters)",
 }
+# Cold first calls: three zoo models of different sizes (value variables; nodes of
+# the logp + dlogp graph after PyTensor's rewrites are printed by the run).
+COLD = {
+    "eight_schools_noncentered": "eight schools, non-centered",
+    "negbin_glm": "negative-binomial GLM",
+    "gp_marginal": "GP marginal likelihood (pm.gp.Marginal, 30 points)",
+}
 SECTION = "## PyMC models"
 
 # ---- the hand-written reference: eight schools, non-centered ----------------------
@@ -128,6 +135,18 @@ def check_agreement(name: str, backends) -> None:
 # ---- cold first call --------------------------------------------------------------
 
 
+def cold_source(name: str):
+    """The generated module of zoo model ``name`` and a point to call it at."""
+    from test_pymc_zoo import ZOO
+
+    from transpile.pymc import from_pymc
+
+    model = ZOO[name]()
+    start = model.initial_point()
+    return from_pymc(model), [np.asarray(start[v.name], dtype=v.dtype)
+                              for v in model.value_vars]
+
+
 def cold_generated(source: str, args) -> float:
     """A fresh process importing the module and calling logp_dlogp once, with an
     empty Numba cache; then the same with the cache that run filled."""
@@ -203,19 +222,23 @@ def report(rows, cold) -> str:
     if cold:
         lines += [
             "",
-            "Cold first call of eight schools in a fresh process: the generated module",
-            "(import numpy and the module, compile, call) with an empty Numba cache,",
-            "then again with the cache that run wrote (`cache=True`: what a vendored",
-            "module costs from the second process on); for comparison, PyMC importing,",
-            "building the model and compiling its Numba-mode function, with empty",
-            "Numba and PyTensor caches.",
+            "Cold first calls in a fresh process, for three models of different sizes:",
+            "the generated module (import numpy and the module, compile, call) with an",
+            "empty Numba cache, then again with the cache that run wrote",
+            "(`cache=True`: what a vendored module costs from the second process on);",
+            "against PyMC importing, building the model and compiling its Numba-mode",
+            "function, with empty Numba and PyTensor caches.  *lines*: the generated",
+            "module's length.",
             "",
-            "| generated, empty cache | generated, cached | "
+            "| model | lines | generated, empty cache | generated, cached | "
             "PyMC + PyTensor Numba mode, empty caches |",
-            "| --- | --- | --- |",
-            f"| {fmt(cold['generated'][0])} | {fmt(cold['generated'][1])} | "
-            f"{fmt(cold['pytensor numba'])} |",
+            "| --- | ---: | --- | --- | --- |",
         ]
+        for name, c in cold.items():
+            empty, cached = c["generated"]
+            lines.append(f"| {COLD[name]} | {c['lines']:,} | {fmt(empty)} "
+                         f"({empty / c['pytensor numba']:.2f}x) | {fmt(cached)} | "
+                         f"{fmt(c['pytensor numba'])} |")
     lines += ["", "From this run:", ""]
     for name, times in rows:
         gen = times["generated"]
@@ -226,11 +249,11 @@ def report(rows, cold) -> str:
             line += (f"; the hand-written function takes "
                      f"{times['hand-written @njit'] / gen:.2f}x the generated time")
         lines.append(line + ".")
-    if cold:
-        empty, cached = cold["generated"]
-        lines.append(f"- Cold start of eight schools: {empty:.1f} s with an empty "
-                     f"cache, {cached:.1f} s once cached, against "
-                     f"{cold['pytensor numba']:.1f} s for PyMC's Numba-mode function.")
+    for name, c in cold.items():
+        empty, cached = c["generated"]
+        lines.append(f"- Cold start of the {COLD[name].split(' (')[0]}: {empty:.1f} s "
+                     f"with an empty cache, {cached:.1f} s once cached, against "
+                     f"{c['pytensor numba']:.1f} s for PyMC's Numba-mode function.")
     return "\n".join(lines) + "\n"
 
 
@@ -255,10 +278,12 @@ def main() -> int:
             times = {b: median_time(fn, a, repeat) for b, (fn, a) in backends.items()}
             rows.append((name, times))
             print(name, {b: fmt(t) for b, t in times.items()}, flush=True)
-            if name == "eight_schools_noncentered" and not args.no_cold:
-                cold["generated"] = cold_generated(sources[name], point)
-                cold["pytensor numba"] = cold_pytensor(name)
-                print("cold", {k: v for k, v in cold.items()}, flush=True)
+    for name in [] if args.no_cold else COLD:
+        source, point = cold_source(name)
+        cold[name] = {"generated": cold_generated(source, point),
+                      "pytensor numba": cold_pytensor(name),
+                      "lines": source.count("\n")}
+        print("cold", name, cold[name], flush=True)
     text = report(rows, cold)
     print(text)
     if not args.no_write:

@@ -16,8 +16,8 @@ from .registry import register, register_scalar  # noqa: E402
 
 
 def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool = True,
-              fastmath: bool = False, parallel: bool = False, allow_modules=(),
-              output=None) -> str:
+              fastmath: bool = False, parallel: bool = False, outline: bool = True,
+              allow_modules=(), output=None) -> str:
     """The source of a generated module.
 
     ``graph`` is a path to a graph pickle, or an object of any form a pickle may hold:
@@ -25,11 +25,13 @@ def transpile(graph, *, name: str = "kernel", rewrite: bool = True, cache: bool 
     ``(inputs, outputs)`` pair.  With ``output`` (a path), the module is also written
     there, atomically, and its data file (arrays too large for the source, see
     docs/usage.md) beside it; a graph with such arrays needs ``output``.
+    ``outline=False`` writes code the graph repeats inline, once per copy, instead of
+    as one helper function called per copy (transpile/outline.py).
     """
     from .room import with_room
 
     options = {"name": name, "rewrite": rewrite, "cache": cache, "fastmath": fastmath,
-               "parallel": parallel,
+               "parallel": parallel, "outline": outline,
                "allow_modules": tuple(allow_modules)}
     return with_room(_transpile, graph, options, output)
 

@@ -20,6 +20,7 @@ from .dtypes import dtype_attr
 from .errors import GraphError, TranspileError, UnsupportedOpError
 from .format import format_module
 from .naming import MODULE_NAMES, is_reserved
+from .outline import outline_repeats
 from .registry import lowering_for
 from .walk import count_names, prune_dead_assignments
 
@@ -33,6 +34,7 @@ class Options:
     parallel: bool = False  # numba.prange over large loops (lower/parallel.py)
     allow_modules: tuple = ()  # recorded in the module's "Regenerate:" line
     data_file: str | None = None  # where large arrays go (data.py); None: nowhere
+    outline: bool = True  # repeated code as one helper (outline.py)
 
 
 @dataclass
@@ -95,6 +97,7 @@ def _generate_module(loaded, options: Options) -> tuple[str, dict]:
     module = ModuleBuilder(options.name, cache=options.cache, fastmath=options.fastmath,
                            parallel=options.parallel)
     module.rewrite_inner_graphs = options.rewrite
+    module.outline = options.outline
     check_entry_name(options.name, module.runtime.names())
     fgraph = loaded.fgraph
     if not fgraph.outputs:
@@ -286,6 +289,8 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     result = returned[0] if len(returned) == 1 else sx.tuple_(returned)
     fn.emit(sx.return_(result))
     body = prune_dead_assignments(fn.body)
+    if module.outline:
+        body = outline_repeats(body, [*params, *(p for p, _ in fn.data_params)], module)
     name = module.entry_name
     jitted = (module.namespace.create(f"{name}_with_data") if fn.data_params
               else module.namespace.create(f"{name}_parts") if slices else name)
@@ -334,6 +339,8 @@ def header(loaded, options: Options, entry: BuiltEntry, module) -> str:
         flags.append("--fastmath")
     if options.parallel:
         flags.append("--parallel")
+    if not options.outline:
+        flags.append("--no-outline")
     flags += [f"--allow-module {m}" for m in options.allow_modules]
     source = sx.one_line(loaded.source, 60)
     args = ", ".join(p for p, _, _ in inputs_meta)

@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", action="store_true",
                    help="run the outer loop of large elementwise and reduction work "
                    "over numba.prange, on every core (off by default)")
+    p.add_argument("--no-outline", action="store_true",
+                   help="write repeated code inline, not as one helper function per "
+                   "repeated node (docs/performance.md)")
     p.add_argument("--allow-module", action="append", default=[], metavar="MODULE",
                    help="also allow this package's globals in the pickle (repeatable)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
@@ -107,6 +110,7 @@ def run(argv) -> int:
         cache=not args.no_cache,
         fastmath=args.fastmath,
         parallel=args.parallel,
+        outline=not args.no_outline,
         allow_modules=args.allow_module,
         output=args.output,  # the module (and its data file, if any) written there
     )

@@ -51,6 +51,7 @@ class ModuleBuilder:
         self._data_names: dict[tuple, str] = {}
         self.entry_graph = None  # the graph of the entry being lowered (progress)
         self.rewrite_inner_graphs = True  # rewrite Scan bodies as the outer graph
+        self.outline = True  # repeated code in the entry as one helper (outline.py)
         # parameter -> the bit generator state of a shared generator it stands for
         self.generator_states: dict[str, dict] = {}
 

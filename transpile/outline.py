@@ -1,0 +1,429 @@
+"""Repeated code, one function: a node's code that the entry repeats becomes a helper.
+
+Large graphs repeat themselves: a network's layers, their gradients, a model's like
+terms.  Written inline, every copy is one more stretch of one function for Numba to
+type and LLVM to optimise, and their cost grows faster than the function's length
+(docs/performance.md, "The first call of a large graph").  A person writes the
+repeated code once, as a function, and calls it; so does this pass.  Numba then
+compiles each helper once per signature (and caches it on its own), whatever the
+number of calls.
+
+The entry's body is cut into *groups*: the code of one node starts at the comment
+naming its Op.  Two groups are copies when their code is the same up to a consistent
+renaming of the function's local variables (globals, attributes, keywords and literals
+must match), and they read the same inputs and leave the same results live.  A group
+that has a copy and is worth a call (a loop, or more than a line or two) becomes a
+helper named after its Op, whose parameters are the locals it reads before writing
+them (in order of first use) and whose results are the locals it writes that code
+after it reads; each copy becomes one call.
+
+Behaviour is unchanged: helpers take arrays by reference, so writes into an array made
+elsewhere are seen by the caller, and every name a group rebinds that later code
+reads is returned.  Code this pass cannot analyse exactly (constructs the lowerings do
+not emit) is left inline and treated as reading and writing every name it mentions.
+"""
+
+import dataclasses
+import re
+from collections import Counter
+
+import libcst as cst
+
+from . import syntax as sx
+
+# Fields that are layout, never meaning (comments live in leading_lines).
+_LAYOUT = {
+    "leading_lines", "lines_after_decorators", "header", "footer", "trailing_whitespace",
+    "newline", "lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot",
+    "lbracket", "rbracket", "lbrace", "rbrace", "asynchronous",
+}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SIMPLE = (cst.Assign, cst.AugAssign, cst.Expr, cst.Return, cst.Raise, cst.Assert,
+           cst.Pass, cst.Break, cst.Continue)
+# Expressions with scopes of their own: never in the lowerings' code.
+_SCOPES = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+           cst.NamedExpr, cst.Yield, cst.Await)
+MIN_SIZE = 14  # syntax nodes of a one-line group worth a call (a = b * c + d is 9)
+
+
+class _Opaque(Exception):
+    """Code this pass does not analyse."""
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(f.name for f in dataclasses.fields(cls)
+                       if f.name not in _LAYOUT and not f.name.startswith("whitespace"))
+        _FIELDS[cls] = fields
+    return fields
+
+
+def _children(node):
+    for field in _fields(type(node)):
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, cst.CSTNode))
+
+
+def _variables(node):
+    """The ``Name`` nodes of ``node`` that stand for variables (not attribute names,
+    keywords or parameters), in source order."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is cst.Name:
+            yield item
+        elif kind is cst.Attribute:
+            stack.append(item.value)
+        elif kind is cst.Arg:
+            stack.append(item.value)
+        elif isinstance(item, _SCOPES):
+            raise _Opaque
+        else:
+            stack.extend(reversed(list(_children(item))))
+
+
+# ---- what a group reads and writes -----------------------------------------------
+
+
+@dataclasses.dataclass
+class _Flow:
+    exposed: set  # names read before the group surely wrote them
+    written: set  # every name it binds
+    surely: set = dataclasses.field(default_factory=set)  # bound on every path
+
+
+def _reads(node, defined: set, flow: _Flow) -> None:
+    for var in _variables(node):
+        if var.value not in defined:
+            flow.exposed.add(var.value)
+
+
+def _bind(target, defined: set, flow: _Flow) -> None:
+    if type(target) is cst.Name:
+        names = [target.value]
+    elif type(target) in (cst.Tuple, cst.List) and all(
+            type(e) is cst.Element and type(e.value) is cst.Name for e in target.elements):
+        names = [e.value.value for e in target.elements]
+    else:  # x[i] = ..., x.a = ...: reads x and i
+        _reads(target, defined, flow)
+        return
+    flow.written.update(names)
+    defined.update(names)
+
+
+def _small(small, defined: set, flow: _Flow) -> None:
+    kind = type(small)
+    if kind is cst.Assign:
+        _reads(small.value, defined, flow)
+        for target in small.targets:
+            _bind(target.target, defined, flow)
+    elif kind is cst.AugAssign:
+        _reads(small.target, defined, flow)
+        _reads(small.value, defined, flow)
+        if type(small.target) is cst.Name:
+            _bind(small.target, defined, flow)
+    elif isinstance(small, _SIMPLE):
+        _reads(small, defined, flow)
+    else:
+        raise _Opaque
+
+
+def _statements(suite) -> list:
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    raise _Opaque  # a one-line suite (``if x: y``): the lowerings write blocks
+
+
+def _run(stmts, defined: set, flow: _Flow) -> set:
+    """Walk ``stmts`` in order; ``defined``: names surely bound before them.  Returns
+    the names surely bound after them."""
+    defined = set(defined)
+    for stmt in stmts:
+        kind = type(stmt)
+        if kind is cst.SimpleStatementLine:
+            for small in stmt.body:
+                _small(small, defined, flow)
+        elif kind is cst.For:
+            _reads(stmt.iter, defined, flow)
+            inner = set(defined)
+            _bind(stmt.target, inner, flow)
+            _run(_statements(stmt.body), inner, flow)  # a loop may not run
+            if stmt.orelse is not None:
+                _run(_statements(stmt.orelse.body), defined, flow)
+        elif kind is cst.While:
+            _reads(stmt.test, defined, flow)
+            _run(_statements(stmt.body), defined, flow)
+            if stmt.orelse is not None:
+                _run(_statements(stmt.orelse.body), defined, flow)
+        elif kind is cst.If:
+            defined = _branches(stmt, defined, flow)
+        else:
+            raise _Opaque
+    return defined
+
+
+def _branches(stmt: cst.If, defined: set, flow: _Flow) -> set:
+    _reads(stmt.test, defined, flow)
+    taken = _run(_statements(stmt.body), defined, flow)
+    other = stmt.orelse
+    if other is None:
+        return defined
+    if type(other) is cst.If:
+        return taken & _branches(other, defined, flow)
+    return taken & _run(_statements(other.body), defined, flow)
+
+
+def _flow(stmts) -> _Flow | None:
+    flow = _Flow(set(), set())
+    try:
+        flow.surely = _run(stmts, set(), flow)
+    except _Opaque:
+        return None
+    return flow
+
+
+# ---- copies ------------------------------------------------------------------------
+
+
+def _shape(stmts, local: set) -> tuple[tuple, list[str]]:
+    """The code of ``stmts`` with its locals numbered by first use (so that two copies
+    that differ only in their variables' names have equal shapes), and those locals
+    in that order."""
+    order: dict[str, int] = {}
+    out = []
+    stack = list(reversed(stmts))  # nodes, and tuples: tokens in their place
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is tuple:
+            out.append(item)
+            continue
+        if kind is cst.Name:
+            name = item.value
+            if name in local:
+                out.append(("L", order.setdefault(name, len(order))))
+            else:
+                out.append(("G", name))
+            continue
+        out.append(kind.__name__)
+        if kind is cst.Attribute:
+            out.append(item.attr.value)
+            stack.append(item.value)
+            continue
+        if kind is cst.Arg:
+            out.append((item.star, item.keyword.value if item.keyword else None))
+            stack.append(item.value)
+            continue
+        parts = []  # every field in order, an absent one too: a[:n] is not a[n:]
+        for field in _fields(kind):
+            value = getattr(item, field)
+            if isinstance(value, cst.CSTNode):
+                parts.append(value)
+            elif isinstance(value, (list, tuple)):
+                parts.append(("N", len(value)))
+                parts.extend(v for v in value if isinstance(v, cst.CSTNode))
+            elif value is None or isinstance(value, (str, int, float, bool)):
+                parts.append(("V", value))
+            else:  # MaybeSentinel: layout
+                parts.append(("V", "-"))
+        stack.extend(reversed(parts))
+    return tuple(out), list(order)
+
+
+def _size(stmts) -> int:
+    count, stack = 0, list(stmts)
+    while stack:
+        item = stack.pop()
+        count += 1
+        stack.extend(_children(item))
+    return count
+
+
+@dataclasses.dataclass
+class _Group:
+    stmts: list
+    flow: _Flow | None
+    key: tuple = ()
+    order: list = dataclasses.field(default_factory=list)
+    params: list = dataclasses.field(default_factory=list)
+    results: list = dataclasses.field(default_factory=list)
+    live_after: set = dataclasses.field(default_factory=set)
+
+
+def _groups(body: list) -> list[list]:
+    """``body`` cut where a statement opens with a comment (a node's code)."""
+    groups: list[list] = []
+    for stmt in body:
+        if not groups or any(line.comment is not None for line in stmt.leading_lines):
+            groups.append([])
+        groups[-1].append(stmt)
+    return groups
+
+
+def _worth_a_call(stmts) -> bool:
+    """More than one line, a loop or a branch; or one line of arithmetic long enough
+    to be on arrays (``0.1 * a + np.dot(b, c)``: Numba compiles a loop for it).  One
+    call or one view is not: a helper around it would only rename it."""
+    if len(stmts) > 1 or type(stmts[0]) is not cst.SimpleStatementLine:
+        return True
+    if _size(stmts) < MIN_SIZE:
+        return False
+    stack = list(stmts)
+    while stack:
+        item = stack.pop()
+        if type(item) is cst.BinaryOperation:
+            return True
+        if type(item) is cst.Subscript:  # index arithmetic is not array work
+            stack.append(item.value)
+            continue
+        stack.extend(_children(item))
+    return False
+
+
+def _helper_hint(stmts) -> str:
+    """``Composite{...}`` -> ``composite``; ``Dot22`` -> ``dot22``."""
+    comment = next((line.comment.value for line in stmts[0].leading_lines
+                    if line.comment is not None), "")
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*", comment.lstrip("# "))
+    word = words[0] if words else "node"
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", word).lower()
+
+
+def outline_repeats(body: list, params, module) -> list:
+    """``body`` (an entry's statements, ending in its ``return``) with every group that
+    repeats replaced by a call of one helper (added to ``module``)."""
+    if not body or type(body[-1]) is not cst.SimpleStatementLine:
+        return body
+    groups = [_Group(stmts, _flow(stmts)) for stmts in _groups(body[:-1])]
+    local = set(params)
+    for group in groups:
+        local |= group.flow.written if group.flow else set(_names(group.stmts))
+    tail = _flow(body[-1:])
+    live = tail.exposed if tail else set(_names(body[-1:]))
+    for group in reversed(groups):
+        group.live_after = live
+        if group.flow is None:
+            live = live | set(_names(group.stmts))
+        else:
+            live = (live - group.flow.surely) | group.flow.exposed
+    available = set(params)
+    counts = Counter()
+    for group in groups:
+        flow = group.flow
+        if flow is None:
+            available |= set(_names(group.stmts))
+            continue
+        shape, group.order = _shape(group.stmts, local)
+        group.params = [v for v in group.order if v in flow.exposed and v in available]
+        group.results = [v for v in group.order if v in flow.written and v in group.live_after]
+        position = {v: k for k, v in enumerate(group.order)}
+        group.key = (shape, tuple(position[v] for v in group.params),
+                     tuple(position[v] for v in group.results))
+        available |= flow.written
+        if _worth_a_call(group.stmts):
+            counts[group.key] += 1
+    helpers: dict[tuple, tuple[str, _Group]] = {}
+    out = []
+    for group in groups:
+        if group.flow is None or counts[group.key] < 2:
+            out.extend(group.stmts)
+            continue
+        if group.key not in helpers:
+            helpers[group.key] = (_add_helper(module, group), group)
+        helper, first = helpers[group.key]
+        if group is not first and not _same_code(first, group):
+            out.extend(group.stmts)  # equal shapes, different code: cannot happen
+            continue
+        out.append(_call(helper, group))
+    return [*out, body[-1]]
+
+
+def _same_code(first: _Group, copy: _Group) -> bool:
+    """Whether ``copy`` is ``first``'s code with its locals renamed (comments aside):
+    the shapes that matched are checked against the trees themselves."""
+    names = dict(zip(copy.order, first.order, strict=True))
+    return all(
+        a.with_changes(leading_lines=()).deep_equals(
+            _renamed(b, names).with_changes(leading_lines=()))
+        for a, b in zip(first.stmts, copy.stmts, strict=True))
+
+
+def _names(stmts) -> list[str]:
+    names = []
+    stack = list(stmts)
+    while stack:
+        item = stack.pop()
+        if type(item) is cst.Name:
+            names.append(item.value)
+        elif type(item) is cst.Attribute:
+            stack.append(item.value)
+        else:
+            stack.extend(_children(item))
+    return names
+
+
+def _returned(names: list[str]):
+    if not names:
+        return None
+    return sx.name(names[0]) if len(names) == 1 else sx.tuple_(map(sx.name, names))
+
+
+def _renamed(node, names: dict):
+    """``node`` with its variables renamed by ``names``."""
+    kind = type(node)
+    if kind is cst.Name:
+        new = names.get(node.value)
+        return node if new is None or new == node.value else node.with_changes(value=new)
+    fields = ("value",) if kind in (cst.Attribute, cst.Arg) else _fields(kind)
+    changes = {}
+    for field in fields:
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            new = _renamed(value, names)
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, cst.CSTNode) for v in value):
+            new = type(value)(_renamed(v, names) if isinstance(v, cst.CSTNode) else v
+                              for v in value)
+            if all(a is b for a, b in zip(new, value, strict=True)):
+                continue
+        else:
+            continue
+        if new is not value:
+            changes[field] = new
+    return node.with_changes(**changes) if changes else node
+
+
+def _add_helper(module, group: _Group) -> str:
+    # The helper's locals are named by role, without the entry's numbering
+    # (``add_19`` -> ``add``): a function of its own has no other ``add``.
+    ns = module.namespace.child()
+    names = {old: ns.create(re.sub(r"_\d+$", "", old)) for old in group.order}
+    body = [_renamed(stmt, names) for stmt in group.stmts]
+    if group.results:
+        body.append(sx.return_(_returned([names[v] for v in group.results])))
+    params = [names[p] for p in group.params]
+
+    def build(name):
+        return cst.FunctionDef(
+            name=cst.Name(name),
+            params=cst.Parameters([cst.Param(cst.Name(p)) for p in params]),
+            body=sx.block(body),
+            decorators=[module.decorator()],
+        )
+
+    return module.add_helper(_helper_hint(group.stmts), build).value
+
+
+def _call(helper: str, group: _Group) -> cst.BaseStatement:
+    call = sx.call(helper, *map(sx.name, group.params))
+    if not group.results:
+        stmt = sx.expr_stmt(call)
+    elif len(group.results) == 1:
+        stmt = sx.assign(group.results[0], call)
+    else:
+        stmt = sx.assign_many(group.results, call)
+    return stmt.with_changes(leading_lines=group.stmts[0].leading_lines)
