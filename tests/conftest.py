@@ -9,6 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
+# Every helper the outlining pass writes is checked against each copy it replaces,
+# tree against tree (a mismatch fails the transpile: transpile/outline.py).
+import transpile.outline  # noqa: E402
+
+transpile.outline.VERIFY = True
+
 
 @pytest.fixture
 def rng():

@@ -51,9 +51,12 @@ def test_layers_and_their_gradients_share_helpers():
     rng = np.random.default_rng(1)
     values = [rng.normal(size=(4, 3)), *(rng.normal(size=(3, 3)) / 2 for _ in range(5))]
     module = compare(inputs, outputs, values)
-    # Every layer's forward loop but the last (which also sums the loss) is one call
-    # of one helper: tanh is written twice, not once per layer.
-    assert max(helper_calls(module).values()) == 4
+    # A layer's stretch of nodes is one call: forward (Dot22, Composite) for every
+    # layer but the last (whose loop also sums the loss), backward (Transpose, Dot22,
+    # Transpose, Gemm, Composite) for all but the last and the first two (the seed's
+    # layer, and the first, whose results other code reads).  tanh is written twice,
+    # not once per layer.
+    assert sorted(helper_calls(module).values()) == [2, 4], helper_calls(module)
     assert Path(module.__file__).read_text().count("math.tanh(") == 2
 
 
@@ -75,6 +78,20 @@ def test_scans_and_branches_repeated():
         values += [rng.normal(size=(5, 3)), np.float64(1 - 2 * k), rng.normal(size=3)]
     module = compare(ins, outs, values)
     assert max(helper_calls(module).values()) >= 2
+
+
+def test_stretches_repeated_back_to_back():
+    """A chain of identical steps (a matrix-vector product, then elementwise work
+    and a sum fused into one loop) is one call per step."""
+    a, x = pt.matrix("a"), pt.vector("x")
+    h, sums = x, []
+    for _ in range(4):
+        h = pt.tanh(pt.dot(a, h) - h)  # (not a sum PyTensor would flatten)
+        sums.append(h.sum())
+    rng = np.random.default_rng(3)
+    module = compare([a, x], [h, *sums], [rng.normal(size=(5, 5)), rng.normal(size=5)])
+    calls = helper_calls(module)
+    assert calls and max(calls.values()) >= 3, calls
 
 
 def test_a_result_live_in_one_copy_only():

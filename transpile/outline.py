@@ -43,7 +43,11 @@ _SIMPLE = (cst.Assign, cst.AugAssign, cst.Expr, cst.Return, cst.Raise, cst.Asser
 # Expressions with scopes of their own: never in the lowerings' code.
 _SCOPES = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
            cst.NamedExpr, cst.Yield, cst.Await)
-MIN_SIZE = 14  # syntax nodes of a one-line group worth a call (a = b * c + d is 9)
+# Shapes are complete (every field of every node but layout, in order, list lengths
+# included), so equal shapes are equal code; the test suite also compares each copy
+# with its helper's code tree against tree (tests/conftest.py sets this).
+VERIFY = False
+MIN_SIZE = 14  # syntax nodes of a line of arithmetic worth a call (a = b * c + d is 9)
 
 
 class _Opaque(Exception):
@@ -216,7 +220,7 @@ def _shape(stmts, local: set) -> tuple[tuple, list[str]]:
             stack.append(item.value)
             continue
         if kind is cst.Arg:
-            out.append((item.star, item.keyword.value if item.keyword else None))
+            out.append(("A", item.star, item.keyword.value if item.keyword else None))
             stack.append(item.value)
             continue
         parts = []  # every field in order, an absent one too: a[:n] is not a[n:]
@@ -233,6 +237,28 @@ def _shape(stmts, local: set) -> tuple[tuple, list[str]]:
                 parts.append(("V", "-"))
         stack.extend(reversed(parts))
     return tuple(out), list(order)
+
+
+def _then(flows: list[_Flow]) -> _Flow:
+    """The flow of code that runs ``flows``' code one after the other."""
+    out = _Flow(set(), set())
+    for flow in flows:
+        out.exposed |= flow.exposed - out.surely
+        out.written |= flow.written
+        out.surely |= flow.surely
+    return out
+
+
+def _joined(shapes: list[tuple]) -> tuple[tuple, list[str]]:
+    """The shape of code that runs ``shapes``' code one after the other: the locals
+    numbered anew, by first use in the whole."""
+    index: dict[str, int] = {}
+    out = []
+    for shape, order in shapes:
+        number = [index.setdefault(name, len(index)) for name in order]
+        out.extend(("L", number[t[1]]) if type(t) is tuple and t[0] == "L" else t
+                   for t in shape)
+    return tuple(out), list(index)
 
 
 def _size(stmts) -> int:
@@ -253,6 +279,8 @@ class _Group:
     params: list = dataclasses.field(default_factory=list)
     results: list = dataclasses.field(default_factory=list)
     live_after: set = dataclasses.field(default_factory=set)
+    parts: list = dataclasses.field(default_factory=list)  # each node's statements
+    shaped: tuple | None = None  # (shape, locals in order of first use)
 
 
 def _groups(body: list) -> list[list]:
@@ -266,27 +294,42 @@ def _groups(body: list) -> list[list]:
 
 
 def _worth_a_call(stmts) -> bool:
-    """More than one line, a loop or a branch; or one line of arithmetic long enough
-    to be on arrays (``0.1 * a + np.dot(b, c)``: Numba compiles a loop for it).  One
-    call or one view is not: a helper around it would only rename it."""
-    if len(stmts) > 1 or type(stmts[0]) is not cst.SimpleStatementLine:
-        return True
-    if _size(stmts) < MIN_SIZE:
-        return False
-    stack = list(stmts)
+    """Whether code is worth a helper: a loop or a branch; a line of arithmetic long
+    enough to be on arrays (``0.1 * a + np.dot(b, c)``: Numba compiles a loop for
+    it); or two calls or more.  Views, lengths and a single call are not: a helper
+    around them would only rename them."""
+    calls = 0
+    for stmt in stmts:
+        if type(stmt) is not cst.SimpleStatementLine:
+            return True
+        work = _work(stmt)
+        if work == "arithmetic":
+            return True
+        calls += work == "call"
+    return calls >= 2
+
+
+def _work(line) -> str | None:
+    """``"arithmetic"``, ``"call"`` or None: what one line does, index arithmetic
+    (inside brackets) aside."""
+    found, stack = None, [line]
     while stack:
         item = stack.pop()
-        if type(item) is cst.BinaryOperation:
-            return True
-        if type(item) is cst.Subscript:  # index arithmetic is not array work
+        kind = type(item)
+        if kind is cst.BinaryOperation and _size([line]) >= MIN_SIZE:
+            return "arithmetic"
+        if kind is cst.Call:
+            found = "call"
+        if kind is cst.Subscript:
             stack.append(item.value)
             continue
         stack.extend(_children(item))
-    return False
+    return found
 
 
-def _helper_hint(stmts) -> str:
-    """``Composite{...}`` -> ``composite``; ``Dot22`` -> ``dot22``."""
+def _op_word(stmts) -> str:
+    """``Composite{...}`` -> ``composite``; ``Dot22`` -> ``dot22``: the Op named in
+    the comment over a node's code."""
     comment = next((line.comment.value for line in stmts[0].leading_lines
                     if line.comment is not None), "")
     words = re.findall(r"[A-Za-z][A-Za-z0-9]*", comment.lstrip("# "))
@@ -294,17 +337,74 @@ def _helper_hint(stmts) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", word).lower()
 
 
+def _helper_hint(group) -> str:
+    """A node's helper is named after its Op; a stretch's after its first three
+    distinct Ops (``dot22_composite``)."""
+    words = list(dict.fromkeys(_op_word(part) for part in group.parts))
+    return "_".join(words[:3])
+
+
+def _call_comment(group) -> list:
+    """Over a call: the comment of each node it runs, one after the other."""
+    return [line for part in group.parts for line in part[0].leading_lines
+            if line.comment is not None]
+
+
 def outline_repeats(body: list, params, module) -> list:
     """``body`` (an entry's statements, ending in its ``return``) with every group that
     repeats replaced by a call of one helper (added to ``module``)."""
     if not body or type(body[-1]) is not cst.SimpleStatementLine:
         return body
-    groups = [_Group(stmts, _flow(stmts)) for stmts in _groups(body[:-1])]
+    nodes = _groups(body[:-1])
+    known = {id(stmts): (_flow(stmts),) for stmts in nodes}  # a node's flow, shape
     local = set(params)
+    for stmts in nodes:
+        flow = known[id(stmts)][0]
+        local |= flow.written if flow else set(_names(stmts))
+    for stmts in nodes:
+        flow = known[id(stmts)][0]
+        known[id(stmts)] = (flow, _shape(stmts, local) if flow else None)
+    shapes = [(known[id(s)][1] or (None,))[0] for s in nodes]
+    units = _units(nodes, _tandem_repeats(shapes))
+    groups, counts = _analyse(units, params, local, body[-1], known)
+    if any(len(g.parts) > 1 and counts[g.key] < 2 for g in groups):
+        # A stretch whose copies do not all match as wholes: node by node instead.
+        units = [part for g, unit in zip(groups, units, strict=True) for part in
+                 (g.parts if len(g.parts) > 1 and counts[g.key] < 2 else [unit])]
+        groups, counts = _analyse(units, params, local, body[-1], known)
+    helpers: dict[tuple, tuple[str, _Group]] = {}
+    out = []
     for group in groups:
-        local |= group.flow.written if group.flow else set(_names(group.stmts))
-    tail = _flow(body[-1:])
-    live = tail.exposed if tail else set(_names(body[-1:]))
+        if group.flow is None or counts[group.key] < 2:
+            out.extend(group.stmts)
+            continue
+        if group.key not in helpers:
+            helpers[group.key] = (_add_helper(module, group), group)
+        helper, first = helpers[group.key]
+        if VERIFY and group is not first:
+            assert _same_code(first, group), f"not a copy: {_call(helper, group)}"
+        out.append(_call(helper, group))
+    return [*out, body[-1]]
+
+
+def _analyse(units: list[list], params, local: set, tail, known) -> tuple[list, Counter]:
+    """Each unit (a node's statements, or several nodes' one after the other) as a
+    group: what it reads and leaves live, its shape; and how many copies of each
+    shape are worth a call.  ``known``: each node's flow and shape, worked out once."""
+    groups = []
+    for unit in units:
+        if isinstance(unit, _Stretch):  # (its nodes are never opaque)
+            group = _Group([s for part in unit for s in part],
+                           _then([known[id(part)][0] for part in unit]))
+            group.parts = list(unit)
+            group.shaped = _joined([known[id(part)][1] for part in unit])
+        else:
+            group = _Group(unit, known[id(unit)][0])
+            group.parts = [unit]
+            group.shaped = known[id(unit)][1]
+        groups.append(group)
+    flow = _flow([tail])
+    live = flow.exposed if flow else set(_names([tail]))
     for group in reversed(groups):
         group.live_after = live
         if group.flow is None:
@@ -318,7 +418,7 @@ def outline_repeats(body: list, params, module) -> list:
         if flow is None:
             available |= set(_names(group.stmts))
             continue
-        shape, group.order = _shape(group.stmts, local)
+        shape, group.order = group.shaped
         group.params = [v for v in group.order if v in flow.exposed and v in available]
         group.results = [v for v in group.order if v in flow.written and v in group.live_after]
         position = {v: k for k, v in enumerate(group.order)}
@@ -327,20 +427,62 @@ def outline_repeats(body: list, params, module) -> list:
         available |= flow.written
         if _worth_a_call(group.stmts):
             counts[group.key] += 1
-    helpers: dict[tuple, tuple[str, _Group]] = {}
-    out = []
-    for group in groups:
-        if group.flow is None or counts[group.key] < 2:
-            out.extend(group.stmts)
+    return groups, counts
+
+
+class _Stretch(list):
+    """Consecutive nodes' statement lists that repeat as a whole (a layer)."""
+
+
+MAX_PERIOD = 16  # nodes in a repeating stretch (a layer and its gradient: 2-8)
+
+
+def _tandem_repeats(shapes: list) -> list[tuple[int, int, int]]:
+    """Where the sequence of node shapes repeats back to back: ``(start, period,
+    copies)`` of at least two copies, not overlapping, those that save the most
+    calls first.  A network's layers are a stretch of a few nodes repeated once per
+    layer; outlined as one helper each, the entry holds one call per layer."""
+    ids: dict = {}
+    seq = [ids.setdefault(s, len(ids)) if s is not None else -1 - k
+           for k, s in enumerate(shapes)]
+    n = len(seq)
+    found = []
+    for period in range(2, MAX_PERIOD + 1):
+        i = 0
+        while i + period < n:
+            if seq[i] != seq[i + period]:
+                i += 1
+                continue
+            j = i
+            while j + period < n and seq[j] == seq[j + period]:
+                j += 1
+            copies = (j + period - i) // period
+            if copies >= 2:
+                found.append(((copies - 1) * period, -period, i, copies))
+            i = j + 1
+    taken = [False] * n
+    chosen = []
+    for _, neg_period, start, copies in sorted(found, reverse=True):
+        period = -neg_period
+        span = range(start, start + period * copies)
+        if any(taken[k] for k in span):
             continue
-        if group.key not in helpers:
-            helpers[group.key] = (_add_helper(module, group), group)
-        helper, first = helpers[group.key]
-        if group is not first and not _same_code(first, group):
-            out.extend(group.stmts)  # equal shapes, different code: cannot happen
-            continue
-        out.append(_call(helper, group))
-    return [*out, body[-1]]
+        for k in span:
+            taken[k] = True
+        chosen.append((start, period, copies))
+    return sorted(chosen)
+
+
+def _units(nodes: list[list], repeats) -> list:
+    """The nodes' statement lists, each stretch of a repeat as one ``_Stretch``."""
+    units, k = [], 0
+    for start, period, copies in repeats:
+        units.extend(nodes[k:start])
+        for c in range(copies):
+            units.append(_Stretch(nodes[start + c * period:start + (c + 1) * period]))
+        k = start + period * copies
+    units.extend(nodes[k:])
+    return units
 
 
 def _same_code(first: _Group, copy: _Group) -> bool:
@@ -415,7 +557,7 @@ def _add_helper(module, group: _Group) -> str:
             decorators=[module.decorator()],
         )
 
-    return module.add_helper(_helper_hint(group.stmts), build).value
+    return module.add_helper(_helper_hint(group), build).value
 
 
 def _call(helper: str, group: _Group) -> cst.BaseStatement:
@@ -426,4 +568,4 @@ def _call(helper: str, group: _Group) -> cst.BaseStatement:
         stmt = sx.assign(group.results[0], call)
     else:
         stmt = sx.assign_many(group.results, call)
-    return stmt.with_changes(leading_lines=group.stmts[0].leading_lines)
+    return stmt.with_changes(leading_lines=_call_comment(group))
