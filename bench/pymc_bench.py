@@ -173,7 +173,7 @@ def cold_pytensor(name: str) -> float:
     logp + dlogp function once, with empty Numba and PyTensor caches."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba",
-                   PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor")
+                   PYTENSOR_FLAGS=f"base_compiledir={tmp}/pytensor")
         code = (
             "import time; t0 = time.perf_counter(); import sys; "
             f"sys.path[:0] = [{str(ROOT / 'tests')!r}]; "

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 _CACHES = tempfile.mkdtemp(prefix="transpile-bench-")
 os.environ["NUMBA_CACHE_DIR"] = f"{_CACHES}/numba"
 os.environ["PYTENSOR_FLAGS"] = ",".join(
-    filter(None, [os.environ.get("PYTENSOR_FLAGS"), f"compiledir={_CACHES}/pytensor"]))
+    filter(None, [os.environ.get("PYTENSOR_FLAGS"), f"base_compiledir={_CACHES}/pytensor"]))
 
 import cases  # noqa: E402
 from timing import fmt, median_time  # noqa: E402
@@ -47,7 +47,7 @@ def cold_start(case: str, backend: str) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cases.prepare_cold(case, tmp)
         env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba",
-                   PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor_compiledir")
+                   PYTENSOR_FLAGS=f"base_compiledir={tmp}/pytensor")
         n_args = len(cases.CASES[case][1]())
         load = (f"import numpy as np; d = np.load({tmp!r} + '/args.npz'); "
                 f"args = [d[f'a{{k}}'] for k in range({n_args})]; ")
@@ -151,7 +151,7 @@ def write_report(rows, cold) -> None:
     if cold:
         lines += ["", "## First call in a fresh process", "",
                   "Seconds from process start (imports included) to the first result.",
-                  "Cold: empty Numba cache and PyTensor compiledir.  Warm: a second",
+                  "Cold: empty Numba cache and PyTensor base_compiledir.  Warm: a second",
                   "process with the caches the first one left (`cache=True`: what a",
                   "vendored module costs from its second run on).", "",
                   "| case | " + " | ".join(f"{b} cold | {b} warm"

@@ -29,7 +29,7 @@ if __name__ == "__main__":  # fresh caches for this run (children import this mo
     _CACHES = tempfile.mkdtemp(prefix="transpile-scale-")
     os.environ["NUMBA_CACHE_DIR"] = f"{_CACHES}/numba"
     os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [
-        os.environ.get("PYTENSOR_FLAGS"), f"compiledir={_CACHES}/pytensor"]))
+        os.environ.get("PYTENSOR_FLAGS"), f"base_compiledir={_CACHES}/pytensor"]))
 
 import numpy as np  # noqa: E402
 import pytensor  # noqa: E402
@@ -146,7 +146,7 @@ f(*args)
 
 def fresh_process(tmp: str, body: str) -> dict:
     env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba",
-               PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor")
+               PYTENSOR_FLAGS=f"base_compiledir={tmp}/pytensor")
     code = _CHILD.format(tmp=tmp, bench=str(ROOT / "bench"), body=body)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)

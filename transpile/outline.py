@@ -38,11 +38,11 @@ _LAYOUT = {
     "lbracket", "rbracket", "lbrace", "rbrace", "asynchronous",
 }
 _FIELDS: dict[type, tuple[str, ...]] = {}
-_SIMPLE = (cst.Assign, cst.AugAssign, cst.Expr, cst.Return, cst.Raise, cst.Assert,
-           cst.Pass, cst.Break, cst.Continue)
+_SIMPLE = {cst.Assign, cst.AugAssign, cst.Expr, cst.Return, cst.Raise, cst.Assert,
+           cst.Pass, cst.Break, cst.Continue}
 # Expressions with scopes of their own: never in the lowerings' code.
-_SCOPES = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
-           cst.NamedExpr, cst.Yield, cst.Await)
+_SCOPES = {cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+           cst.NamedExpr, cst.Yield, cst.Await}
 # Shapes are complete (every field of every node but layout, in order, list lengths
 # included), so equal shapes are equal code; the test suite also compares each copy
 # with its helper's code tree against tree (tests/conftest.py sets this).
@@ -63,13 +63,26 @@ def _fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(value) -> bool:
+    """``isinstance(value, cst.CSTNode)``, by a table: CSTNode is an ABC, whose
+    checks dominated this pass."""
+    kind = type(value)
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
 def _children(node):
     for field in _fields(type(node)):
         value = getattr(node, field)
-        if isinstance(value, cst.CSTNode):
+        if _is_node(value):
             yield value
-        elif isinstance(value, (list, tuple)):
-            yield from (v for v in value if isinstance(v, cst.CSTNode))
+        elif type(value) in (list, tuple):
+            yield from (v for v in value if _is_node(v))
 
 
 def _variables(node):
@@ -85,7 +98,7 @@ def _variables(node):
             stack.append(item.value)
         elif kind is cst.Arg:
             stack.append(item.value)
-        elif isinstance(item, _SCOPES):
+        elif kind in _SCOPES:
             raise _Opaque
         else:
             stack.extend(reversed(list(_children(item))))
@@ -131,7 +144,7 @@ def _small(small, defined: set, flow: _Flow) -> None:
         _reads(small.value, defined, flow)
         if type(small.target) is cst.Name:
             _bind(small.target, defined, flow)
-    elif isinstance(small, _SIMPLE):
+    elif kind in _SIMPLE:
         _reads(small, defined, flow)
     else:
         raise _Opaque
@@ -197,45 +210,43 @@ def _flow(stmts) -> _Flow | None:
 def _shape(stmts, local: set) -> tuple[tuple, list[str]]:
     """The code of ``stmts`` with its locals numbered by first use (so that two copies
     that differ only in their variables' names have equal shapes), and those locals
-    in that order."""
+    in that order.  Every field of every node but layout is in it, in order, an
+    absent one too (``a[:n]`` is not ``a[n:]``), and every list's length."""
     order: dict[str, int] = {}
-    out = []
-    stack = list(reversed(stmts))  # nodes, and tuples: tokens in their place
-    while stack:
-        item = stack.pop()
+    out: list = []
+    append = out.append
+
+    def walk(item):
         kind = type(item)
-        if kind is tuple:
-            out.append(item)
-            continue
         if kind is cst.Name:
             name = item.value
             if name in local:
-                out.append(("L", order.setdefault(name, len(order))))
+                append(("L", order.setdefault(name, len(order))))
             else:
-                out.append(("G", name))
-            continue
-        out.append(kind.__name__)
+                append(("G", name))
+            return
+        append(kind)
         if kind is cst.Attribute:
-            out.append(item.attr.value)
-            stack.append(item.value)
-            continue
+            append(item.attr.value)
+            walk(item.value)
+            return
         if kind is cst.Arg:
-            out.append(("A", item.star, item.keyword.value if item.keyword else None))
-            stack.append(item.value)
-            continue
-        parts = []  # every field in order, an absent one too: a[:n] is not a[n:]
+            append(("A", item.star, item.keyword.value if item.keyword else None))
+            walk(item.value)
+            return
         for field in _fields(kind):
             value = getattr(item, field)
-            if isinstance(value, cst.CSTNode):
-                parts.append(value)
-            elif isinstance(value, (list, tuple)):
-                parts.append(("N", len(value)))
-                parts.extend(v for v in value if isinstance(v, cst.CSTNode))
-            elif value is None or isinstance(value, (str, int, float, bool)):
-                parts.append(("V", value))
-            else:  # MaybeSentinel: layout
-                parts.append(("V", "-"))
-        stack.extend(reversed(parts))
+            if _is_node(value):
+                walk(value)
+            elif type(value) in (list, tuple):
+                append(len(value))
+                for v in value:
+                    walk(v)
+            else:  # None, a string or number, or MaybeSentinel (layout)
+                append(value if value is None or isinstance(value, (str, int)) else "-")
+
+    for stmt in stmts:
+        walk(stmt)
     return tuple(out), list(order)
 
 
