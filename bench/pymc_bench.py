@@ -82,24 +82,17 @@ def eight_schools_logp_dlogp(mu, tau_log, theta_t):
 # ---- building the backends ----------------------------------------------------------
 
 
-def _module(source: str, folder: Path, stem: str):
-
-    path = folder / f"{stem}.py"
-    path.write_text(source)
-    module = import_file(path, stem)
-    return module
-
-
 def build(name: str, folder: Path):
-    """{backend: (function, args)} for zoo model ``name``, and the generated source."""
+    """{backend: (function, args)} for zoo model ``name``."""
     from pytensor.compile.mode import Mode
     from test_pymc_zoo import ZOO
 
     from transpile.pymc import from_pymc
 
     model = ZOO[name]()
-    source = from_pymc(model)
-    module = _module(source, folder, f"gen_{name}")
+    path = folder / f"gen_{name}.py"  # with its data file, where it has one
+    from_pymc(model, path)
+    module = import_file(path, f"gen_{name}")
     rng = np.random.default_rng(5)
     start = model.initial_point()
     args = [np.asarray(start[v.name] + rng.normal(scale=0.3, size=start[v.name].shape),
@@ -116,7 +109,7 @@ def build(name: str, folder: Path):
         backends[label] = (fn, args)
     if name == "eight_schools_noncentered":
         backends["hand-written @njit"] = (eight_schools_logp_dlogp, plain)
-    return backends, source, args
+    return backends
 
 
 def check_agreement(name: str, backends) -> None:
@@ -135,23 +128,19 @@ def check_agreement(name: str, backends) -> None:
 # ---- cold first call --------------------------------------------------------------
 
 
-def cold_source(name: str):
-    """The generated module of zoo model ``name`` and a point to call it at."""
+def cold_generated(name: str) -> tuple[list[float], int]:
+    """A fresh process importing zoo model ``name``'s module (and its data file) and
+    calling logp_dlogp once at the initial point, with an empty Numba cache; then the
+    same with the cache that run filled.  Also the module's length in lines."""
     from test_pymc_zoo import ZOO
 
     from transpile.pymc import from_pymc
 
     model = ZOO[name]()
     start = model.initial_point()
-    return from_pymc(model), [np.asarray(start[v.name], dtype=v.dtype)
-                              for v in model.value_vars]
-
-
-def cold_generated(source: str, args) -> float:
-    """A fresh process importing the module and calling logp_dlogp once, with an
-    empty Numba cache; then the same with the cache that run filled."""
+    args = [np.asarray(start[v.name], dtype=v.dtype) for v in model.value_vars]
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "model_logp.py").write_text(source)
+        source = from_pymc(model, Path(tmp) / "model_logp.py")
         np.savez(Path(tmp) / "args.npz", *args)
         env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba")
         code = ("import time; t0 = time.perf_counter(); import sys; "
@@ -165,7 +154,7 @@ def cold_generated(source: str, args) -> float:
             out = subprocess.run([sys.executable, "-c", code], env=env,
                                  capture_output=True, text=True, check=True)
             times.append(float(out.stdout.strip().splitlines()[-1]))
-        return times
+        return times, source.count("\n")
 
 
 def cold_pytensor(name: str) -> float:
@@ -270,19 +259,18 @@ def main() -> int:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     repeat = 5 if args.quick else 21
-    rows, cold, sources = [], {}, {}
+    rows, cold = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
-            backends, sources[name], point = build(name, Path(tmp))
+            backends = build(name, Path(tmp))
             check_agreement(name, backends)
             times = {b: median_time(fn, a, repeat) for b, (fn, a) in backends.items()}
             rows.append((name, times))
             print(name, {b: fmt(t) for b, t in times.items()}, flush=True)
     for name in [] if args.no_cold else COLD:
-        source, point = cold_source(name)
-        cold[name] = {"generated": cold_generated(source, point),
-                      "pytensor numba": cold_pytensor(name),
-                      "lines": source.count("\n")}
+        times, lines = cold_generated(name)
+        cold[name] = {"generated": times, "pytensor numba": cold_pytensor(name),
+                      "lines": lines}
         print("cold", name, cold[name], flush=True)
     text = report(rows, cold)
     print(text)
