@@ -89,7 +89,7 @@ CASES = {
                                           lambda: [rng.normal(size=(500, 1000))], ref_softmax),
     "scalar add (call overhead)": (add_graph, lambda: [1.0, 2.0], ref_add),
 }
-COLD_CASES = ["seed scan, 100 steps", "RNN forward + grad wrt W"]
+COLD_CASES = list(CASES)  # every case's first call, in fresh processes
 COLD_BACKENDS = ["generated", "pytensor numba", "hand-written @njit"]
 
 
