@@ -12,10 +12,11 @@ The entry's body is cut into *groups*: the code of one node starts at the commen
 naming its Op.  Two groups are copies when their code is the same up to a consistent
 renaming of the function's local variables (globals, attributes, keywords and literals
 must match), and they read the same inputs and leave the same results live.  A group
-that has a copy and is worth a call (a loop, or more than a line or two) becomes a
-helper named after its Op, whose parameters are the locals it reads before writing
-them (in order of first use) and whose results are the locals it writes that code
-after it reads; each copy becomes one call.
+that has a copy and is worth a call (a loop, a branch, a line of array arithmetic,
+two calls or more) becomes a helper named after its Op, whose parameters are the
+locals it reads before writing them (in order of first use) and whose results are
+the locals it writes that code after it reads; each copy becomes one call.  A
+stretch of nodes repeated back to back (a layer) is taken whole the same way.
 
 Behaviour is unchanged: helpers take arrays by reference, so writes into an array made
 elsewhere are seen by the caller, and every name a group rebinds that later code
@@ -30,6 +31,7 @@ from collections import Counter
 import libcst as cst
 
 from . import syntax as sx
+from .walk import count_names
 
 # Fields that are layout, never meaning (comments live in leading_lines).
 _LAYOUT = {
@@ -87,7 +89,7 @@ def _children(node):
 
 def _variables(node):
     """The ``Name`` nodes of ``node`` that stand for variables (not attribute names,
-    keywords or parameters), in source order."""
+    keywords or parameters)."""
     stack = [node]
     while stack:
         item = stack.pop()
@@ -101,7 +103,7 @@ def _variables(node):
         elif kind in _SCOPES:
             raise _Opaque
         else:
-            stack.extend(reversed(list(_children(item))))
+            stack.extend(_children(item))
 
 
 # ---- what a group reads and writes -----------------------------------------------
@@ -323,12 +325,15 @@ def _worth_a_call(stmts) -> bool:
 def _work(line) -> str | None:
     """``"arithmetic"``, ``"call"`` or None: what one line does, index arithmetic
     (inside brackets) aside."""
-    found, stack = None, [line]
+    found, stack, long_enough = None, [line], None
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is cst.BinaryOperation and _size([line]) >= MIN_SIZE:
-            return "arithmetic"
+        if kind is cst.BinaryOperation:
+            if long_enough is None:
+                long_enough = _size([line]) >= MIN_SIZE
+            if long_enough:
+                return "arithmetic"
         if kind is cst.Call:
             found = "call"
         if kind is cst.Subscript:
@@ -367,16 +372,15 @@ def outline_repeats(body: list, params, module) -> list:
     if not body or type(body[-1]) is not cst.SimpleStatementLine:
         return body
     nodes = _groups(body[:-1])
-    known = {id(stmts): (_flow(stmts),) for stmts in nodes}  # a node's flow, shape
+    flows = [_flow(stmts) for stmts in nodes]
     local = set(params)
-    for stmts in nodes:
-        flow = known[id(stmts)][0]
-        local |= flow.written if flow else set(_names(stmts))
-    for stmts in nodes:
-        flow = known[id(stmts)][0]
-        known[id(stmts)] = (flow, _shape(stmts, local) if flow else None)
-    shapes = [(known[id(s)][1] or (None,))[0] for s in nodes]
-    units = _units(nodes, _tandem_repeats(shapes))
+    for stmts, flow in zip(nodes, flows, strict=True):
+        local |= flow.written if flow else set(count_names(stmts))
+    shaped = [_shape(stmts, local) if flow else None
+              for stmts, flow in zip(nodes, flows, strict=True)]
+    known = {id(stmts): (flow, shape)
+             for stmts, flow, shape in zip(nodes, flows, shaped, strict=True)}
+    units = _units(nodes, _tandem_repeats([s and s[0] for s in shaped]))
     groups, counts = _analyse(units, params, local, body[-1], known)
     if any(len(g.parts) > 1 and counts[g.key] < 2 for g in groups):
         # A stretch whose copies do not all match as wholes: node by node instead.
@@ -415,11 +419,11 @@ def _analyse(units: list[list], params, local: set, tail, known) -> tuple[list, 
             group.shaped = known[id(unit)][1]
         groups.append(group)
     flow = _flow([tail])
-    live = flow.exposed if flow else set(_names([tail]))
+    live = flow.exposed if flow else set(count_names(tail))
     for group in reversed(groups):
         group.live_after = live
         if group.flow is None:
-            live = live | set(_names(group.stmts))
+            live = live | set(count_names(group.stmts))
         else:
             live = (live - group.flow.surely) | group.flow.exposed
     available = set(params)
@@ -427,7 +431,7 @@ def _analyse(units: list[list], params, local: set, tail, known) -> tuple[list, 
     for group in groups:
         flow = group.flow
         if flow is None:
-            available |= set(_names(group.stmts))
+            available |= set(count_names(group.stmts))
             continue
         shape, group.order = group.shaped
         group.params = [v for v in group.order if v in flow.exposed and v in available]
@@ -506,20 +510,6 @@ def _same_code(first: _Group, copy: _Group) -> bool:
         for a, b in zip(first.stmts, copy.stmts, strict=True))
 
 
-def _names(stmts) -> list[str]:
-    names = []
-    stack = list(stmts)
-    while stack:
-        item = stack.pop()
-        if type(item) is cst.Name:
-            names.append(item.value)
-        elif type(item) is cst.Attribute:
-            stack.append(item.value)
-        else:
-            stack.extend(_children(item))
-    return names
-
-
 def _returned(names: list[str]):
     if not names:
         return None
@@ -536,11 +526,10 @@ def _renamed(node, names: dict):
     changes = {}
     for field in fields:
         value = getattr(node, field)
-        if isinstance(value, cst.CSTNode):
+        if _is_node(value):
             new = _renamed(value, names)
-        elif isinstance(value, (list, tuple)) and any(isinstance(v, cst.CSTNode) for v in value):
-            new = type(value)(_renamed(v, names) if isinstance(v, cst.CSTNode) else v
-                              for v in value)
+        elif type(value) in (list, tuple) and any(_is_node(v) for v in value):
+            new = type(value)(_renamed(v, names) if _is_node(v) else v for v in value)
             if all(a is b for a, b in zip(new, value, strict=True)):
                 continue
         else:
