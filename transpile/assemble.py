@@ -167,8 +167,8 @@ def lower_nodes(fn: FunctionBuilder, nodes) -> None:
     for done, node in enumerate(nodes):
         if outer:
             progress.stage("lowering", done, len(nodes))
-        if node in in_branches:
-            continue
+        if node in in_branches or node in fn.module.plan.taken:
+            continue  # lowered by its IfElse, or by the Scan the plan gives it to
         lowering = lowering_for(node.op, node)
         block = fn._blocks[-1]
         start = len(block)
@@ -227,6 +227,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     module records their defaults under ``key`` in ``DATA`` (data.py)."""
     from pytensor.graph.basic import Constant
 
+    module.plan.add_graph(fgraph)
     fn = FunctionBuilder(module)
     fn.graph = module.entry_graph = fgraph
     fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs

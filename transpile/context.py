@@ -17,6 +17,7 @@ from . import syntax as sx
 from .data import is_data
 from .dtypes import typed_literal
 from .naming import Namespace
+from .plan import Plan
 from .printer import expression_code
 from .runtime import RuntimeLibrary
 
@@ -54,6 +55,7 @@ class ModuleBuilder:
         self.outline = True  # repeated code in the entry as one helper (outline.py)
         # parameter -> the bit generator state of a shared generator it stands for
         self.generator_states: dict[str, dict] = {}
+        self.plan = Plan()  # decisions about the whole graph (plan.py)
 
     def decorator(self, parallel: bool = False) -> cst.Decorator:
         """``@numba.njit(...)``; ``parallel``: the function has ``numba.prange`` loops."""

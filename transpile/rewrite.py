@@ -17,14 +17,17 @@ import numpy as np
 
 from .errors import TranspileError
 from .logsumexp import collapse_logsumexp, pair_with_softmax
+from .plan import canonical_scan_reads
 from .syntax import one_line
 
 INCLUDE = ("fast_run", "numba")
 EXCLUDE = ("inplace",)
 # Scan's memory-saving rewrites shrink a state's buffer to a circular one of a few
 # entries when only the last values are used.  A generated loop then needs a modulo
-# per access and the outer graph a page of index arithmetic; full-length buffers
-# keep the loop as plain as a hand-written one, for n_steps * state-size memory.
+# per access and the outer graph a page of index arithmetic.  The plan (plan.py)
+# makes the same saving its own way: a state read only at its last entries is
+# carried in a ring of ``lookback + 1`` rows with rotating row names, and outputs
+# nothing reads are removed.
 SKIPPED = frozenset({"scan_save_mem_prealloc", "scan_save_mem_no_prealloc"})
 
 
@@ -271,6 +274,7 @@ def rewrite(fgraph):
     with (warnings.catch_warnings(), pytensor.config.change_flags(cxx=""),
           ordered_sets(), bounded_constant_folding(), failures_as_notes()):
         warnings.simplefilter("ignore")
+        canonical_scan_reads(fgraph)
         collapse_logsumexp(fgraph)
         try:
             SequentialGraphRewriter(*rewriters).rewrite(fgraph)

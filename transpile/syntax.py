@@ -262,7 +262,10 @@ def assign(target: str | Expr, value: Expr, comment: str | None = None):
 
 
 def assign_many(targets: Sequence[str], value: Expr, comment: str | None = None):
+    """``a, b = value``; a tuple ``value`` is written bare too (``a, b = b, a``)."""
     target = tuple_(cst.Name(t) for t in targets)
+    if isinstance(value, cst.Tuple) and len(value.elements) > 1:
+        value = value.with_changes(lpar=[], rpar=[])
     return simple(cst.Assign([cst.AssignTarget(target)], value), comment)
 
 

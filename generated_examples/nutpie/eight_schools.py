@@ -219,11 +219,7 @@ def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
     for i in range(1):
         add_1[i] = (
             1.0
-            + (
-                (-0.08000000000000002 * exp / (1.0 + sqr) if ge else np.float32(0.0))
-                + sum_1
-            )
-            * exp
+            + ((-0.08000000000000002 * exp / (1.0 + sqr) if ge else 0.0) + sum_1) * exp
         )
     # Composite{((-0.04000000000000001 * i1) + i0)}
     add_2 = np.empty((1,), dtype=np.float64)

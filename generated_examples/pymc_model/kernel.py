@@ -172,7 +172,7 @@ def kernel(alpha, beta, sigma_log):
     for i in range(50):
         sum_3 = sum_3 + sub[i]
     # Composite{...}
-    ge = exp >= np.float32(0.0)
+    ge = exp >= 0.0
     logp = (
         -6.44304731634831
         + -0.5 * (0.1 * alpha * (0.1 * alpha))
@@ -184,11 +184,7 @@ def kernel(alpha, beta, sigma_log):
     # Composite{(-49.0 + switch(i0, (-1.0 * i1 * i1), 0.0) + ((i2 / sqr(i1)) * i1))}
     add = np.empty((1,), dtype=np.float64)
     for i in range(1):
-        add[i] = (
-            -49.0
-            + (-1.0 * exp * exp if ge else np.float32(0.0))
-            + sum_1 / (exp * exp) * exp
-        )
+        add[i] = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_1 / (exp * exp) * exp
     # Composite{((-0.010000000000000002 * i2) + (i0 / i1))}
     add_1 = np.empty((1,), dtype=np.float64)
     for i in range(1):

@@ -7,6 +7,7 @@ multi-output Ops), where ``args`` are the expressions of the inputs' element val
 """
 
 import libcst as cst
+import numpy as np
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
 from pytensor.scalar.loop import ScalarLoop
@@ -28,6 +29,7 @@ def scalar_apply(op, args, node, fn) -> list[sx.Expr]:
     lowering = scalar_lowering_for(op, node)
     if lowering.__module__.startswith("transpile."):  # a plugin's Ops are its own
         check_complex(op, node)
+        args = plain_constants(op, args, node)
         args = upcast_args(op, args, node)
     result = lowering(op, list(args), node, fn)
     return list(result) if isinstance(result, (list, tuple)) else [result]
@@ -68,6 +70,59 @@ def upcast_args(op, args, node) -> list:
         else:
             upcast.append(cast(arg, dtype))
     return upcast
+
+
+_PLAIN_CONSUMERS = (ps.Add, ps.Sub, ps.Mul, ps.ScalarMaximum, ps.ScalarMinimum, ps.Switch,
+                    ps.Second, ps.LT, ps.GT, ps.LE, ps.GE, ps.EQ, ps.NEQ)
+
+
+def _typed_constant(expr):
+    """``(value, dtype)`` of a constant spelled in its own dtype (``np.int8(0)``,
+    ``np.float32(0.5)``), else None."""
+    if not (isinstance(expr, cst.Call) and len(expr.args) == 1
+            and isinstance(expr.func, cst.Attribute) and isinstance(expr.func.value, cst.Name)
+            and expr.func.value.value == "np"):
+        return None
+    dtype, inner = expr.func.attr.value, expr.args[0].value
+    negative = isinstance(inner, cst.UnaryOperation) and isinstance(inner.operator, cst.Minus)
+    number = inner.expression if negative else inner
+    if isinstance(number, cst.Integer):
+        value = int(number.value)
+    elif isinstance(number, cst.Float):
+        value = float(number.value)
+    else:
+        return None
+    return (-value if negative else value), dtype
+
+
+def plain_constants(op, args, node) -> list:
+    """Constants written as the expression they appear in computes: ``0``, not
+    ``np.int8(0)``, where the result is int64 (or a comparison of integers), and
+    ``0.5``, not ``np.float32(0.5)``, where it is float64 (or compares float64s), when
+    the plain literal is the same number (Numba's int64 and float64 literals)."""
+    if not isinstance(op, _PLAIN_CONSUMERS):
+        return list(args)
+    dtypes = [in_dtype(node, k) for k in range(len(args))]
+    comparison = isinstance(op, (ps.LT, ps.GT, ps.LE, ps.GE, ps.EQ, ps.NEQ))
+    out = out_dtype(node)
+    plain = list(args)
+    for k, arg in enumerate(args):
+        typed = _typed_constant(arg)
+        if typed is None or (isinstance(op, ps.Switch) and k == 0):
+            continue
+        value, dtype = typed
+        others = [d for j, d in enumerate(dtypes) if j != k
+                  and not (isinstance(op, ps.Switch) and j == 0)]
+        if isinstance(value, int) and is_int(dtype):
+            # an int64 literal changes no integer result but uint64's (Numba: float64)
+            fits = all(is_int(d) and d != "uint64" for d in others)
+            if fits and (out == "int64" or (comparison and out == "bool")):
+                plain[k] = sx.literal(value)
+        elif isinstance(value, float) and dtype == "float32" and float(
+                np.float32(value)) == value:  # 0.5, not 0.1 (a float32 0.1 is not 0.1)
+            if out == "float64" or (comparison and all(d == "float64" for d in others)):
+                plain[k] = sx.literal(value)
+    return plain
 
 
 def check_complex(op, node) -> None:

@@ -2,7 +2,10 @@
 
 Each traced state (sit-sot, mit-sot, mit-mot) lives in one buffer holding its initial
 taps followed by one entry per step; a tap ``k`` of a state with look-back ``L`` reads
-``buf[t + L + k]`` and the step's result is written at ``buf[t + L]``.  Sequences are
+``buf[t + L + k]`` and the step's result is written at ``buf[t + L]``; a state the
+graph reads only at its last entries (``xs[-1]``) is carried instead in a ring of
+``L + 1`` rows whose indices rotate each step (``prev, cur = cur, prev``), as the
+plan decides (``transpile/plan.py``).  Sequences are
 read at ``seq[t]``, nit-sot results written at ``out[t]``, untraced state (shared
 variable updates) is a plain local rebound each step, and a while-loop (``until``)
 breaks out and trims the buffers to the steps it ran.  The inner graph is lowered
@@ -115,12 +118,22 @@ def _tap_name(base: str, tap: int) -> str:
 
 def _inner_graph(op, fn):
     from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.replace import clone_replace
 
     from ..rewrite import rewrite
 
-    fgraph = FunctionGraph(list(op.inner_inputs), list(op.inner_outputs), clone=True)
+    # A Scan body's inputs are nominal variables, one object per position and type
+    # in every Scan (a nested body's first input is its parent's), and cloning keeps
+    # them: the body gets variables of its own, so that each has its own value.
+    inputs = [var.type() for var in op.inner_inputs]
+    for new, var in zip(inputs, op.inner_inputs, strict=True):
+        new.name = var.name
+    outputs = clone_replace(list(op.inner_outputs),
+                            replace=dict(zip(op.inner_inputs, inputs, strict=True)))
+    fgraph = FunctionGraph(inputs, outputs, clone=False)
     if fn.module.rewrite_inner_graphs:
         rewrite(fgraph)
+    fn.module.plan.add_graph(fgraph)
     return fgraph
 
 
@@ -265,16 +278,24 @@ def lower_Scan(op, node, fn):
         [*op.inner_mitmot_outs(inner_out), *op.inner_mitsot_outs(inner_out),
          *op.inner_sitsot_outs(inner_out)],
         [len(t) for t in traced_out_taps])
-    buffers, bases, stores = [], [], []
+    # A state the graph reads only at its last entries is carried in a ring of rows
+    # (plan.py); ``slots[lookback]`` names the rows' indices, oldest first.
+    carried = fn.module.plan.layout(node).carried
+    buffers, bases, stores, slots = [], [], [], {}
     for k, (outer_i, outer_o, inner_vars, taps, out_taps) in enumerate(zip(
             traced_outer_in, traced_outer_out, traced_inner_in, traced_taps,
             traced_out_taps, strict=True)):
         base = (_result_name(fn, outer_o) or _base_name(outer_i, *inner_vars)
                 or _initial_name(outer_i) or _trace_name(fn, outer_o) or "state")
         bases.append(base)
+        lookback = _lookback(taps)
+        if k in carried:
+            buffers.append(_ring(fn, carried[k], outer_i, base))
+            stores.append(None)
+            slots[lookback] = None
+            continue
         buf = _storage(fn, outer_i, base)
         buffers.append(buf)
-        lookback = _lookback(taps)
         if k < info.n_mit_mot:
             # read and written at t + tap: PyTensor's Scan fails on a buffer too short
             need = lookback + max(0, *taps, *out_taps) + 1
@@ -295,6 +316,10 @@ def lower_Scan(op, node, fn):
                            sx.literal(lookback))
             fn.emit(sx.assign(buf, full))
             stores.append(store)
+    for lookback in slots:
+        slots[lookback] = [fn.fresh(name) for name in _slot_names(lookback)]
+        fn.emit(sx.assign_many(slots[lookback], sx.tuple_(
+            [sx.literal(row) for row in range(lookback + 1)])))
 
     nitsot_sizes = op.outer_nitsot(outer_in)
     nitsot_inner = op.inner_nitsot_outs(inner_out)
@@ -333,19 +358,26 @@ def lower_Scan(op, node, fn):
         steps = fn.bind_name(fn.fresh("steps"), n_steps)
 
     # ---- the loop --------------------------------------------------------------
-    rebound = [s.value for s in untraced_states]
+    rebound = [s.value for s in untraced_states] + [n for ns in slots.values() for n in ns]
     with fn.indices(1, preferred=("t", "t1", "t2", "t3")) as (t,):
+        def entry(k: int, tap: int) -> sx.Expr:
+            """The row of traced state ``k``'s buffer that holds tap ``tap`` in
+            step ``t`` (tap 0: the step's result)."""
+            lookback = _lookback(traced_taps[k])
+            if k in carried:
+                return sx.name(slots[lookback][lookback + tap])
+            return _at(t, lookback + tap)
+
         with fn.block() as body, fn.loop(rebound) as preheader:
             for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in),
                                             strict=True):
                 base = _base_name(outer_seq, inner_var) or "seq"
                 _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
                       f"{base}_t", fn.expr(outer_seq))
-            for buf, base, taps, inner_vars in zip(buffers, bases, traced_taps, traced_inner_in,
-                                                   strict=True):
-                lookback = _lookback(taps)
+            for k, (buf, base, taps, inner_vars) in enumerate(zip(
+                    buffers, bases, traced_taps, traced_inner_in, strict=True)):
                 for tap, inner_var in zip(taps, inner_vars, strict=True):
-                    _read(fn, inner_var, sx.subscript(buf, [_at(t, lookback + tap)]),
+                    _read(fn, inner_var, sx.subscript(buf, [entry(k, tap)]),
                           _tap_name(base, tap), buf)
             for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in),
                                         strict=True):
@@ -365,15 +397,14 @@ def lower_Scan(op, node, fn):
             deferred_names = {name for name, _, _ in deferred}
             stored = [*traced_inner_out, *([v] for v in nitsot_inner)]
             counts = collections.Counter(v for group in stored for v in group)
-            for buf, base, taps, out_taps, out_vars, outer_i in zip(
+            for k, (buf, base, taps, out_taps, out_vars, outer_i) in enumerate(zip(
                     buffers, bases, traced_taps, traced_out_taps, traced_inner_out,
-                    traced_outer_in, strict=True):
+                    traced_outer_in, strict=True)):
                 for tap, inner_var in zip(out_taps, out_vars, strict=True):
                     if tap not in taps and counts[inner_var] == 1 and _fills_whole(
                             inner_var, outer_i.type.dtype):
-                        destinations[inner_var] = (
-                            sx.subscript(buf, [_at(t, _lookback(taps) + tap)]),
-                            _tap_name(base, tap))
+                        destinations[inner_var] = (sx.subscript(buf, [entry(k, tap)]),
+                                                   _tap_name(base, tap))
             for buf, inner_var, outer_var in zip(nitsot_buffers, nitsot_inner,
                                                  nitsot_outer, strict=True):
                 if buf.value not in deferred_names and counts[inner_var] == 1 and \
@@ -407,14 +438,12 @@ def lower_Scan(op, node, fn):
             # state's new value (a swap) is taken from it.  Such values are taken
             # before the first store.
             writes = []  # (target, inner output, inner inputs the store overwrites)
-            for buf, taps, out_taps, in_vars, out_vars in zip(
+            for k, (buf, taps, out_taps, in_vars, out_vars) in enumerate(zip(
                     buffers, traced_taps, traced_out_taps, traced_inner_in, traced_inner_out,
-                    strict=True):
-                lookback = _lookback(taps)
+                    strict=True)):
                 for tap, inner_var in zip(out_taps, out_vars, strict=True):
                     overwritten = [v for k, v in zip(taps, in_vars, strict=True) if k == tap]
-                    target = sx.subscript(buf, [_at(t, lookback + tap)])
-                    writes.append((target, inner_var, overwritten))
+                    writes.append((sx.subscript(buf, [entry(k, tap)]), inner_var, overwritten))
             for buf, inner_var in zip(nitsot_buffers, nitsot_inner, strict=True):
                 writes.append((sx.subscript(buf, [sx.name(t)]), inner_var, []))
             for state, inner_in_var, inner_var in zip(
@@ -423,6 +452,9 @@ def lower_Scan(op, node, fn):
                 if not is_generator(inner_var):  # a generator's next state is itself
                     writes.append((state, inner_var, [inner_in_var]))
             _store(fn, writes, inner_out[-1] if info.as_while else None)
+            for rows in slots.values():  # the oldest row takes the next step's result
+                fn.emit(sx.assign_many(rows, sx.tuple_(
+                    [sx.name(row) for row in [*rows[1:], rows[0]]])))
             if info.as_while:
                 until = fn.expr(inner_out[-1])
                 fn.emit(sx.if_(until, [
@@ -446,8 +478,17 @@ def lower_Scan(op, node, fn):
             return fn.bind_name(fn.fresh(buf.value), ran)
         return buf
 
-    for buf, store, taps, outer_var in zip(buffers, stores, traced_taps, traced_outer_out,
-                                           strict=True):
+    for k, (buf, store, taps, outer_var) in enumerate(zip(
+            buffers, stores, traced_taps, traced_outer_out, strict=True)):
+        if k in carried:  # its reads: entry -j is the row of tap -j after the last step
+            fn.alias(outer_var, buf)
+            lookback = carried[k].lookback
+            for reader, j in carried[k].reads:
+                (var,) = reader.outputs
+                hint = f"{bases[k]}_last" if j == 1 else f"{bases[k]}_tm{j - 1}"
+                fn.bind(var, sx.subscript(buf, [sx.name(slots[lookback][lookback - j])]),
+                        hint=hint, view_of=outer_var if var.type.ndim else None)
+            continue
         fn.alias(outer_var, result(buf, store, _lookback(taps)))
         fn.contiguous.add(outer_var)
     for buf, store, outer_var in zip(nitsot_buffers, nitsot_stores, nitsot_outer, strict=True):
@@ -456,6 +497,39 @@ def lower_Scan(op, node, fn):
     for state, outer_var in zip(untraced_states, op.outer_untraced_sit_sot_outs(outer_out),
                                 strict=True):
         fn.alias(outer_var, state)
+
+
+def _slot_names(lookback: int) -> list[str]:
+    """``prev, cur`` for one tap back; ``prev2, prev, cur`` for two; ..."""
+    return [f"prev{d}" if d > 1 else "prev" for d in range(lookback, 0, -1)] + ["cur"]
+
+
+def _ring(fn, carried, outer_in, hint: str) -> cst.Name:
+    """The ``lookback + 1`` rows a carried state lives in, its initial taps first:
+    built from what the graph would have filled the Scan's buffer with, when only the
+    Scan uses that buffer (plan.py), else the buffer's first rows."""
+    from pytensor.graph.basic import Constant
+
+    rows = carried.lookback + 1
+    dtype = dtype_attr(outer_in.type.dtype)
+    kind, *parts = carried.init
+    if kind == "slice":
+        window = sx.subscript(fn.expr(outer_in), [sx.slice_(None, sx.literal(rows))])
+        if not fn.can_donate(outer_in):
+            window = sx.method(window, "copy")
+        return fn.bind_name(fn.fresh(hint), window)
+    buffer, value = parts
+    lengths = buffer.owner.inputs[1:] if kind == "set" else buffer.owner.inputs[2:]
+    shape = sx.tuple_([sx.literal(rows), *(fn.expr(n) for n in lengths)])
+    if kind == "set":
+        ring = fn.bind_name(fn.fresh(hint), sx.call("np.empty", shape, dtype=dtype))
+        fn.emit(sx.assign(sx.subscript(ring, [sx.slice_(None, sx.literal(rows - 1))]),
+                          fn.expr(value)))
+        return ring
+    if isinstance(value, Constant) and not np.any(value.data):
+        return fn.bind_name(fn.fresh(hint), sx.call("np.zeros", shape, dtype=dtype))
+    return fn.bind_name(fn.fresh(hint), sx.call("np.full", shape, fn.expr(value),
+                                                dtype=dtype))
 
 
 def _len0(array: sx.Expr) -> sx.Expr:

@@ -1,0 +1,181 @@
+"""What the plan (transpile/plan.py) decides about a Scan, through the oracle.
+
+A state read only at its last entries lives in a ring of rows, the reads of its
+initial buffer and of its last entries are the Scan's own; outputs nothing reads are
+not computed.  Each case is compared with PyTensor and its source checked for the
+layout it should have; the memory of a long loop is measured in a subprocess.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from oracle import REFERENCE_MODE, compare, graph_file, transpile_module
+
+import transpile
+
+BOTH = pytest.mark.parametrize("rewrite", [True, False], ids=["rewrite", "no-rewrite"])
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Scan return signature:DeprecationWarning")
+
+
+def decay_graph():
+    x0 = pt.vector("x0")
+    a = pt.vector("a")
+    n = pt.iscalar("n")
+    xs, _ = pytensor.scan(lambda x, a: pt.tanh(x * a) + 0.5 * x, outputs_info=[x0],
+                          non_sequences=[a], n_steps=n)
+    last = xs[-1]
+    last.name = "x_last"
+    return [x0, a, n], last
+
+
+@BOTH
+def test_last_state_is_carried_in_two_rows(rng, rewrite):
+    inputs, last = decay_graph()
+    values = [rng.normal(size=5), rng.uniform(0.5, 1.5, 5), np.int32(7)]
+    module = compare(inputs, [last], values, rewrite=rewrite)
+    source = open(module.__file__).read()
+    assert "prev, cur = cur, prev" in source
+    # rewritten, the buffer's initial row is a constant slice: the ring is built new
+    assert ("np.empty((2, " in source) == rewrite
+    assert "[t + 1]" not in source and "[t]" not in source  # no trace, no row per step
+    for n in (1, 2):
+        compare(inputs, [last], [*values[:2], np.int32(n)], rewrite=rewrite)
+
+
+def test_no_step_reads_out_of_bounds_as_pytensor_refuses(rng):
+    inputs, last = decay_graph()
+    values = [rng.normal(size=5), rng.uniform(0.5, 1.5, 5), np.int32(0)]
+    module = transpile_module(inputs, [last])
+    with pytest.raises(IndexError):
+        pytensor.function(inputs, last, mode=REFERENCE_MODE)(*values)
+    with pytest.raises(IndexError, match="out of bounds"):
+        module.kernel(*values)
+
+
+@BOTH
+def test_two_taps_scalar_state_carried_in_three_rows(rng, rewrite):
+    f0 = pt.vector("f0", shape=(2,))  # two initial taps, whatever the graph does
+    c = pt.scalar("c")
+    fs, _ = pytensor.scan(lambda f2, f1, c: c * f1 + f2 - 0.25 * f2 * f1,
+                          outputs_info=[{"initial": f0, "taps": [-2, -1]}],
+                          non_sequences=[c], n_steps=9)
+    values = [np.array([0.1, 0.3]), np.float64(0.9)]
+    module = compare([f0, c], [fs[-1], fs[-2]], values, rewrite=rewrite)
+    source = open(module.__file__).read()
+    assert "prev2, prev, cur = prev, cur, prev2" in source
+
+
+@BOTH
+def test_state_read_whole_keeps_its_trace(rng, rewrite):
+    inputs, _ = decay_graph()
+    x0, a, n = inputs
+    xs, _ = pytensor.scan(lambda x, a: x * a + 1.0, outputs_info=[x0], non_sequences=[a],
+                          n_steps=n)
+    values = [rng.normal(size=4), rng.uniform(0.5, 1.5, 4), np.int32(6)]
+    module = compare(inputs, [xs[-1], xs.sum(axis=0)], values, rewrite=rewrite)
+    assert "prev, cur" not in open(module.__file__).read()
+
+
+def test_two_scans_from_one_initial_buffer(rng):
+    x0 = pt.vector("x0")
+    a = pt.vector("a")
+    ys, _ = pytensor.scan(lambda y, a: y * a, outputs_info=[x0], non_sequences=[a],
+                          n_steps=5)
+    zs, _ = pytensor.scan(lambda z, a: z + a, outputs_info=[x0], non_sequences=[a],
+                          n_steps=5)
+    values = [rng.normal(size=3), rng.uniform(0.5, 1.5, 3)]
+    compare([x0, a], [ys[-1], zs[-1], zs], values)
+
+
+def test_nested_scan_with_carried_states(rng):
+    x0 = pt.vector("x0")
+    a = pt.vector("a")
+
+    def outer(x, a):
+        inner, _ = pytensor.scan(lambda y, a: pt.sin(y) * a, outputs_info=[x],
+                                 non_sequences=[a], n_steps=3)
+        return inner[-1] + x
+
+    xs, _ = pytensor.scan(outer, outputs_info=[x0], non_sequences=[a], n_steps=4)
+    values = [rng.normal(size=3), rng.uniform(0.5, 1.5, 3)]
+    module = compare([x0, a], [xs[-1]], values)
+    source = open(module.__file__).read()
+    assert len(re.findall(r"(prev\w*), (cur\w*) = \2, \1", source)) == 2
+
+
+@BOTH
+def test_gradient_runs_only_the_outputs_it_returns(rng, rewrite):
+    """The gradient Scan of an RNN computes the gradients of W, U, the inputs and
+    h0; asked for W's alone, the module computes neither U's nor the inputs'."""
+    W = pt.matrix("W")
+    U = pt.matrix("U")
+    xs = pt.matrix("xs")
+    h0 = pt.vector("h0")
+    hs, _ = pytensor.scan(lambda x_t, h: pt.tanh(W @ h + U @ x_t), sequences=[xs],
+                          outputs_info=[h0])
+    grad_W = pytensor.grad(hs[-1].sum(), W)
+    values = [rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, 3)), rng.normal(size=(6, 3)),
+              rng.normal(size=4)]
+    module = compare([W, U, xs, h0], [hs[-1], grad_W], values, rewrite=rewrite)
+    source = open(module.__file__).read()
+    (backward,) = re.findall(r"# Scan\{grad_of_scan_fn.*", source, flags=re.S)
+    # one outer product per step, W's gradient (U's would be a second), and one
+    # matrix-vector product (the gradient of h)
+    products = backward.count("# Ger") if rewrite else backward.count("# Matmul") - 1
+    assert products == 1, backward
+    assert "prev, cur = cur, prev" in backward  # W's gradient: its last value only
+
+
+def test_gradient_of_every_input_still_runs_every_output(rng):
+    W = pt.matrix("W")
+    xs = pt.matrix("xs")
+    h0 = pt.vector("h0")
+    hs, _ = pytensor.scan(lambda x_t, h: pt.tanh(W @ h + x_t), sequences=[xs],
+                          outputs_info=[h0])
+    grads = pytensor.grad(hs[-1].sum(), [W, xs, h0])
+    values = [rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(5, 3)), rng.normal(size=3)]
+    compare([W, xs, h0], grads, values)
+
+
+# ---- memory of a long loop --------------------------------------------------------
+
+STEPS, LENGTH = 200_000, 1_000
+
+MEASURE = textwrap.dedent("""
+    import importlib.util, resource, sys
+    import numpy as np
+    spec = importlib.util.spec_from_file_location("long_scan", sys.argv[1])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x0, a = np.full({length}, 0.5), np.full({length}, 0.9)
+    module.kernel(x0, a, np.int32(2))  # compiled, and every page it needs touched
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    last = module.kernel(x0, a, np.int32({steps}))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024, x0.nbytes + a.nbytes + last.nbytes)
+""")
+
+
+def test_long_scan_runs_in_the_memory_of_its_state(tmp_path):
+    """200,000 steps of a 1,000-long state, returning the last: the trace would be
+    1.6 GB; the ring is two rows, so the peak grows by no more than twice what the
+    inputs and outputs hold (ru_maxrss, in a subprocess)."""
+    inputs, last = decay_graph()
+    path = tmp_path / "long_scan.py"
+    transpile.transpile(graph_file(inputs, [last]), output=path)
+    script = tmp_path / "measure.py"
+    script.write_text(MEASURE.format(length=LENGTH, steps=STEPS))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    grown, held = map(int, run.stdout.split())
+    assert grown <= 2 * held, f"peak RSS grew by {grown} bytes for {held} bytes of data"

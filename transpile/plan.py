@@ -1,0 +1,286 @@
+"""Plan: decisions about the whole graph, made once before any node is lowered.
+
+A lowering sees one node.  Some choices need more: whether anything reads a Scan's
+output, whether its trace is read whole or only its last entries, whether the buffer
+it starts from is used by anyone else.  The plan makes them from the graph's clients,
+for the outer graph and every Scan body (``plan_graph`` runs on each inner graph
+too), and a lowering reads the plan of its own node (``module.plan``):
+
+* **Dead Scan outputs** are removed from the graph (``remove_dead_scan_outputs``): a
+  traced state, a nit-sot or an updated state that nothing reads is not computed,
+  unless another live output reads its taps.  A gradient's Scan computes the
+  gradient of every input of the forward loop; a graph that asks for one of them
+  runs one.
+* **Carried states** (``ScanLayout.carried``): a mit-sot or sit-sot whose trace the
+  graph reads only at its last entries (``xs[-1]``, ``xs[-2]`` within its taps) is
+  kept in a ring of ``lookback + 1`` rows, addressed by rotating row indices
+  (``prev, cur = cur, prev``) instead of ``t``: memory is the size of the taps,
+  not of ``n_steps``.  The reads of its last entries are bound by the Scan's
+  lowering (``Plan.taken``), and so is the buffer of initial values when only the
+  Scan uses it (``set_subtensor(empty(n + 1, ...)[:1], x0)`` and ``zeros(n + 1,
+  ...)`` become a ring of two rows).
+* **Reads of a trace's last entries** are put in a form the layout recognises
+  before PyTensor's rewrites merge them: ``pytensor.scan`` hands back ``xs[1:]``,
+  and ``xs[1:][-1]`` becomes ``xs_full[-1]`` (``canonical_scan_reads``), with the
+  check that the Scan ran a step, where the merged index would read out of
+  bounds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Carried:
+    """A traced state kept in a ring of ``lookback + 1`` rows."""
+
+    lookback: int
+    reads: list  # (Subtensor node, j): the node reads entry -j of the trace
+    # how the ring starts: ("slice",) the first rows of the Scan's buffer;
+    # ("set", AllocEmpty variable, initial value) and ("fill", Alloc variable, value)
+    # build the ring itself from what the graph would have filled the buffer with
+    init: tuple = ("slice",)
+
+
+@dataclasses.dataclass
+class ScanLayout:
+    # traced index (mit-mot, mit-sot, sit-sot order, as ``Scan`` numbers them) ->
+    # Carried
+    carried: dict = dataclasses.field(default_factory=dict)
+
+
+class Plan:
+    """The plan of one module: every graph lowered into it, inner graphs included."""
+
+    def __init__(self):
+        self.scans: dict = {}  # Scan node -> ScanLayout
+        self.taken: dict = {}  # node -> the Scan node whose lowering binds its outputs
+
+    def layout(self, node) -> ScanLayout:
+        return self.scans.get(node) or ScanLayout()
+
+    def add_graph(self, fgraph) -> None:
+        """Plan ``fgraph`` (removing its dead Scan outputs first)."""
+        from pytensor.scan.op import Scan
+
+        canonical_scan_reads(fgraph)  # done before rewriting too; here for --no-rewrite
+        remove_dead_scan_outputs(fgraph)
+        for node in fgraph.toposort():
+            if isinstance(node.op, Scan):
+                layout = _layout(fgraph, node)
+                if layout.carried:
+                    self.scans[node] = layout
+                    for carried in layout.carried.values():
+                        for reader, _ in carried.reads:
+                            self.taken[reader] = node
+                        if carried.init[0] != "slice":
+                            buffer = carried.init[1]
+                            self.taken[buffer.owner] = node
+                            for client, _ in fgraph.clients[buffer]:
+                                if client is not node:  # the SetSubtensor into it
+                                    self.taken[client] = node
+
+
+# ---- dead outputs ---------------------------------------------------------------
+
+
+def _groups(op):
+    """Per outer output of a Scan, its inner input taps and its inner outputs."""
+    info = op.info
+    ins = list(op.inner_inputs[info.n_seqs:])
+    outs = list(op.inner_outputs)
+    in_groups, out_groups = [], []
+    for taps, out_taps in zip(info.mit_mot_in_slices, info.mit_mot_out_slices, strict=True):
+        in_groups.append(ins[:len(taps)])
+        out_groups.append(outs[:len(out_taps)])
+        del ins[:len(taps)], outs[:len(out_taps)]
+    for taps in (*info.mit_sot_in_slices, *info.sit_sot_in_slices):
+        in_groups.append(ins[:len(taps)])
+        out_groups.append(outs[:1])
+        del ins[:len(taps)], outs[:1]
+    for _ in range(info.n_nit_sot):
+        in_groups.append([])
+        out_groups.append(outs[:1])
+        del outs[:1]
+    for _ in range(info.n_untraced_sit_sot):
+        in_groups.append(ins[:1])
+        out_groups.append(outs[:1])
+        del ins[:1], outs[:1]
+    return in_groups, out_groups, outs  # what remains of outs: the until condition
+
+
+def removable_outputs(op, dead) -> list[int]:
+    """Of the outer outputs ``dead`` (indices nothing reads), those whose inner
+    computation no live output needs: a state stays while a live output reads one
+    of its taps."""
+    from pytensor.graph.traversal import graph_inputs
+
+    in_groups, out_groups, condition = _groups(op)
+    live = set(range(len(out_groups))) - set(dead)
+    needed = set(graph_inputs([v for k in sorted(live) for v in out_groups[k]] + condition))
+    changed = True
+    while changed:
+        changed = False
+        for k in dead:
+            if k not in live and any(v in needed for v in in_groups[k]):
+                live.add(k)
+                needed.update(graph_inputs(out_groups[k]))
+                changed = True
+    return [k for k in dead if k not in live]
+
+
+def remove_dead_scan_outputs(fgraph) -> None:
+    """Replace every Scan with outputs nothing reads by one without them."""
+    from pytensor.scan.op import Scan
+    from pytensor.scan.utils import compress_outs
+
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Scan) or node not in fgraph.apply_nodes:
+            continue
+        op = node.op
+        dead = [k for k, out in enumerate(node.outputs) if not fgraph.clients.get(out)]
+        removed = removable_outputs(op, dead) if dead else []
+        if not removed or len(removed) == len(node.outputs):
+            continue
+        inner_in, inner_out, info, outer_in, moved = compress_outs(op, removed, node.inputs)
+        new_op = Scan(inner_in, inner_out, info, mode=op.mode, profile=op.profile,
+                      truncate_gradient=op.truncate_gradient, name=op.name,
+                      allow_gc=op.allow_gc)
+        new_outs = new_op(*outer_in, return_list=True)
+        pairs = [(node.outputs[old], new_outs[new]) for old, new in moved.items()
+                 if old < len(node.outputs) and old not in removed
+                 and fgraph.clients.get(node.outputs[old])]
+        fgraph.replace_all(pairs, reason="remove_dead_scan_outputs")
+
+
+# ---- reads of the last entries ----------------------------------------------------
+
+
+def _constant_int(var) -> int | None:
+    from pytensor.graph.basic import Constant
+
+    if isinstance(var, Constant) and np.ndim(var.data) == 0 and \
+            str(np.asarray(var.data).dtype).startswith(("int", "uint")):
+        return int(np.asarray(var.data))
+    return None
+
+
+def last_entry(node, var, length: int | None = None) -> int | None:
+    """``j`` if ``node`` is ``var[-j]`` (a Subtensor of one constant negative index),
+    or ``var[length - j]`` when ``var`` is known to have ``length`` entries."""
+    from pytensor.tensor.subtensor import Subtensor
+
+    if not isinstance(getattr(node, "op", None), Subtensor) or len(node.op.idx_list) != 1 \
+            or isinstance(node.op.idx_list[0], slice) or node.inputs[0] is not var:
+        return None
+    index = _constant_int(node.inputs[1])
+    if index is not None and index >= 0 and length is not None and index < length:
+        return length - index
+    return -index if index is not None and index < 0 else None
+
+
+def _tail_from(node, var, start: int) -> bool:
+    """Whether ``node`` is ``var[start:]`` with a constant ``start``."""
+    from pytensor.tensor.subtensor import Subtensor
+
+    if not isinstance(getattr(node, "op", None), Subtensor) or node.inputs[0] is not var:
+        return False
+    (entry, *rest) = node.op.idx_list
+    return (not rest and isinstance(entry, slice) and entry.stop is None
+            and entry.step is None and entry.start is not None and len(node.inputs) == 2
+            and _constant_int(node.inputs[1]) == start)
+
+
+def _traced(node):
+    """(outer output, lookback) of each mit-sot and sit-sot, and its traced index."""
+    op, info = node.op, node.op.info
+    taps = [*info.mit_sot_in_slices, *info.sit_sot_in_slices]
+    outs = [*op.outer_mitsot_outs(node.outputs), *op.outer_sitsot_outs(node.outputs)]
+    ins = [*op.outer_mitsot(node.inputs), *op.outer_sitsot(node.inputs)]
+    for pos, (out, outer_in, state_taps) in enumerate(zip(outs, ins, taps, strict=True)):
+        yield info.n_mit_mot + pos, out, outer_in, -min(0, min(state_taps))
+
+
+def canonical_scan_reads(fgraph) -> None:
+    """``xs_full[L:][-j]`` (the last entries of what ``pytensor.scan`` returns)
+    becomes ``xs_full[-j]``, checked to be within the steps the Scan ran."""
+    import pytensor.tensor as pt
+    from pytensor.raise_op import CheckAndRaise
+    from pytensor.scan.op import Scan
+
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Scan) or node not in fgraph.apply_nodes:
+            continue
+        n_steps = node.inputs[0]
+        for _, out, _, lookback in _traced(node):
+            for client, _ in list(fgraph.clients.get(out, ())):
+                if not _tail_from(client, out, lookback):
+                    continue
+                tail = client.outputs[0]
+                for reader, _ in list(fgraph.clients.get(tail, ())):
+                    j = last_entry(reader, tail)
+                    if j is None:
+                        continue
+                    check = CheckAndRaise(IndexError, f"index {-j} is out of bounds: the "
+                                          f"Scan ran fewer than {j} step(s)")
+                    entry = out[-j]
+                    value = check(entry, pt.ge(n_steps, j))
+                    entry.name = value.name = reader.outputs[0].name
+                    if value.type != reader.outputs[0].type:
+                        continue
+                    fgraph.replace(reader.outputs[0], value, reason="canonical_scan_reads")
+
+
+# ---- layouts --------------------------------------------------------------------
+
+
+def _layout(fgraph, node) -> ScanLayout:
+    from .lower.scan import _difference, _length
+
+    layout = ScanLayout()
+    if node.op.info.as_while:  # its buffers are trimmed to the steps it ran
+        return layout
+    n_steps = node.inputs[0]
+    steps = _constant_int(n_steps)
+    for k, out, outer_in, lookback in _traced(node):
+        clients = fgraph.clients.get(out, ())
+        reads = [(client, last_entry(client, out, None if steps is None else steps + lookback))
+                 for client, _ in clients]
+        if not reads or any(j is None or j > lookback for _, j in reads):
+            continue
+        if _difference(_length(outer_in, 0), n_steps) != lookback:
+            continue  # a buffer of another length (circular): the loop's own layout
+        layout.carried[k] = Carried(lookback, reads, _initial(fgraph, node, outer_in,
+                                                              lookback))
+    return layout
+
+
+def _only_client(fgraph, var, node) -> bool:
+    clients = fgraph.clients.get(var, ())
+    return len(clients) == 1 and clients[0][0] is node
+
+
+def _initial(fgraph, node, buffer, lookback: int) -> tuple:
+    """How a carried state's ring starts, when the Scan alone uses its buffer:
+    ``set_subtensor(empty(...)[:lookback], x0)`` or ``alloc(value, ...)``."""
+    from pytensor.tensor.basic import Alloc, AllocEmpty
+    from pytensor.tensor.subtensor import IncSubtensor
+
+    owner = buffer.owner
+    if owner is None or not _only_client(fgraph, buffer, node):
+        return ("slice",)
+    if isinstance(owner.op, Alloc) and owner.inputs[0].type.ndim == 0:
+        return ("fill", buffer, owner.inputs[0])
+    if isinstance(owner.op, IncSubtensor) and owner.op.set_instead_of_inc:
+        empty, value = owner.inputs[:2]
+        (entry, *rest) = owner.op.idx_list
+        if (not rest and isinstance(entry, slice) and entry.start is None
+                and entry.step is None and entry.stop is not None
+                and len(owner.inputs) == 3 and _constant_int(owner.inputs[2]) == lookback
+                and empty.owner is not None and isinstance(empty.owner.op, AllocEmpty)
+                and _only_client(fgraph, empty, owner)):
+            return ("set", empty, value)
+    return ("slice",)
