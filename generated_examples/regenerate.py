@@ -8,6 +8,7 @@ optional transpile.args holds extra command-line flags (e.g. --allow-module pymc
 """
 
 import argparse
+import difflib
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,17 @@ def digest(path: Path, example: str) -> str:
     return load_file(path, allowed).digest
 
 
+def _diff(path: Path, new: str, limit: int = 80) -> str:
+    """The committed kernel against the regenerated one, as a unified diff (its
+    first ``limit`` lines)."""
+    lines = list(difflib.unified_diff(path.read_text().splitlines(), new.splitlines(),
+                                      f"{path.parent.name}/kernel.py (committed)",
+                                      f"{path.parent.name}/kernel.py (regenerated)",
+                                      lineterm=""))
+    more = [f"... {len(lines) - limit} more lines"] if len(lines) > limit else []
+    return "\n".join(lines[:limit] + more)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
@@ -63,6 +75,8 @@ def main() -> int:
         if args.check:
             stale += [f"{example}/{n}" for n, ok in (("graph.pkl", same_graph),
                                                      ("kernel.py", same_kernel)) if not ok]
+            if not same_kernel and (folder / "kernel.py").exists():
+                print(_diff(folder / "kernel.py", kernel), file=sys.stderr)
         else:
             if not same_graph:
                 (folder / "graph.pkl").write_bytes(data)

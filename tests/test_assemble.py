@@ -30,6 +30,7 @@ import transpile
 from transpile.assemble import Options, generate
 from transpile.format import BLACK_MODE
 from transpile.load import graph_digest, load_file, load_object
+from transpile.plan import Plan
 from transpile.rewrite import rewrite_inner
 from transpile.syntax import one_line
 
@@ -477,13 +478,18 @@ def test_committed_modules_record_their_provenance(sources, label):
 # ---- 3. a comment naming the Op of each lowered node --------------------------------
 
 
-def _may_have_no_statement(node) -> bool:
+def _may_have_no_statement(node, taken=()) -> bool:
     """Whether a node's lowering may leave no statement of its own: a view (X.T, an
     added dimension) or a conversion (a 0-d tensor read as a scalar) is bound to an
-    expression, and a scratch buffer or a length that only a removed statement read
-    is pruned as dead code."""
-    return bool(getattr(node.op, "view_map", None)) or type(node.op).__name__ in (
-        "ScalarFromTensor", "TensorFromScalar", "AllocEmpty", "Shape_i")
+    expression, as is a 0-d Elemwise whose value is a name, a number or a length
+    (``x.shape[0]``), and a scratch buffer or a length that only a removed statement
+    read is pruned as dead code.  A node the plan gives to a Scan (its initial
+    buffer, a read of its last state: ``taken``) is lowered by the Scan."""
+    scalar = type(node.op).__name__ == "Elemwise" and all(
+        v.type.ndim == 0 for v in node.outputs)
+    return node in taken or scalar or bool(getattr(node.op, "view_map", None)) or \
+        type(node.op).__name__ in ("ScalarFromTensor", "TensorFromScalar", "AllocEmpty",
+                                   "Shape_i")
 
 
 def _inner_op_comments(g: Generated) -> set[str]:
@@ -515,6 +521,8 @@ def test_each_lowered_node_is_announced_by_a_comment_naming_its_op(generated, ke
     # may go without one.  A reduction accumulated in an Elemwise's loop is named
     # by the Elemwise's comment, ahead of its own place in the order.
     pending, fused = list(top), []
+    plan = Plan()
+    plan.add_graph(g.fgraph)  # the graph as lowered: the same decisions again
     for node in g.fgraph.toposort():
         op = one_line(str(node.op))
         if op in fused:
@@ -522,7 +530,7 @@ def test_each_lowered_node_is_announced_by_a_comment_naming_its_op(generated, ke
         elif pending and pending[0][0] == op:
             fused += pending.pop(0)[1:]
         else:
-            assert _may_have_no_statement(node), (
+            assert _may_have_no_statement(node, plan.taken), (
                 f"no comment for node {node} ({op!r}) where {pending[:1]} is")
     assert not pending, f"comments naming no node, or out of order: {pending}"
     assert not fused, f"fused reductions naming no node: {fused}"
@@ -539,8 +547,12 @@ def test_a_scan_becomes_a_for_loop_under_its_comment(generated):
         scans = [k for k, line in enumerate(lines)
                  if line.strip().startswith("# Scan{")]
         assert len(scans) == 1
-        after = lines[scans[0] + 1]
-        assert re.match(r"\s+for t in range\(", after), after
+        # the loop follows its comment, after the buffers it makes for itself
+        after = lines[scans[0] + 1:]
+        loop = next(k for k, line in enumerate(after) if re.match(r"\s+for t in range\(",
+                                                                   line))
+        assert not any(line.strip().startswith("#") and "reused" not in line
+                       for line in after[:loop]), after[:loop]
         assert len(_inner_op_comments(g)) >= 1
         body_col = _entry(g).body[0].col_offset
         loop = [c for _, col, c in _entry_comments(g) if col > body_col]

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytensor
@@ -179,3 +180,47 @@ def test_long_scan_runs_in_the_memory_of_its_state(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     grown, held = map(int, run.stdout.split())
     assert grown <= 2 * held, f"peak RSS grew by {grown} bytes for {held} bytes of data"
+
+
+# ---- checks a loop makes once ------------------------------------------------------
+
+
+@BOTH
+def test_invariant_check_is_made_once_before_the_loop(rng, rewrite):
+    """``x * a`` in every step compares the state's length with ``a``'s: the same
+    comparison each step, made once before the loop, and only when the loop runs (a
+    Scan of no steps computes nothing, and PyTensor raises nothing)."""
+    x0 = pt.vector("x0")
+    a = pt.vector("a")
+    n = pt.iscalar("n")
+    xs, _ = pytensor.scan(lambda x, a: x * a, outputs_info=[x0], non_sequences=[a],
+                          n_steps=n)
+    module = compare([x0, a, n], [xs], [rng.normal(size=3), rng.normal(size=3),
+                                        np.int32(4)], rewrite=rewrite)
+    source = open(module.__file__).read()
+    loop = source[source.index("for t in range"):]
+    assert "raise" not in loop.split("return")[0], loop
+    compare([x0, a, n], [xs], [rng.normal(size=3), rng.normal(size=4), np.int32(0)],
+            rewrite=rewrite)
+    with pytest.raises(ValueError):
+        pytensor.function([x0, a, n], xs, mode=REFERENCE_MODE)(
+            np.ones(3), np.ones(4), np.int32(2))
+    with pytest.raises(ValueError, match="shapes do not match"):
+        module.kernel(np.ones(3), np.ones(4), np.int32(2))
+
+
+# ---- the committed RNN gradient, as a reviewer reads it ------------------------------
+
+RNN = Path(__file__).resolve().parent.parent / "generated_examples" / "rnn" / "kernel.py"
+ENTRY_LINES = 120  # the line this file holds (issue 9 aims at 100)
+
+
+def test_rnn_example_has_no_dead_work():
+    source = RNN.read_text()
+    entry = source[source.index("def kernel("):]
+    assert len(entry.splitlines()) <= ENTRY_LINES
+    assert "np.int8" not in entry and "switch" not in entry  # no index arithmetic
+    assert "np.zeros((2," in entry  # grad_W: its last value only, in two rows
+    assert entry.count("# Ger") == 1 and entry.count("# Gemv") == 3  # U's is not computed
+    for loop in re.findall(r"\n    for t in range.*?(?=\n    \S)", entry, flags=re.S):
+        assert "raise" not in loop, loop

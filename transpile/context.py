@@ -188,41 +188,52 @@ class _Loop:
 
     def __init__(self, depth: int, rebound: set, preheader: list):
         self.depth, self.rebound, self.preheader = depth, rebound, preheader
+        self.checks: list = []  # (test, exception, message) the same in every step
 
 
 class _Assigned(cst.CSTVisitor):
     """Collects the names a statement binds (assignments and loop targets)."""
 
-    def __init__(self, names: set):
+    def __init__(self, names: set, updated: set | None = None):
         self.names = names
+        self.updated = names if updated is None else updated  # ``name += ...``
 
-    def _targets(self, node):
+    def _targets(self, node, names=None):
+        names = self.names if names is None else names
         if isinstance(node, cst.Name):
-            self.names.add(node.value)
+            names.add(node.value)
         elif isinstance(node, (cst.Tuple, cst.List)):
             for element in node.elements:
-                self._targets(element.value)
+                self._targets(element.value, names)
 
     def visit_AssignTarget(self, node):
         self._targets(node.target)
 
     def visit_AugAssign(self, node):
-        self._targets(node.target)
+        self._targets(node.target, self.updated)
 
     def visit_For(self, node):
         self._targets(node.target)
 
 
 class _Used(cst.CSTVisitor):
-    """Collects the names an expression reads (not attribute names)."""
+    """Collects the names an expression reads (not attribute names); ``plain``, if
+    given, those it reads other than as ``name.shape``."""
 
-    def __init__(self, names: set):
+    def __init__(self, names: set, plain: set | None = None):
         self.names = names
+        self.plain = plain
 
     def visit_Name(self, node):
         self.names.add(node.value)
+        if self.plain is not None:
+            self.plain.add(node.value)
 
     def visit_Attribute(self, node):
+        if self.plain is not None and isinstance(node.value, cst.Name) \
+                and node.attr.value == "shape":
+            self.names.add(node.value.value)
+            return False
         node.value.visit(self)
         return False
 
@@ -422,15 +433,14 @@ class FunctionBuilder:
             base, kept = self.bind_name(self.fresh("window"), slot), []
         dims = [sx.subscript(sx.attr(base, "shape"), [sx.literal(len(kept) + d)])
                 for d in range(ndim)]
-        value_dims = [sx.subscript(sx.attr(value, "shape"), [sx.literal(d)])
-                      for d in range(vnd)]
+        value_dims = self.dims.get(var) or [
+            sx.subscript(sx.attr(value, "shape"), [sx.literal(d)]) for d in range(vnd)]
         lead = ndim - vnd
         unknown = [d for d in range(vnd) if var.type.shape[d] != 1]
         if exact and unknown:
             tests = [sx.compare("!=", value_dims[d], dims[lead + d]) for d in unknown]
-            test = sx.any_of(tests)
-            self.emit(sx.if_(test, [sx.raise_(
-                "ValueError", f"{what}: the value does not have the shape it is stored in")]))
+            self.check(tests, "ValueError",
+                       f"{what}: the value does not have the shape it is stored in")
         elif unknown:  # (leading dimensions broadcast by the loops alone)
             target_shape = sx.tuple_(dims) if kept else sx.attr(base, "shape")
             value = self.bind_name(self.fresh(f"{value.value}_full"), sx.call(
@@ -471,11 +481,12 @@ class FunctionBuilder:
         """Lowering a loop body (inside ``with fn.block()``): allocations whose shape
         is the same in every step may be made once, before the loop.  ``rebound``:
         names bound before the loop that its body assigns again (untraced states).
-        Yields the statements to emit just before the loop."""
+        Yields the frame: ``preheader``, the statements to emit just before the loop,
+        and ``checks``, those of its checks to make before it (``loop_checks``)."""
         frame = _Loop(len(self._blocks), set(rebound), [])
         self._loops.append(frame)
         try:
-            yield frame.preheader
+            yield frame
         finally:
             self._loops.pop()
 
@@ -485,17 +496,44 @@ class FunctionBuilder:
 
     def invariant(self, expr: sx.Expr) -> bool:
         """Whether ``expr`` has the same value in every step of the innermost loop:
-        it reads no name the loop body assigns."""
+        it reads no name the loop body assigns (an array updated in place, ``a +=
+        b``, keeps its shape: ``a.shape`` is the same in every step)."""
         if not self._loops:
             return False
         frame = self._loops[-1]
         assigned = set(frame.rebound) | set(self._active_indices)
+        updated: set[str] = set()
         for block in self._blocks[frame.depth - 1:]:
             for stmt in block:
-                stmt.visit(_Assigned(assigned))
+                stmt.visit(_Assigned(assigned, updated))
         used: set[str] = set()
-        expr.visit(_Used(used))
-        return not used & assigned
+        plain: set[str] = set()
+        expr.visit(_Used(used, plain))
+        return not used & assigned and not plain & updated
+
+    def check(self, tests, exc: str, message: str) -> None:
+        """``if test or ...: raise exc(message)``, without the tests that compare a
+        length with itself.  In a loop, a check whose every test reads only what the
+        loop does not assign is made once, before the loop (``loop_checks``)."""
+        tests = [t for t in tests if not _same_sides(self, t)]
+        if not tests:
+            return
+        test = sx.any_of(tests)
+        if self._loops and self.invariant(test):
+            self._loops[-1].checks.append((test, exc, message))
+            return
+        self.emit(sx.if_(test, [sx.raise_(exc, message)]))
+
+    def loop_checks(self, frame_checks, runs: sx.Expr) -> list:
+        """The checks hoisted out of a loop, each made when the loop runs (``runs``:
+        its step count is positive), as it would have been in its first step."""
+        out = []
+        for test, exc, message in frame_checks:
+            if not (isinstance(runs, cst.Integer) and int(runs.value) > 0):
+                test = sx.boolop("and", sx.compare(">", runs, sx.literal(0)), sx.paren(test)
+                                 if isinstance(test, cst.BooleanOperation) else test)
+            out.append(sx.if_(test, [sx.raise_(exc, message)]))
+        return out
 
     def into_destination(self, var, dims) -> cst.Name:
         """Bind ``var`` to the array entry it is to be stored in (``h_t = h[t + 1]``,
@@ -503,11 +541,14 @@ class FunctionBuilder:
         entry, hint = self.destinations[var]
         target = self.bind(var, entry, hint=hint, view_of=var)
         self.written.add(var)
-        tests = [sx.compare("!=", sx.subscript(sx.attr(target, "shape"), [sx.literal(d)]),
-                            dim) for d, dim in enumerate(dims)]
-        test = sx.any_of(tests)
-        self.emit(sx.if_(test, [sx.raise_("ValueError", "Scan: a step's result does not "
-                                          "have the shape of its state")]))
+        base, kept = _integer_subscript(entry)
+        if base is None:
+            base, kept = target, []
+        tests = [sx.compare("!=", sx.subscript(sx.attr(base, "shape"),
+                                               [sx.literal(len(kept) + d)]), dim)
+                 for d, dim in enumerate(dims)]
+        self.check(tests, "ValueError", "Scan: a step's result does not have the shape "
+                   "of its state")
         return target
 
     def allocate(self, var, shape: sx.Expr, dtype: str, hint: str) -> cst.Name:
@@ -524,6 +565,8 @@ class FunctionBuilder:
             self.values[var] = sx.name(name)
             self.view_of[var] = var
             self.scratch.add(var)
+            if isinstance(shape, cst.Tuple):  # its lengths, the same in every step
+                self.dims[var] = [element.value for element in shape.elements]
             return sx.name(name)
         target = self.bind(var, value, hint=hint)
         self.contiguous.add(var)
@@ -531,6 +574,13 @@ class FunctionBuilder:
 
     def helper(self, name: str) -> cst.Name:
         return self.module.runtime_helper(name)
+
+
+def _same_sides(fn, test) -> bool:
+    """Whether ``test`` is ``a != a``: a check that cannot fail."""
+    return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.NotEqual)
+            and fn.code(test.left) == fn.code(test.comparisons[0].comparator))
 
 
 def _integer_subscript(slot):

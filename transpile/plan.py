@@ -19,6 +19,9 @@ too), and a lowering reads the plan of its own node (``module.plan``):
   lowering (``Plan.taken``), and so is the buffer of initial values when only the
   Scan uses it (``set_subtensor(empty(n + 1, ...)[:1], x0)`` and ``zeros(n + 1,
   ...)`` become a ring of two rows).
+* **Initial buffers** (``ScanLayout.initial``): a state whose whole trace is used
+  starts from a buffer the Scan's lowering makes itself, when only the Scan uses the
+  graph's (``np.empty`` and its first rows copied from ``x0``).
 * **Reads of a trace's last entries** are put in a form the layout recognises
   before PyTensor's rewrites merge them: ``pytensor.scan`` hands back ``xs[1:]``,
   and ``xs[1:][-1]`` becomes ``xs_full[-1]`` (``canonical_scan_reads``), with the
@@ -50,6 +53,12 @@ class ScanLayout:
     # traced index (mit-mot, mit-sot, sit-sot order, as ``Scan`` numbers them) ->
     # Carried
     carried: dict = dataclasses.field(default_factory=dict)
+    # traced index -> ("set", AllocEmpty variable, initial value): a whole trace
+    # whose buffer the Scan's lowering makes itself (only the Scan uses it)
+    initial: dict = dataclasses.field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.carried or self.initial)
 
 
 class Plan:
@@ -58,6 +67,9 @@ class Plan:
     def __init__(self):
         self.scans: dict = {}  # Scan node -> ScanLayout
         self.taken: dict = {}  # node -> the Scan node whose lowering binds its outputs
+        # a Scan body's input -> (the outer array, axis offset) whose lengths it has:
+        # ``seq[t]`` has ``seq``'s trailing ones (intforms.length_of)
+        self.within: dict = {}
 
     def layout(self, node) -> ScanLayout:
         return self.scans.get(node) or ScanLayout()
@@ -71,17 +83,20 @@ class Plan:
         for node in fgraph.toposort():
             if isinstance(node.op, Scan):
                 layout = _layout(fgraph, node)
-                if layout.carried:
-                    self.scans[node] = layout
-                    for carried in layout.carried.values():
-                        for reader, _ in carried.reads:
-                            self.taken[reader] = node
-                        if carried.init[0] != "slice":
-                            buffer = carried.init[1]
-                            self.taken[buffer.owner] = node
-                            for client, _ in fgraph.clients[buffer]:
-                                if client is not node:  # the SetSubtensor into it
-                                    self.taken[client] = node
+                if not layout:
+                    continue
+                self.scans[node] = layout
+                inits = [*(c.init for c in layout.carried.values()), *layout.initial.values()]
+                for carried in layout.carried.values():
+                    for reader, _ in carried.reads:
+                        self.taken[reader] = node
+                for init in inits:
+                    if init[0] != "slice":
+                        buffer = init[1]
+                        self.taken[buffer.owner] = node
+                        for client, _ in fgraph.clients[buffer]:
+                            if client is not node:  # the SetSubtensor into it
+                                self.taken[client] = node
 
 
 # ---- dead outputs ---------------------------------------------------------------
@@ -246,15 +261,16 @@ def _layout(fgraph, node) -> ScanLayout:
     n_steps = node.inputs[0]
     steps = _constant_int(n_steps)
     for k, out, outer_in, lookback in _traced(node):
+        if _difference(_length(outer_in, 0), n_steps) != lookback:
+            continue  # a buffer of another length (circular): the loop's own layout
+        init = _initial(fgraph, node, outer_in, lookback)
         clients = fgraph.clients.get(out, ())
         reads = [(client, last_entry(client, out, None if steps is None else steps + lookback))
                  for client, _ in clients]
-        if not reads or any(j is None or j > lookback for _, j in reads):
-            continue
-        if _difference(_length(outer_in, 0), n_steps) != lookback:
-            continue  # a buffer of another length (circular): the loop's own layout
-        layout.carried[k] = Carried(lookback, reads, _initial(fgraph, node, outer_in,
-                                                              lookback))
+        if reads and all(j is not None and j <= lookback for _, j in reads):
+            layout.carried[k] = Carried(lookback, reads, init)
+        elif init[0] == "set":
+            layout.initial[k] = init
     return layout
 
 

@@ -21,7 +21,7 @@ from .plan import canonical_scan_reads
 from .syntax import one_line
 
 INCLUDE = ("fast_run", "numba")
-EXCLUDE = ("inplace",)
+EXCLUDE = ("inplace", "local_subtensor_merge")
 # Scan's memory-saving rewrites shrink a state's buffer to a circular one of a few
 # entries when only the last values are used.  A generated loop then needs a modulo
 # per access and the outer graph a page of index arithmetic.  The plan (plan.py)

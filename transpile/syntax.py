@@ -163,6 +163,19 @@ def transpose(value: Expr, perm: Sequence[int]) -> Expr:
     return method(value, "transpose", *(literal(p) for p in perm))
 
 
+def is_simple(node: Expr) -> bool:
+    """A name, a number or a length ``x.shape[k]``: as short as any local for it."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return isinstance(node.expression, (cst.Integer, cst.Float))
+    return (isinstance(node, cst.Subscript) and len(node.slice) == 1
+            and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"
+            and isinstance(node.value.value, cst.Name)
+            and isinstance(node.slice[0].slice, cst.Index)
+            and isinstance(node.slice[0].slice.value, cst.Integer))
+
+
 def tuple_(elements: Iterable[Expr]) -> cst.Tuple:
     elements = list(elements)
     elems = [cst.Element(e) for e in elements]
@@ -300,11 +313,28 @@ def for_range(index: str, args: Sequence[Expr], body: Sequence[cst.BaseStatement
 
 
 def for_nest(indices: Sequence[str], extents: Sequence[Expr], body: Sequence[cst.BaseStatement]):
-    """Nested ``for i in range(n)`` loops, outermost first; returns a statement list."""
+    """Nested ``for i in range(n)`` loops, outermost first; returns a statement list.
+    A loop over ``range(1)`` is its body with the index 0."""
     stmts = list(body)
     for index, extent in reversed(list(zip(indices, extents, strict=True))):
-        stmts = [for_range(index, [extent], stmts)]
+        if isinstance(extent, cst.Integer) and extent.value == "1":
+            stmts = [stmt.visit(_IndexAt(index)) for stmt in stmts]
+        else:
+            stmts = [for_range(index, [extent], stmts)]
     return stmts
+
+
+class _IndexAt(cst.CSTTransformer):
+    """Replace a loop index by 0 (not attribute names that happen to spell it)."""
+
+    def __init__(self, index: str):
+        self.index = index
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(attr=original.attr)
+
+    def leave_Name(self, original, updated):
+        return cst.Integer("0") if updated.value == self.index else updated
 
 
 def while_(test: Expr, body: Sequence[cst.BaseStatement]) -> cst.While:

@@ -48,12 +48,8 @@ def softplus_sigmoid(x):
 def kernel(X, y, w, b):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     b = np.float64(b.item())
-    # Shape_i{0}
-    X_0 = X.shape[0]
-    # Shape_i{0}
-    y_0 = y.shape[0]
     # Eq
-    eq = y_0 == X_0
+    eq = y.shape[0] == X.shape[0]
     # Assert{msg='Could not broadcast dimensi...'}
     if not eq:
         raise AssertionError(
@@ -75,11 +71,9 @@ def kernel(X, y, w, b):
         mul[i] = -1.0 * sub * sigmoid_1
         mul_1[i] = -1.0 * y[i] * (1.0 - sigmoid_1)
     # Composite{...}
-    convert_to_float64 = np.float64(y_0)
+    convert_to_float64 = np.float64(y.shape[0])
     loss = -(sum_ / convert_to_float64)
     # Composite{((i0 / i1) - (i2 / i3))} and Sum{axes=None}, in one loop
-    if mul.shape[0] != mul_1.shape[0]:
-        raise ValueError("Elemwise: input shapes do not match")
     sub_1 = np.empty(mul_1.shape, dtype=np.float64)
     grad_b = 0.0
     for i in range(mul_1.shape[0]):

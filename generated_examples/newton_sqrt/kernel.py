@@ -40,10 +40,10 @@ def kernel(c):
             steps = t + 1
             break
     root_trace_1 = root_trace[: steps + 1]
-    # Shape_i{0}
-    n = root_trace_1.shape[0]
     # Composite{(i0 - switch(lt(1, i0), 1, i0))}
-    sub = n - (1 if 1 < n else n)
+    sub = root_trace_1.shape[0] - (
+        1 if 1 < root_trace_1.shape[0] else root_trace_1.shape[0]
+    )
     # Subtensor{i}
     root = root_trace_1[-1]
     return (root, sub)

@@ -78,6 +78,10 @@ def prior_predictive(rng, draws):
     obs = np.empty((draws, 8), dtype=np.float64)
     # reused by every step
     obs_1 = np.empty((8,), dtype=np.float64)
+    if draws > 0 and theta.shape[1] != 8:
+        raise ValueError("Scan: a step's result does not have the shape of its state")
+    if draws > 0 and 8 != obs.shape[1]:
+        raise ValueError("Scan: the value does not have the shape it is stored in")
     for t in range(draws):
         # normal_rv{"(),()->()"}
         theta_t_1 = rng.normal(np.float32(0.0), np.float32(1.0), size=(8,))
@@ -88,10 +92,6 @@ def prior_predictive(rng, draws):
         mu_1 = rng.normal(np.float32(0.0), np.float32(5.0))
         # Composite{(i0 + (i1 * i2))}
         theta_t_2 = theta[t]
-        if theta_t_2.shape[0] != 8:
-            raise ValueError(
-                "Scan: a step's result does not have the shape of its state"
-            )
         for i in range(8):
             theta_t_2[i] = mu_1 + abs_ * theta_t_1[i]
         # normal_rv{"(),()->()"}
@@ -103,8 +103,6 @@ def prior_predictive(rng, draws):
             raise ValueError("Scan: the value does not have the shape it is stored in")
         for i in range(theta_t.shape[1]):
             theta_t[t, i] = theta_t_1[i]
-        if obs_1.shape[0] != obs.shape[1]:
-            raise ValueError("Scan: the value does not have the shape it is stored in")
         for i in range(obs.shape[1]):
             obs[t, i] = obs_1[i]
     return (mu, tau, theta_t, theta, obs)
@@ -112,14 +110,8 @@ def prior_predictive(rng, draws):
 
 @numba.njit(cache=True, error_model="numpy")
 def posterior_predictive(rng, mu, tau, theta_t):
-    # Shape_i{0}
-    tau_0 = tau.shape[0]
-    # Shape_i{0}
-    mu_0 = mu.shape[0]
-    # Shape_i{0}
-    theta_t_0 = theta_t.shape[0]
     # Composite{minimum(minimum(i1, i2), i0)}
-    fused = min(min(mu_0, tau_0), theta_t_0)
+    fused = min(min(mu.shape[0], tau.shape[0]), theta_t.shape[0])
     # Subtensor{:stop}
     theta_t_part = theta_t[:fused]
     # Subtensor{:stop}
@@ -144,13 +136,13 @@ def posterior_predictive(rng, mu, tau, theta_t):
     obs = np.empty((fused, 8), dtype=np.float64)
     # reused by every step
     obs_1 = np.empty((8,), dtype=np.float64)
+    if fused > 0 and 8 != obs.shape[1]:
+        raise ValueError("Scan: the value does not have the shape it is stored in")
     for t in range(fused):
         seq_t = add[t]
         # normal_rv{"(),()->()"}
         for i in range(8):
             obs_1[i] = rng.normal(seq_t[i], CONST[i])
-        if obs_1.shape[0] != obs.shape[1]:
-            raise ValueError("Scan: the value does not have the shape it is stored in")
         for i in range(obs.shape[1]):
             obs[t, i] = obs_1[i]
     return obs

@@ -150,8 +150,7 @@ def kernel(alpha, beta, sigma_log):
     fused = exp > np.int8(0)
     # Log
     log = np.empty((1,), dtype=np.float64)
-    for i in range(1):
-        log[i] = math.log(exp)
+    log[0] = math.log(exp)
     # Composite{...} and Sum{axes=None} x3, in one loop
     sub = np.empty((50,), dtype=np.float64)
     sum_ = 0.0
@@ -183,16 +182,13 @@ def kernel(alpha, beta, sigma_log):
     )
     # Composite{(-49.0 + switch(i0, (-1.0 * i1 * i1), 0.0) + ((i2 / sqr(i1)) * i1))}
     add = np.empty((1,), dtype=np.float64)
-    for i in range(1):
-        add[i] = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_1 / (exp * exp) * exp
+    add[0] = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_1 / (exp * exp) * exp
     # Composite{((-0.010000000000000002 * i2) + (i0 / i1))}
     add_1 = np.empty((1,), dtype=np.float64)
-    for i in range(1):
-        add_1[i] = -0.010000000000000002 * beta + sum_2 / exp
+    add_1[0] = -0.010000000000000002 * beta + sum_2 / exp
     # Composite{((-0.010000000000000002 * i2) + ((i1 / i0) / i0))}
     add_2 = np.empty((1,), dtype=np.float64)
-    for i in range(1):
-        add_2[i] = -0.010000000000000002 * alpha + sum_ / exp / exp
+    add_2[0] = -0.010000000000000002 * alpha + sum_ / exp / exp
     # Join
     dlogp = np.concatenate((add_2, add_1, add), axis=0)
     return (logp, dlogp)

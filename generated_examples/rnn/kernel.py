@@ -24,108 +24,38 @@ INPUTS = (
     ("h0", "float64", (None,)),
 )
 OUTPUTS = (("h_last", "float64", (None,)), ("grad_W", "float64", (None, None)))
-CONST = np.array([1.0], dtype=np.float64)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def kernel(W, U, xs, h0):
     # Transpose{axes=[1, 0]}
     transposed = W.T
-    # Shape_i{1}
-    W_1 = W.shape[1]
-    # Shape_i{0}
-    W_0 = W.shape[0]
-    # Shape_i{0}
-    xs_0 = xs.shape[0]
-    # Composite{...}
-    add = 1 + xs_0
-    switch = add if xs_0 >= add else xs_0
-    switch_1 = 0 if switch < 0 else switch
-    switch_2 = 0 if add < 0 else add
-    add_1 = -1 + switch_2
-    sub = add_1 - switch_1
-    sub_1 = add - switch_2
-    switch_3 = xs_0 if sub_1 < 0 else sub_1
-    switch_4 = 0 if switch_3 < 0 else switch_3
-    switch_5 = switch_4 if switch_4 < switch_2 else switch_2
-    sub_2 = -2 - xs_0
-    switch_6 = add if 0 >= add else 0
-    switch_7 = 0 if switch_6 < 0 else switch_6
-    switch_8 = switch_7 if switch_7 < switch_1 else switch_1
-    sub_3 = switch_1 - switch_8
-    le = sub_3 <= 0
-    add_2 = -1 + xs_0
-    switch_9 = 0 if 0 < xs_0 else xs_0
-    le_1 = xs_0 <= 0
-    switch_10 = 0 if le_1 else max(switch_9, add_2)
-    switch_11 = switch_10 + xs_0 if switch_10 < 0 else switch_10
-    switch_12 = -1 if switch_11 < 0 else switch_11
-    switch_13 = add_2 if switch_12 >= xs_0 else switch_12
-    add_3 = 1 + switch_13
-    switch_14 = 0 if add_3 < 0 else add_3
-    sub_4 = -1 - xs_0
-    switch_15 = 0 if le_1 else sub_4 if xs_0 > 0 else max(-1 + switch_9, -1)
-    switch_16 = switch_15 + xs_0 if switch_15 < 0 else switch_15
-    switch_17 = -1 if switch_16 < 0 else switch_16
-    sub_5 = switch_13 - (xs_0 if switch_17 >= xs_0 else switch_17)
-    sub_6 = add_3 - (0 if sub_5 < 0 else sub_5)
-    switch_18 = switch_13 if sub_6 < 0 else sub_6
-    switch_19 = 0 if switch_18 < 0 else switch_18
-    switch_20 = switch_19 if switch_19 < switch_14 else switch_14
-    add_4 = -1 + switch_20
-    minimum = min(add_4, xs_0)
-    sub_7 = switch_14 - switch_20
-    and_ = (add_4 < 0) & (sub_7 > 0)
-    le_2 = sub_7 <= 0
-    fused = 0 if le else max(switch_5, add_1 - switch_8)
-    fused_1 = 0 if le_2 else sub_4 if and_ else minimum
-    fused_2 = 0 if le_2 else max(min(-1 + switch_14, xs_0), 0)
-    fused_3 = 0 if le_2 else sub_2 if and_ else minimum
-    fused_4 = 0 if le else sub_2 if (sub < 0) & (sub_3 > 0) else max(-1 + switch_5, sub)
-    # Shape_i{0}
-    h0_0 = h0.shape[0]
-    # Composite{((i0 + 1) - switch(lt(1, (i0 + 1)), 1, (i0 + 1)))}
-    add_5 = xs_0 + 1
-    sub_8 = add_5 - (1 if 1 < add_5 else add_5)
+    # Add
+    add = 1 + xs.shape[0]
     # Alloc
-    filled = np.zeros((sub_8, h0_0), dtype=np.float64)
+    filled = np.zeros((xs.shape[0], h0.shape[0]), dtype=np.float64)
     # IncSubtensor{i}
     window = filled[-1]
-    window += CONST
+    window += 1.0
     # Alloc
-    filled_1 = np.zeros((add, h0_0), dtype=np.float64)
+    filled_1 = np.zeros((add, h0.shape[0]), dtype=np.float64)
     # IncSubtensor{start:}
     window_1 = filled_1[1:]
-    if (filled.shape[0] != window_1.shape[0] and filled.shape[0] != 1) or (
-        filled.shape[1] != window_1.shape[1] and filled.shape[1] != 1
-    ):
-        raise ValueError(
-            "IncSubtensor: the increment's shape does not fit the indexed window"
-        )
     window_1 += filled
     # Subtensor{::step}
     part = filled_1[::-1]
-    # Subtensor{start:stop:step}
-    xs_part = xs[fused_2:fused_1:-1]
-    # ExpandDims{axis=1}
-    expanded = xs_part[:, None, :]
-    # ExpandDims{axis=0}
-    expanded_1 = h0[None, :]
-    # AllocEmpty{dtype='float64'}
-    h = np.empty((add, h0_0), dtype=np.float64)
-    # SetSubtensor{:stop}
-    window_2 = h[:1]
-    expanded_1_full = np.broadcast_to(expanded_1, window_2.shape)
-    for i in range(window_2.shape[0]):
-        for j in range(window_2.shape[1]):
-            window_2[i, j] = expanded_1_full[i, j]
     # ExpandDims{axis=2}
     expanded_2 = xs[:, :, None]
     # Scan{scan_fn, while_loop=False, inplace=none}
+    h = np.empty((add, h0.shape[0]), dtype=np.float64)
+    for i in range(h0.shape[0]):
+        h[0, i] = h0[i]
     # reused by every step
     dot = np.empty((W.shape[0],), dtype=np.float64)
     dot_1 = np.empty((U.shape[0],), dtype=np.float64)
-    for t in range(xs_0):
+    if xs.shape[0] > 0 and h.shape[1] != U.shape[0]:
+        raise ValueError("Scan: a step's result does not have the shape of its state")
+    for t in range(xs.shape[0]):
         seq_t = expanded_2[t]
         h_tm1 = h[t]
         # Squeeze{axis=1}
@@ -137,34 +67,39 @@ def kernel(W, U, xs, h0):
         dot_1 += dot
         # Tanh
         h_t = h[t + 1]
-        if h_t.shape[0] != dot_1.shape[0]:
-            raise ValueError(
-                "Scan: a step's result does not have the shape of its state"
-            )
-        for i in range(dot_1.shape[0]):
+        for i in range(U.shape[0]):
             h_t[i] = math.tanh(dot_1[i])
-    # Subtensor{start:stop:step}
-    part_1 = h[fused_2:fused_3:-1]
+    # Subtensor{:stop}
+    part_1 = h[:-1]
+    # Subtensor{::step}
+    part_2 = part_1[::-1]
     # ExpandDims{axis=1}
-    expanded_3 = part_1[:, None, :]
-    # Subtensor{start:stop:step}
-    part_2 = h[fused:fused_4:-1]
+    expanded_3 = part_2[:, None, :]
+    # Subtensor{::step}
+    part_3 = h[::-1]
+    # Subtensor{:stop}
+    part_4 = part_3[:-1]
     # Composite{(1.0 - sqr(i0))}
-    sub_9 = np.empty(part_2.shape, dtype=np.float64)
-    for i in range(part_2.shape[0]):
-        for j in range(part_2.shape[1]):
-            sub_9[i, j] = 1.0 - part_2[i, j] * part_2[i, j]
+    sub = np.empty(part_4.shape, dtype=np.float64)
+    for i in range(part_4.shape[0]):
+        for j in range(part_4.shape[1]):
+            sub[i, j] = 1.0 - part_4[i, j] * part_4[i, j]
     # Scan{grad_of_scan_fn, while_loop=False, inplace=none}
-    if sub_9.shape[0] < xs_0 or expanded_3.shape[0] < xs_0 or expanded.shape[0] < xs_0:
-        raise ValueError("Scan: a sequence is shorter than the number of steps")
     state = part.copy()
-    grad_W_trace = np.zeros((2, W_0, W_1), dtype=np.float64)
+    grad_W_trace = np.zeros((2, W.shape[0], W.shape[1]), dtype=np.float64)
     prev, cur = 0, 1
     # reused by every step
     mul = np.empty((state.shape[1], 1), dtype=np.float64)
     dot_2 = np.empty((transposed.shape[0],), dtype=np.float64)
-    for t in range(xs_0):
-        seq_t_1 = sub_9[t]
+    if xs.shape[0] > 0 and (
+        state.shape[1] != grad_W_trace.shape[1]
+        or expanded_3.shape[2] != grad_W_trace.shape[2]
+    ):
+        raise ValueError("Ger: the vectors do not match the matrix")
+    if xs.shape[0] > 0 and transposed.shape[0] != state.shape[1]:
+        raise ValueError("Scan: the value does not have the shape it is stored in")
+    for t in range(xs.shape[0]):
+        seq_t_1 = sub[t]
         seq_t_2 = expanded_3[t]
         state_t = state[t]
         state_tp1 = state[t + 1]
@@ -176,27 +111,12 @@ def kernel(W, U, xs, h0):
         # ExpandDims{axis=1}
         expanded_5 = state_t[:, None]
         # Mul
-        if sub_9.shape[1] != state.shape[1]:
-            raise ValueError("Elemwise: input shapes do not match")
         for i in range(state.shape[1]):
-            for j in range(1):
-                mul[i, j] = expanded_5[i, 0] * expanded_4[i, 0]
+            mul[i, 0] = expanded_5[i, 0] * expanded_4[i, 0]
         # Squeeze{axis=1}
         dimshuffle_2 = mul[:, 0]
         # Ger{non-destructive}
-        if (
-            dimshuffle_2.shape[0] != grad_W_trace.shape[1]
-            or expanded_3.shape[2] != grad_W_trace.shape[2]
-        ):
-            raise ValueError("Ger: the vectors do not match the matrix")
         grad_W_trace_t = grad_W_trace[cur]
-        if (
-            grad_W_trace_t.shape[0] != grad_W_trace.shape[1]
-            or grad_W_trace_t.shape[1] != grad_W_trace.shape[2]
-        ):
-            raise ValueError(
-                "Scan: a step's result does not have the shape of its state"
-            )
         for i in range(grad_W_trace.shape[1]):
             for j in range(grad_W_trace.shape[2]):
                 grad_W_trace_t[i, j] = (
@@ -205,14 +125,12 @@ def kernel(W, U, xs, h0):
         # Gemv{no_inplace}
         np.dot(dimshuffle_2, W, dot_2)
         dot_2 += state_tp1
-        if dot_2.shape[0] != state.shape[1]:
-            raise ValueError("Scan: the value does not have the shape it is stored in")
         for i in range(state.shape[1]):
             state[t + 1, i] = dot_2[i]
         prev, cur = cur, prev
     grad_W = grad_W_trace[prev]
     # Ge
-    ge = xs_0 >= 1
+    ge = xs.shape[0] >= 1
     # Subtensor{i}
     h_last = h[-1]
     # CheckAndRaise{raises=IndexError, msg='index -1 is out of bounds: ...'}

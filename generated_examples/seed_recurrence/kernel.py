@@ -24,22 +24,16 @@ OUTPUTS = (("x_1", "float64", (None,)),)
 def kernel(x0, a, b):
     # 0-d inputs may be Python numbers, NumPy scalars or 0-d arrays
     x0 = np.float64(x0.item())
-    # Shape_i{0}
-    b_0 = b.shape[0]
-    # Shape_i{0}
-    a_0 = a.shape[0]
     # Composite{...}
-    minimum = min(a_0, b_0)
+    minimum = min(a.shape[0], b.shape[0])
     add = 1 + minimum
-    # AllocEmpty{dtype='float64'}
-    x = np.empty((add,), dtype=np.float64)
-    # SetSubtensor{:stop}
-    x[:1] = x0
     # Subtensor{:stop}
     b_part = b[:minimum]
     # Subtensor{:stop}
     a_part = a[:minimum]
     # Scan{scan_fn, while_loop=False, inplace=none}
+    x = np.empty((add,), dtype=np.float64)
+    x[0] = x0
     for t in range(minimum):
         # Composite{((i1 * i2) + i0)}
         x[t + 1] = x[t] * a_part[t] + b_part[t]

@@ -186,9 +186,8 @@ def lower_Ger(op, node, fn):
         return
     dims = [dim_size(fn, a, d) for d in (0, 1)]
     lengths = [dim_size(fn, v, 0) for v in (x, y)]
-    fn.emit(sx.if_(sx.boolop("or", sx.compare("!=", lengths[0], dims[0]),
-                             sx.compare("!=", lengths[1], dims[1])),
-                   [sx.raise_("ValueError", "Ger: the vectors do not match the matrix")]))
+    fn.check([sx.compare("!=", lengths[0], dims[0]), sx.compare("!=", lengths[1], dims[1])],
+             "ValueError", "Ger: the vectors do not match the matrix")
     if out in fn.destinations:
         target = fn.into_destination(out, dims)
     else:

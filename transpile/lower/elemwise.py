@@ -16,6 +16,7 @@ from pytensor.graph.basic import Constant
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
 from pytensor.tensor.subtensor import IncSubtensor
 
+from .. import intforms
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
@@ -51,9 +52,11 @@ def output_dims(fn, node) -> tuple[list[sx.Expr], list[sx.Expr]]:
                                       sources[0]), d))
         if len(statics) <= 1 and any(v.type.shape[d] is None for v in sources) or len(statics) > 1:
             first = dims[-1]
+            first_var = next((v for v in sources if v.type.shape[d] is not None), sources[0])
             for other in sources:
                 size = dim_size(fn, other, d)
-                if fn.code(size) != fn.code(first):
+                if fn.code(size) != fn.code(first) and not intforms.same_length(
+                        other, d, first_var, d, fn.module.plan.within):  # (as built)
                     mismatches.append(sx.compare("!=", size, first))
     return dims, mismatches
 
@@ -103,8 +106,7 @@ def check_shapes(fn, mismatches, what: str) -> None:
     if not new:
         return
     fn.checked.update(fn.code(m) for m in new)
-    test = sx.any_of(new)
-    fn.emit(sx.if_(test, [sx.raise_("ValueError", f"{what}: input shapes do not match")]))
+    fn.check(new, "ValueError", f"{what}: input shapes do not match")
 
 
 def _hint(op, var) -> str:
@@ -130,7 +132,7 @@ def lower_Elemwise(op, node, fn):
         dtypes = [v.type.dtype for v in node.inputs]
         for var, expr in zip(outputs, exprs, strict=True):
             expr = scalar_result(expr, var.type.dtype, dtypes)
-            if isinstance(expr, cst.Name):
+            if sx.is_simple(expr):  # a name, a number, ``x.shape[0]``: no local
                 fn.alias(var, expr)
             else:
                 fn.bind(var, expr, hint=_hint(op, var))

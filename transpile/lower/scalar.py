@@ -18,6 +18,7 @@ try:
 except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
     XlogX = XlogY0 = None
 
+from .. import intforms
 from .. import syntax as sx
 from ..dtypes import NATURAL, cast, convert, is_complex, is_float, is_int, typed_literal
 from ..errors import UnsupportedOpError
@@ -558,9 +559,14 @@ def _is_call(op, expr) -> bool:
     return not isinstance(op, _OPERATORS) and isinstance(expr, cst.Call)
 
 
-def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
+def scalar_graph(inputs, outputs, args, fn, forms=None) -> list[sx.Expr]:
     """Lower a scalar inner graph.  Values used once are inlined into their consumer;
     values used more than once get a local name in the current block.
+
+    ``forms``: the inputs' values as integer forms (``transpile/intforms.py``), for a
+    graph of lengths: a Switch, max or min the forms decide is its branch, a decided
+    comparison its truth, and a value they show to be linear in the inputs is written
+    as such (``n - 1``), however PyTensor spelled it.
 
     Where the graph calls more than one function, each call's result gets a local, so
     the calls are made in the graph's topological order, the order PyTensor's Numba
@@ -590,6 +596,7 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
 
     shared = _softplus_groups(nodes)
     ordered = sum(not isinstance(node.op, _OPERATORS) for node in nodes) > 1
+    decided = _Decided(inputs, forms, args) if forms is not None else None
     for node in nodes:
         group = shared.get(node.outputs[0])
         if group is not None:  # softplus(x), softplus(-x), sigmoid(x) from one call
@@ -602,7 +609,9 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
                 values.update({members[kind]: sx.name(name) for kind, name in
                                zip(_SOFTPLUS_KINDS, names, strict=True) if kind in members})
             continue
-        exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
+        exprs = decided and decided.value(node, value)
+        if exprs is None:
+            exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
         depth = min(CHAIN_CHUNK, len(node.inputs)) + max(
             (depths.get(v, 0) for v in node.inputs), default=0)
         for var, expr in zip(node.outputs, exprs, strict=True):
@@ -619,9 +628,82 @@ def scalar_graph(inputs, outputs, args, fn) -> list[sx.Expr]:
     return [value(v) for v in outputs]
 
 
+class _Decided:
+    """The integer forms of a scalar graph's values, as ``scalar_graph`` lowers it."""
+
+    def __init__(self, inputs, forms, args):
+        self.forms = {v: f for v, f in zip(inputs, forms, strict=True) if f is not None}
+        self.truths: dict = {}
+        self.conditions: dict = {}
+        self.atoms: dict = {}  # term -> (an input's expression, the form's constant)
+        for form, arg in zip(forms, args, strict=True):
+            terms = [t for t in (form or {}) if t != 1]
+            if len(terms) == 1 and form[terms[0]] == 1:
+                offset = form.get(1, 0)
+                best = self.atoms.get(terms[0])
+                if best is None or abs(offset) < abs(best[1]):
+                    self.atoms[terms[0]] = (arg, offset)
+
+    def value(self, node, value) -> list | None:
+        """The node's value when its inputs' forms decide it, else None."""
+        if len(node.outputs) != 1:
+            return None
+        (out,) = node.outputs
+        dtype = out.type.dtype
+        ins = [self.forms.get(v) if v in self.forms else intforms._constant_form(v)
+               for v in node.inputs]
+        bools = [self.truths.get(v) if v in self.truths else
+                 (intforms._constant_truth(v) if hasattr(v, "data") else None)
+                 for v in node.inputs]
+        form, truth, choice = intforms.decide(node.op, ins, bools,
+                                              self.conditions.get(node.inputs[0]))
+        intforms.note(node, ins, form, truth, self.forms, self.truths, self.conditions)
+        if choice is not None:
+            chosen = node.inputs[choice]
+            if hasattr(chosen, "data"):
+                return [typed_literal(chosen.data, dtype)]
+            expr = value(chosen)
+            return [expr if chosen.type.dtype == dtype else cast(expr, dtype)]
+        if truth is not None and dtype == "bool":
+            return [sx.literal(truth)]
+        if form is not None and dtype == "int64":
+            expr = self.linear(form)
+            return None if expr is None else [expr]
+        return None
+
+    def linear(self, form) -> sx.Expr | None:
+        """``form`` written over the inputs (``n - 1``), if its terms are theirs."""
+        const, parts = form.get(1, 0), []
+        for term, k in form.items():
+            if term == 1 or k == 0:
+                continue
+            if term not in self.atoms:
+                return None
+            expr, offset = self.atoms[term]
+            const -= k * offset
+            parts.append((k, expr))
+        result = None
+        for k, expr in parts:
+            piece = expr if abs(k) == 1 else sx.binop("*", sx.literal(abs(k)), expr)
+            if result is None:
+                result = piece if k > 0 else sx.unary("-", piece)
+            else:
+                result = sx.binop("+" if k > 0 else "-", result, piece)
+        if result is None:
+            return sx.literal(const)
+        if const:
+            result = sx.binop("+" if const > 0 else "-", result, sx.literal(abs(const)))
+        return result
+
+
 @register_scalar(ps.Composite)
 def scalar_Composite(op, args, node, fn):
-    return scalar_graph(op.fgraph.inputs, op.fgraph.outputs, args, fn)
+    forms = None
+    if all(getattr(v.type, "ndim", None) == 0 for v in node.inputs):  # 0-d tensors
+        forms = [intforms.form_of(v) for v in node.inputs]
+        if not any(forms):
+            forms = None
+    return scalar_graph(op.fgraph.inputs, op.fgraph.outputs, args, fn, forms)
 
 
 # ---- scalar Ops applied directly in the graph (ScalarType variables) ---------------

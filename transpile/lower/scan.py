@@ -250,7 +250,8 @@ def lower_Scan(op, node, fn):
     outer_in, outer_out = node.inputs, node.outputs
 
     n_steps = fn.expr(outer_in[0])
-    if not isinstance(n_steps, cst.Name):
+    if not isinstance(n_steps, cst.Name) and not (
+            sx.is_simple(n_steps) and isinstance(n_steps, cst.Subscript)):  # xs.shape[0]
         n_steps = fn.bind_name(fn.fresh("n_steps"), n_steps)
 
     # PyTensor's Scan refuses a sequence shorter than its steps; here it would be
@@ -280,7 +281,8 @@ def lower_Scan(op, node, fn):
         [len(t) for t in traced_out_taps])
     # A state the graph reads only at its last entries is carried in a ring of rows
     # (plan.py); ``slots[lookback]`` names the rows' indices, oldest first.
-    carried = fn.module.plan.layout(node).carried
+    layout = fn.module.plan.layout(node)
+    carried, initial = layout.carried, layout.initial
     buffers, bases, stores, slots = [], [], [], {}
     for k, (outer_i, outer_o, inner_vars, taps, out_taps) in enumerate(zip(
             traced_outer_in, traced_outer_out, traced_inner_in, traced_taps,
@@ -294,7 +296,11 @@ def lower_Scan(op, node, fn):
             stores.append(None)
             slots[lookback] = None
             continue
-        buf = _storage(fn, outer_i, base)
+        if k in initial:  # made here, as the graph would have made it (plan.py)
+            buf = _built(fn, initial[k], fn.expr(initial[k][1].owner.inputs[0]),
+                         lookback, outer_i, base)
+        else:
+            buf = _storage(fn, outer_i, base)
         buffers.append(buf)
         if k < info.n_mit_mot:
             # read and written at t + tap: PyTensor's Scan fails on a buffer too short
@@ -368,15 +374,18 @@ def lower_Scan(op, node, fn):
                 return sx.name(slots[lookback][lookback + tap])
             return _at(t, lookback + tap)
 
-        with fn.block() as body, fn.loop(rebound) as preheader:
+        with fn.block() as body, fn.loop(rebound) as frame:
+            within = fn.module.plan.within
             for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in),
                                             strict=True):
+                within[inner_var] = (outer_seq, 1)
                 base = _base_name(outer_seq, inner_var) or "seq"
                 _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
                       f"{base}_t", fn.expr(outer_seq))
             for k, (buf, base, taps, inner_vars) in enumerate(zip(
                     buffers, bases, traced_taps, traced_inner_in, strict=True)):
                 for tap, inner_var in zip(taps, inner_vars, strict=True):
+                    within[inner_var] = (traced_outer_in[k], 1)
                     _read(fn, inner_var, sx.subscript(buf, [entry(k, tap)]),
                           _tap_name(base, tap), buf)
             for state, inner_var in zip(untraced_states, op.inner_untraced_sit_sot(inner_in),
@@ -385,6 +394,8 @@ def lower_Scan(op, node, fn):
                     inner_var.type, "ndim", 0) else None)
             for outer_v, inner_var in zip(op.outer_non_seqs(outer_in),
                                           op.inner_non_seqs(inner_in), strict=True):
+                if hasattr(outer_v.type, "ndim"):
+                    within[inner_var] = (outer_v, 0)
                 fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
                 if outer_v in fn.transposes:
                     fn.transposes[inner_var] = fn.transposes[outer_v]
@@ -461,9 +472,11 @@ def lower_Scan(op, node, fn):
                     sx.assign(steps.value, sx.binop("+", sx.name(t), sx.literal(1))),
                     cst.SimpleStatementLine([cst.Break()]),
                 ]))
+        preheader = frame.preheader
         if preheader:  # scratch arrays every step writes into
             preheader[0] = sx.with_comment(preheader[0], "reused by every step")
-        fn.emit(*preheader, sx.for_range(t, [n_steps], inline_single_use(body)))
+        fn.emit(*preheader, *fn.loop_checks(frame.checks, n_steps),
+                sx.for_range(t, [n_steps], inline_single_use(body)))
 
     # ---- results -------------------------------------------------------------
     def result(buf, store, lookback: int):
@@ -508,28 +521,69 @@ def _ring(fn, carried, outer_in, hint: str) -> cst.Name:
     """The ``lookback + 1`` rows a carried state lives in, its initial taps first:
     built from what the graph would have filled the Scan's buffer with, when only the
     Scan uses that buffer (plan.py), else the buffer's first rows."""
-    from pytensor.graph.basic import Constant
-
     rows = carried.lookback + 1
-    dtype = dtype_attr(outer_in.type.dtype)
-    kind, *parts = carried.init
-    if kind == "slice":
+    if carried.init[0] == "slice":
         window = sx.subscript(fn.expr(outer_in), [sx.slice_(None, sx.literal(rows))])
         if not fn.can_donate(outer_in):
             window = sx.method(window, "copy")
         return fn.bind_name(fn.fresh(hint), window)
-    buffer, value = parts
+    return _built(fn, carried.init, sx.literal(rows), carried.lookback, outer_in, hint)
+
+
+def _built(fn, init, rows: sx.Expr, lookback: int, outer_in, hint: str) -> cst.Name:
+    """A state's buffer of ``rows`` entries, made here as the graph would have made
+    it for the Scan alone (plan.py): ``np.empty`` with the initial taps stored in its
+    first ``lookback`` rows (``init`` is ``("set", empty, x0)``), or ``np.zeros`` /
+    ``np.full`` (``("fill", alloc, value)``)."""
+    from pytensor.graph.basic import Constant
+
+    dtype = dtype_attr(outer_in.type.dtype)
+    kind, buffer, value = init
     lengths = buffer.owner.inputs[1:] if kind == "set" else buffer.owner.inputs[2:]
-    shape = sx.tuple_([sx.literal(rows), *(fn.expr(n) for n in lengths)])
-    if kind == "set":
-        ring = fn.bind_name(fn.fresh(hint), sx.call("np.empty", shape, dtype=dtype))
-        fn.emit(sx.assign(sx.subscript(ring, [sx.slice_(None, sx.literal(rows - 1))]),
-                          fn.expr(value)))
-        return ring
-    if isinstance(value, Constant) and not np.any(value.data):
-        return fn.bind_name(fn.fresh(hint), sx.call("np.zeros", shape, dtype=dtype))
-    return fn.bind_name(fn.fresh(hint), sx.call("np.full", shape, fn.expr(value),
-                                                dtype=dtype))
+    shape = sx.tuple_([rows, *(fn.expr(n) for n in lengths)])
+    if kind == "fill":
+        if isinstance(value, Constant) and not np.any(value.data):
+            return fn.bind_name(fn.fresh(hint), sx.call("np.zeros", shape, dtype=dtype))
+        return fn.bind_name(fn.fresh(hint), sx.call("np.full", shape, fn.expr(value),
+                                                    dtype=dtype))
+    buf = fn.bind_name(fn.fresh(hint), sx.call("np.empty", shape, dtype=dtype))
+    row = _row(fn, value) if lookback == 1 else value
+    one = row is not value  # x0[None, :]: stored as x0, into row 0
+    value = row
+    if one and value.type.dtype == outer_in.type.dtype and _lengths_of(lengths, value):
+        if value.type.ndim == 0:
+            fn.emit(sx.assign(sx.subscript(buf, [sx.literal(0)]), fn.expr(value)))
+            return buf
+        with fn.indices(value.type.ndim) as names:  # sized by x0 itself: a plain copy
+            at = [sx.name(i) for i in names]
+            fn.emit(*sx.for_nest(names, [fn.expr(n) for n in lengths], [sx.assign(
+                sx.subscript(buf, [sx.literal(0), *at]), sx.subscript(fn.expr(value), at))]))
+        return buf
+    first = sx.subscript(buf, [sx.literal(0)] if one else [sx.slice_(None, sx.literal(
+        lookback))])
+    fn.store(first, fn.expr(value), value, outer_in.type.ndim - one, outer_in.type.dtype,
+             "Scan")
+    return buf
+
+
+def _lengths_of(lengths, value) -> bool:
+    """Whether ``lengths`` are ``value.shape`` itself, axis by axis."""
+    from ..intforms import term_of
+
+    return value.type.ndim == len(lengths) and all(
+        term_of(n) == ("len", value, axis) for axis, n in enumerate(lengths))
+
+
+def _row(fn, value):
+    """What a one-row initial value ``x0[None, ...]`` is a row of: ``x0`` when it
+    is that expansion, else the value itself."""
+    from pytensor.tensor.elemwise import DimShuffle
+
+    owner = value.owner
+    if owner is not None and isinstance(owner.op, DimShuffle) and \
+            list(owner.op.new_order) == ["x", *range(owner.inputs[0].type.ndim)]:
+        return owner.inputs[0]
+    return value
 
 
 def _len0(array: sx.Expr) -> sx.Expr:

@@ -1,5 +1,6 @@
 """Shape Ops: ``Shape``, ``Shape_i``, ``Reshape``, ``SpecifyShape``."""
 
+import libcst as cst
 from pytensor.tensor.basic import MakeVector
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
@@ -22,8 +23,11 @@ def lower_Shape(op, node, fn):
 @register(Shape_i)
 def lower_Shape_i(op, node, fn):
     (x,) = node.inputs
-    fn.bind(node.outputs[0], dim_size(fn, x, op.i), hint=f"{x.name or 'n'}_{op.i}"
-            if x.name else "n")
+    length = dim_size(fn, x, op.i)
+    if isinstance(fn.expr(x), cst.Name):  # ``W.shape[1]`` is as short as a local
+        fn.alias(node.outputs[0], length)
+        return
+    fn.bind(node.outputs[0], length, hint=f"{x.name or 'n'}_{op.i}" if x.name else "n")
 
 
 def int_value(fn, var) -> sx.Expr:

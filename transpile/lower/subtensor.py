@@ -4,10 +4,18 @@ The generated code never writes into an input: ``x[2:5] += y`` becomes
 ``out = x.copy(); out[2:5] += y``.
 """
 
-from pytensor.tensor.subtensor import IncSubtensor, Subtensor, indices_from_subtensor
+import numpy as np
+from pytensor.graph.basic import Constant
+from pytensor.tensor.subtensor import (
+    IncSubtensor,
+    Subtensor,
+    get_idx_list,
+    indices_from_subtensor,
+)
 
+from .. import intforms
 from .. import syntax as sx
-from ..dtypes import is_complex
+from ..dtypes import is_complex, typed_literal
 from ..registry import register
 from .shape import int_value
 
@@ -25,10 +33,28 @@ def index_exprs(fn, idx_inputs, idx_list) -> list:
     return result
 
 
+def _whole(fn, x, axis: int, entry) -> bool:
+    """Whether the slice ``entry`` of ``x``'s axis ``axis`` takes all of it:
+    ``x[:n]`` where the graph shows ``n`` is that length."""
+    if not isinstance(entry, slice) or entry.step is not None or (
+            entry.start is not None and not (isinstance(entry.start, Constant)
+                                             and int(entry.start.data) == 0)):
+        return False
+    if entry.stop is None:
+        return True
+    stop = intforms.form_of(entry.stop)
+    return stop is not None and stop == intforms.length_of(x, axis,
+                                                           within=fn.module.plan.within)
+
+
 @register(Subtensor)
 def lower_Subtensor(op, node, fn):
     x, *idx = node.inputs
     (out,) = node.outputs
+    entries = get_idx_list(node.inputs, op.idx_list)
+    if all(_whole(fn, x, axis, e) for axis, e in enumerate(entries)):
+        fn.alias(out, fn.expr(x), view_of=x)  # ``h[:n]`` of an ``h`` of n rows: ``h``
+        return
     value = sx.subscript(fn.expr(x), index_exprs(fn, idx, op.idx_list))
     if out.type.ndim == 0:
         fn.bind(out, value, hint=f"{x.name}_item" if x.name else "item")
@@ -47,18 +73,29 @@ def lower_IncSubtensor(op, node, fn):
         target = fn.bind(out, sx.method(fn.expr(x), "copy"),
                          hint="updated" if op.set_instead_of_inc else "incremented")
     fn.contiguous.add(out)
-    value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
+    one = isinstance(y, Constant) and all(n == 1 for n in y.type.shape) and not \
+        is_complex(y.type.dtype)
+    if one:  # a constant of one element, broadcast: the number itself (``+= 1.0``)
+        value = typed_literal(np.asarray(y.data).item(), y.type.dtype)
+    else:
+        value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
     if is_complex(y.type.dtype) and not is_complex(x.type.dtype):
         value = sx.attr(value, "real")  # NumPy stores a complex number's real part
     slot = sx.subscript(target, index_exprs(fn, idx, op.idx_list))
     if op.set_instead_of_inc:
-        if y in fn.broadcast_scalars:
+        if y in fn.broadcast_scalars or one:
             fn.emit(sx.assign(slot, value))
         else:  # y cannot share the target's memory: the target is a copy, or donated
             fn.store(slot, value, y, _window_ndim(op.idx_list, x.type.ndim),
                      x.type.dtype, "SetSubtensor")
         return
     checked = _fitting_dims(y)
+    if checked:  # lengths the graph shows to be the window's need no check
+        entries = get_idx_list([x, *idx], op.idx_list)
+        offset = _window_ndim(op.idx_list, x.type.ndim) - y.type.ndim
+        within = fn.module.plan.within
+        checked = [d for d in checked if intforms.length_of(y, d, within=within)
+                   != intforms.sliced_length(x, entries, offset + d, within=within)]
     if not _window_ndim(op.idx_list, x.type.ndim):  # one element
         fn.emit(sx.augassign(slot, "+", value))
         return

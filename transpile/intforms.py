@@ -1,0 +1,363 @@
+"""Integer scalar arithmetic decided at transpile time, from what lengths are.
+
+PyTensor's subtensor rewrites turn ``h[::-1][1:]`` into one slice whose bounds are a
+page of ``switch``/``max``/``min`` over the lengths involved, written for any sign of
+any of them.  Lengths are never negative; with that one fact most of those switches
+are decided, and what is left is ``n - 1`` or ``0``.
+
+A value is a *form*: a dict from term to integer coefficient, the key ``1`` holding
+the constant.  Terms are opaque: ``("len", x, axis)`` for ``x.shape[axis]`` (never
+negative) and ``("var", v)`` for any other integer (any sign).  Forms here are exact
+(unlike the proofs of ``lower/scan.py``'s ``_length``, which may under-estimate a
+clipped slice): a Switch or a comparison is decided only when it holds for every value
+of the terms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_DEPTH = 64
+
+
+def constant(value: int) -> dict:
+    """The form of a number (no zero entries: equal forms are equal dicts)."""
+    return {1: int(value)} if value else {}
+
+
+def combine(forms, coefficients) -> dict:
+    out: dict = {}
+    for form, c in zip(forms, coefficients, strict=True):
+        for term, k in form.items():
+            out[term] = out.get(term, 0) + c * k
+    return {term: k for term, k in out.items() if k != 0}
+
+
+def _nonnegative(term) -> bool:
+    return isinstance(term, tuple) and term[:1] == ("len",)
+
+
+def bounds(form) -> tuple[int | None, int | None]:
+    """The least and greatest values of ``form`` over every value of its terms
+    (None: unbounded)."""
+    low = high = form.get(1, 0)
+    for term, k in form.items():
+        if term == 1 or k == 0:
+            continue
+        if not _nonnegative(term):
+            return None, None
+        if k > 0:
+            high = None
+        else:
+            low = None
+    return low, high
+
+
+def sign_at_least_zero(form) -> bool | None:
+    """Whether ``form >= 0`` for every value of its terms (True), for none (False),
+    or it depends (None)."""
+    low, high = bounds(form)
+    if low is not None and low >= 0:
+        return True
+    if high is not None and high < 0:
+        return False
+    return None
+
+
+def decide(scalar_op, forms, truths, condition=None):
+    """What a scalar Op computes from its inputs' forms (None: unknown) and truth
+    values (None: unknown): ``(form, truth, choice)``, where ``choice`` is the
+    index of the input the result always equals (a decided Switch, max or min).
+    ``condition``: for a Switch, the comparison its condition is, as
+    ``(Op class, left form, right form)``: ``switch(a < b, a, b)`` is ``min(a, b)``."""
+    import pytensor.scalar as ps
+
+    def known(*ks):
+        return all(forms[k] is not None for k in ks)
+
+    def at_least(a, b, c=0):  # forms[a] - forms[b] >= c
+        return sign_at_least_zero(combine([forms[a], forms[b], constant(c)], [1, -1, -1]))
+
+    form = truth = choice = None
+    if isinstance(scalar_op, ps.Switch):
+        if truths[0] is not None:
+            choice = 1 if truths[0] else 2
+        elif known(1, 2) and forms[1] == forms[2]:
+            choice = 1
+        elif known(1, 2) and condition is not None:
+            # a < b ? a : b is the lesser; a < b ? b : a the greater (ties alike)
+            cmp, left, right = condition
+            less = cmp in (ps.LT, ps.LE)
+            if (forms[1], forms[2]) in ((left, right), (right, left)) and (
+                    less or cmp in (ps.GT, ps.GE)):
+                wants_min = less == (forms[1] == left)
+                first = at_least(1, 2)  # the true branch >= the false one
+                if first is None and at_least(2, 1) is True:
+                    first = False
+                if first is not None:
+                    choice = 1 if first != wants_min else 2
+    elif isinstance(scalar_op, (ps.ScalarMaximum, ps.ScalarMinimum)) and len(forms) == 2 \
+            and known(0, 1):
+        first = at_least(0, 1)  # a >= b
+        if first is None and at_least(1, 0) is True:
+            first = False
+        if first is not None:
+            wants_max = isinstance(scalar_op, ps.ScalarMaximum)
+            choice = 0 if first == wants_max else 1
+    elif isinstance(scalar_op, (ps.LT, ps.GT, ps.LE, ps.GE)) and known(0, 1):
+        a, b, c = {ps.LT: (1, 0, 1), ps.GT: (0, 1, 1), ps.LE: (1, 0, 0),
+                   ps.GE: (0, 1, 0)}[type(scalar_op)]
+        truth = at_least(a, b, c)
+    elif isinstance(scalar_op, (ps.EQ, ps.NEQ)) and known(0, 1):
+        difference = combine([forms[0], forms[1]], [1, -1])
+        if set(difference) <= {1}:
+            truth = (difference.get(1, 0) == 0) == isinstance(scalar_op, ps.EQ)
+        elif sign_at_least_zero(combine([difference, constant(1)], [1, -1])) is not None \
+                and sign_at_least_zero(combine([difference, constant(1)], [-1, -1])) is not None:
+            truth = isinstance(scalar_op, ps.NEQ)  # never zero: above 0 or below 0
+    elif isinstance(scalar_op, ps.AND) and len(truths) == 2:
+        if False in truths:
+            truth = False
+        elif truths == [True, True]:
+            truth = True
+    elif isinstance(scalar_op, ps.OR) and len(truths) == 2:
+        if True in truths:
+            truth = True
+        elif truths == [False, False]:
+            truth = False
+    elif isinstance(scalar_op, ps.Identity) and known(0):
+        choice = 0
+    elif isinstance(scalar_op, ps.Add) and all(f is not None for f in forms):
+        form = combine(forms, [1] * len(forms))
+    elif isinstance(scalar_op, ps.Sub) and known(0, 1):
+        form = combine(forms, [1, -1])
+    elif isinstance(scalar_op, ps.Neg) and known(0):
+        form = combine(forms, [-1])
+    elif isinstance(scalar_op, ps.Mul) and all(f is not None for f in forms):
+        constants = [f.get(1, 0) for f in forms if set(f) <= {1}]
+        others = [f for f in forms if not set(f) <= {1}]
+        factor = int(np.prod(constants)) if constants else 1
+        if not others:
+            form = constant(factor)
+        elif len(others) == 1:
+            form = combine(others, [factor])
+    if choice is not None:
+        form, truth = forms[choice], truths[choice]
+    return form, truth, choice
+
+
+def _is_wide_int(var) -> bool:
+    """An int64 (or narrower signed) 0-d integer: its arithmetic cannot wrap for
+    lengths, as uint64's or int8's could."""
+    dtype = str(getattr(var.type, "dtype", ""))
+    return getattr(var.type, "ndim", 0) == 0 and dtype in ("int64", "int32")
+
+
+def term_of(var) -> tuple:
+    """The term ``var`` stands for: a length for ``x.shape[axis]``, else itself."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.shape import Shape, Shape_i
+    from pytensor.tensor.subtensor import Subtensor
+
+    node = var.owner
+    if node is not None and isinstance(node.op, Shape_i):
+        return ("len", node.inputs[0], node.op.i)
+    if (node is not None and isinstance(node.op, Subtensor) and len(node.inputs) == 2
+            and node.inputs[0].owner is not None
+            and isinstance(node.inputs[0].owner.op, Shape)
+            and isinstance(node.inputs[1], Constant)):
+        return ("len", node.inputs[0].owner.inputs[0], int(node.inputs[1].data))
+    return ("var", var)
+
+
+def form_of(var, depth: int = 0) -> dict | None:
+    """``var`` (a 0-d integer of the graph) as an exact form, or None."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.basic import ScalarFromTensor, TensorFromScalar
+    from pytensor.tensor.elemwise import Elemwise
+
+    if isinstance(var, Constant):
+        data = np.asarray(var.data)
+        return constant(int(data)) if data.ndim == 0 and data.dtype.kind in "iu" else None
+    if not _is_wide_int(var):
+        return None
+    node = var.owner
+    if node is None or depth > MAX_DEPTH:
+        return {term_of(var): 1}
+    if isinstance(node.op, (ScalarFromTensor, TensorFromScalar)):
+        return form_of(node.inputs[0], depth + 1) or {term_of(var): 1}
+    if isinstance(node.op, Elemwise) and all(getattr(v.type, "ndim", 0) == 0
+                                             for v in node.inputs):
+        forms = [form_of(v, depth + 1) for v in node.inputs]
+        value = evaluate(node.op.scalar_op, forms, node.outputs.index(var))
+        if value is not None:
+            return value
+    return {term_of(var): 1}
+
+
+def evaluate(scalar_op, forms, index: int = 0) -> dict | None:
+    """The form of output ``index`` of ``scalar_op`` (a Composite: its inner graph)
+    applied to inputs of ``forms``."""
+    import pytensor.scalar as ps
+
+    if not isinstance(scalar_op, ps.Composite):
+        return decide(scalar_op, forms, [None] * len(forms))[0]
+    values, truths = run(scalar_op.fgraph, forms)
+    return values.get(scalar_op.fgraph.outputs[index])
+
+
+def run(fgraph, forms) -> tuple[dict, dict]:
+    """Forms and truth values of every variable of a scalar inner graph."""
+    from pytensor.graph.basic import Constant
+
+    values = dict(zip(fgraph.inputs, forms, strict=True))
+    truths: dict = {}
+    conditions: dict = {}
+    for node in fgraph.toposort():
+        if len(node.outputs) != 1:
+            continue
+        ins = [values.get(v) if v in values else _constant_form(v) for v in node.inputs]
+        bools = [truths.get(v) if not isinstance(v, Constant) else _constant_truth(v)
+                 for v in node.inputs]
+        (out,) = node.outputs
+        form, truth, _ = decide(node.op, ins, bools, conditions.get(node.inputs[0]))
+        note(node, ins, form, truth, values, truths, conditions)
+    return values, truths
+
+
+COMPARISONS = ("LT", "GT", "LE", "GE")
+
+
+def note(node, ins, form, truth, values, truths, conditions) -> None:
+    """Record what ``decide`` found about a node's one output."""
+    (out,) = node.outputs
+    if form is not None and str(out.type.dtype) in ("int64", "int32"):
+        values[out] = form
+    if truth is not None:
+        truths[out] = truth
+    elif type(node.op).__name__ in COMPARISONS and all(f is not None for f in ins):
+        conditions[out] = (type(node.op), ins[0], ins[1])
+
+
+def _constant_form(var):
+    from pytensor.graph.basic import Constant
+
+    if isinstance(var, Constant):
+        data = np.asarray(var.data)
+        if data.ndim == 0 and data.dtype.kind in "iu":
+            return constant(int(data))
+    return None
+
+
+def _constant_truth(var):
+    data = np.asarray(var.data)
+    return bool(data) if data.dtype == bool else None
+
+
+# ---- lengths ----------------------------------------------------------------------
+
+
+def length_of(var, axis: int, depth: int = 0, within=None) -> dict:
+    """The exact form of ``var.shape[axis]``: through the Ops whose output lengths
+    are their inputs' or their own inputs' values; else the opaque length itself.
+    ``within``: for the inputs of a Scan body, ``(outer array, axis offset)`` (a
+    sequence's entry ``seq[t]`` has the lengths of ``seq``'s trailing axes)."""
+    if within and var in within:
+        outer, offset = within[var]
+        return length_of(outer, axis + offset, depth + 1, within)
+    from pytensor.scan.op import Scan
+    from pytensor.tensor.basic import Alloc, AllocEmpty
+    from pytensor.tensor.elemwise import DimShuffle, Elemwise
+    from pytensor.tensor.subtensor import IncSubtensor, Subtensor, get_idx_list
+
+    static = var.type.shape[axis] if axis < var.type.ndim else None
+    if static is not None:
+        return constant(static)
+    opaque = {("len", var, axis): 1}
+    node = var.owner
+    if node is None or depth > MAX_DEPTH:
+        return opaque
+    op = node.op
+    found = None
+    if isinstance(op, AllocEmpty):
+        found = form_of(node.inputs[axis])
+    elif isinstance(op, Alloc):
+        found = form_of(node.inputs[1 + axis])
+    elif isinstance(op, IncSubtensor):
+        found = length_of(node.inputs[0], axis, depth + 1, within)
+    elif isinstance(op, DimShuffle):
+        source = op.new_order[axis]
+        found = constant(1) if source == "x" else length_of(node.inputs[0], source,
+                                                             depth + 1, within)
+    elif isinstance(op, Elemwise):  # inputs of unknown length agree (it checks so)
+        source = next((v for v in node.inputs if v.type.ndim == var.type.ndim
+                       and v.type.shape[axis] != 1), None)
+        if source is not None:
+            found = length_of(source, axis, depth + 1, within)
+    elif isinstance(op, Subtensor):
+        found = sliced_length(node.inputs[0], get_idx_list(node.inputs, op.idx_list), axis,
+                              depth, within)
+    elif isinstance(op, Scan) and not op.info.as_while:
+        k = node.outputs.index(var)
+        info = op.info
+        n_traced = info.n_mit_mot + info.n_mit_sot + info.n_sit_sot
+        if k < n_traced:  # a state's result is its buffer
+            found = length_of(node.inputs[1 + info.n_seqs + k], axis, depth + 1, within)
+        elif k < n_traced + info.n_nit_sot and axis == 0:
+            found = form_of(node.inputs[1 + info.n_seqs + info.n_untraced_sit_sot + k])
+    return found if found is not None else opaque
+
+
+def sliced_length(x, entries, axis: int, depth: int = 0, within=None) -> dict | None:
+    """The exact length of axis ``axis`` of ``x[entries]`` (basic indexing), where
+    the slice's bounds decide it; else None."""
+    from pytensor.graph.basic import Constant
+
+    kept = [k for k, e in enumerate(entries) if isinstance(e, slice)]
+    source_axis = None
+    position = 0
+    for k, entry in enumerate(entries):
+        if isinstance(entry, slice):
+            if position == axis:
+                source_axis = k
+                break
+            position += 1
+    if source_axis is None:  # an axis after the indexed ones
+        source_axis = axis + (len(entries) - len(kept))
+        return length_of(x, source_axis, depth + 1, within)
+    s = entries[source_axis]
+    whole = length_of(x, source_axis, depth + 1, within)
+
+    def const(v):
+        if v is None:
+            return None
+        return int(v.data) if isinstance(v, Constant) else "?"
+
+    start, stop, step = const(s.start), const(s.stop), const(s.step)
+    if step in (None, 1) and start is None and stop is None:
+        return whole
+    if step == -1 and start is None and stop is None:
+        return whole
+    if step not in (None, 1) or start == "?":
+        return None
+    start = start or 0
+    if start < 0:
+        return None
+    if stop is None:
+        rest = combine([whole, constant(start)], [1, -1])
+        return rest if sign_at_least_zero(rest) else None
+    if stop != "?" and stop < 0:
+        rest = combine([whole, constant(start - stop)], [1, -1])
+        return rest if sign_at_least_zero(rest) else None
+    end = constant(stop) if stop != "?" else form_of(s.stop)
+    if end is None or sign_at_least_zero(end) is not True:
+        return None
+    if sign_at_least_zero(combine([whole, end], [1, -1])) is not True:
+        return None  # the stop may be past the end (clipped)
+    rest = combine([end, constant(start)], [1, -1])
+    return rest if sign_at_least_zero(rest) else None
+
+
+def same_length(a, axis_a: int, b, axis_b: int, within=None) -> bool:
+    """Whether ``a.shape[axis_a] == b.shape[axis_b]`` whatever the inputs are."""
+    return length_of(a, axis_a, within=within) == length_of(b, axis_b, within=within)
