@@ -230,7 +230,6 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     module.plan.add_graph(fgraph)
     fn = FunctionBuilder(module)
     fn.graph = module.entry_graph = fgraph
-    fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs
     from .lower.random import frozen_generators, is_generator, reserve_module_names
 
     # Shared generators the loader froze into constants are drawn from, so they

@@ -453,6 +453,21 @@ class FunctionBuilder:
                               sx.subscript(value, reads))]
             self.emit(*sx.for_nest(names, dims, body))
 
+    def needed(self, var) -> bool:
+        """Whether the graph being lowered reads ``var`` (or returns it)."""
+        graph = self.graph
+        return graph is None or bool(graph.clients.get(var)) or var in graph.outputs
+
+    @contextlib.contextmanager
+    def inner(self, fgraph):
+        """Lower an inner graph (a Scan's body, an OpFromGraph's) within the block:
+        its clients are the ones asked about (``needed``, ``can_donate``)."""
+        outer, self.graph = self.graph, fgraph
+        try:
+            yield
+        finally:
+            self.graph = outer
+
     def owns(self, var) -> bool:
         """Whether ``var`` is an array this function allocated (not a view)."""
         return var in self.contiguous and var not in self.view_of

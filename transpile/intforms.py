@@ -72,78 +72,109 @@ def decide(scalar_op, forms, truths, condition=None):
     ``(Op class, left form, right form)``: ``switch(a < b, a, b)`` is ``min(a, b)``."""
     import pytensor.scalar as ps
 
-    def known(*ks):
-        return all(forms[k] is not None for k in ks)
-
-    def at_least(a, b, c=0):  # forms[a] - forms[b] >= c
-        return sign_at_least_zero(combine([forms[a], forms[b], constant(c)], [1, -1, -1]))
-
     form = truth = choice = None
     if isinstance(scalar_op, ps.Switch):
-        if truths[0] is not None:
-            choice = 1 if truths[0] else 2
-        elif known(1, 2) and forms[1] == forms[2]:
-            choice = 1
-        elif known(1, 2) and condition is not None:
-            # a < b ? a : b is the lesser; a < b ? b : a the greater (ties alike)
-            cmp, left, right = condition
-            less = cmp in (ps.LT, ps.LE)
-            if (forms[1], forms[2]) in ((left, right), (right, left)) and (
-                    less or cmp in (ps.GT, ps.GE)):
-                wants_min = less == (forms[1] == left)
-                first = at_least(1, 2)  # the true branch >= the false one
-                if first is None and at_least(2, 1) is True:
-                    first = False
-                if first is not None:
-                    choice = 1 if first != wants_min else 2
-    elif isinstance(scalar_op, (ps.ScalarMaximum, ps.ScalarMinimum)) and len(forms) == 2 \
-            and known(0, 1):
-        first = at_least(0, 1)  # a >= b
-        if first is None and at_least(1, 0) is True:
-            first = False
-        if first is not None:
-            wants_max = isinstance(scalar_op, ps.ScalarMaximum)
-            choice = 0 if first == wants_max else 1
-    elif isinstance(scalar_op, (ps.LT, ps.GT, ps.LE, ps.GE)) and known(0, 1):
-        a, b, c = {ps.LT: (1, 0, 1), ps.GT: (0, 1, 1), ps.LE: (1, 0, 0),
-                   ps.GE: (0, 1, 0)}[type(scalar_op)]
-        truth = at_least(a, b, c)
-    elif isinstance(scalar_op, (ps.EQ, ps.NEQ)) and known(0, 1):
-        difference = combine([forms[0], forms[1]], [1, -1])
-        if set(difference) <= {1}:
-            truth = (difference.get(1, 0) == 0) == isinstance(scalar_op, ps.EQ)
-        elif sign_at_least_zero(combine([difference, constant(1)], [1, -1])) is not None \
-                and sign_at_least_zero(combine([difference, constant(1)], [-1, -1])) is not None:
-            truth = isinstance(scalar_op, ps.NEQ)  # never zero: above 0 or below 0
-    elif isinstance(scalar_op, ps.AND) and len(truths) == 2:
-        if False in truths:
-            truth = False
-        elif truths == [True, True]:
-            truth = True
-    elif isinstance(scalar_op, ps.OR) and len(truths) == 2:
-        if True in truths:
-            truth = True
-        elif truths == [False, False]:
-            truth = False
-    elif isinstance(scalar_op, ps.Identity) and known(0):
+        choice = _switch(forms, truths, condition)
+    elif isinstance(scalar_op, (ps.ScalarMaximum, ps.ScalarMinimum)):
+        choice = _extremum(isinstance(scalar_op, ps.ScalarMaximum), forms)
+    elif isinstance(scalar_op, (ps.LT, ps.GT, ps.LE, ps.GE, ps.EQ, ps.NEQ)):
+        truth = _compare(type(scalar_op), forms)
+    elif isinstance(scalar_op, (ps.AND, ps.OR)) and len(truths) == 2:
+        truth = _logic(isinstance(scalar_op, ps.AND), truths)
+    elif isinstance(scalar_op, ps.Identity) and forms[0] is not None:
         choice = 0
-    elif isinstance(scalar_op, ps.Add) and all(f is not None for f in forms):
-        form = combine(forms, [1] * len(forms))
-    elif isinstance(scalar_op, ps.Sub) and known(0, 1):
-        form = combine(forms, [1, -1])
-    elif isinstance(scalar_op, ps.Neg) and known(0):
-        form = combine(forms, [-1])
-    elif isinstance(scalar_op, ps.Mul) and all(f is not None for f in forms):
-        constants = [f.get(1, 0) for f in forms if set(f) <= {1}]
-        others = [f for f in forms if not set(f) <= {1}]
-        factor = int(np.prod(constants)) if constants else 1
-        if not others:
-            form = constant(factor)
-        elif len(others) == 1:
-            form = combine(others, [factor])
+    elif isinstance(scalar_op, (ps.Add, ps.Sub, ps.Neg, ps.Mul)) and all(
+            f is not None for f in forms):
+        form = linear(scalar_op, forms)
     if choice is not None:
         form, truth = forms[choice], truths[choice]
     return form, truth, choice
+
+
+def _at_least(a, b, c: int = 0) -> bool | None:
+    """Whether ``a - b >= c`` always (True), never (False), or it depends."""
+    return sign_at_least_zero(combine([a, b, constant(c)], [1, -1, -1]))
+
+
+def _greater_first(a, b) -> bool | None:
+    """True when ``a >= b`` always, False when ``b >= a`` always, else None."""
+    first = _at_least(a, b)
+    if first is None and _at_least(b, a) is True:
+        return False
+    return first
+
+
+def _switch(forms, truths, condition) -> int | None:
+    import pytensor.scalar as ps
+
+    if truths[0] is not None:
+        return 1 if truths[0] else 2
+    if forms[1] is None or forms[2] is None:
+        return None
+    if forms[1] == forms[2]:
+        return 1
+    if condition is None:
+        return None
+    # a < b ? a : b is the lesser; a < b ? b : a the greater (ties alike)
+    cmp, left, right = condition
+    less = cmp in (ps.LT, ps.LE)
+    if (forms[1], forms[2]) not in ((left, right), (right, left)) or not (
+            less or cmp in (ps.GT, ps.GE)):
+        return None
+    wants_min = less == (forms[1] == left)
+    first = _greater_first(forms[1], forms[2])
+    return None if first is None else (1 if first != wants_min else 2)
+
+
+def _extremum(wants_max: bool, forms) -> int | None:
+    if len(forms) != 2 or forms[0] is None or forms[1] is None:
+        return None
+    first = _greater_first(forms[0], forms[1])
+    return None if first is None else (0 if first == wants_max else 1)
+
+
+def _compare(cmp, forms) -> bool | None:
+    import pytensor.scalar as ps
+
+    a, b = forms
+    if a is None or b is None:
+        return None
+    if cmp in (ps.EQ, ps.NEQ):
+        difference = combine([a, b], [1, -1])
+        if set(difference) <= {1}:
+            return (difference.get(1, 0) == 0) == (cmp is ps.EQ)
+        above = sign_at_least_zero(combine([difference, constant(1)], [1, -1]))
+        below = sign_at_least_zero(combine([difference, constant(1)], [-1, -1]))
+        if above is not None and below is not None and (above or below):
+            return cmp is ps.NEQ  # never zero: above 0 or below 0
+        return None
+    left, right, c = {ps.LT: (b, a, 1), ps.GT: (a, b, 1), ps.LE: (b, a, 0),
+                      ps.GE: (a, b, 0)}[cmp]
+    return _at_least(left, right, c)
+
+
+def _logic(conjunction: bool, truths) -> bool | None:
+    if conjunction:
+        return False if False in truths else (True if truths == [True, True] else None)
+    return True if True in truths else (False if truths == [False, False] else None)
+
+
+def linear(scalar_op, forms) -> dict | None:
+    """The form of an Add, Sub, Neg or Mul of forms (None: a product of two terms)."""
+    import pytensor.scalar as ps
+
+    if isinstance(scalar_op, ps.Add):
+        return combine(forms, [1] * len(forms))
+    if isinstance(scalar_op, ps.Sub):
+        return combine(forms, [1, -1])
+    if isinstance(scalar_op, ps.Neg):
+        return combine(forms, [-1])
+    constants = [f.get(1, 0) for f in forms if set(f) <= {1}]
+    others = [f for f in forms if not set(f) <= {1}]
+    factor = int(np.prod(constants)) if constants else 1
+    if not others:
+        return constant(factor)
+    return combine(others, [factor]) if len(others) == 1 else None
 
 
 def _is_wide_int(var) -> bool:
@@ -170,8 +201,17 @@ def term_of(var) -> tuple:
     return ("var", var)
 
 
-def form_of(var, depth: int = 0) -> dict | None:
-    """``var`` (a 0-d integer of the graph) as an exact form, or None."""
+def form_of(var, depth: int = 0, memo: dict | None = None) -> dict | None:
+    """``var`` (a 0-d integer of the graph) as an exact form, or None.  ``memo``
+    keeps the forms found (each variable is evaluated once: a graph of lengths is a
+    DAG, and its paths may be many)."""
+    memo = {} if memo is None else memo
+    if var not in memo:
+        memo[var] = _form_of(var, depth, memo)
+    return memo[var]
+
+
+def _form_of(var, depth: int, memo: dict) -> dict | None:
     from pytensor.graph.basic import Constant
     from pytensor.tensor.basic import ScalarFromTensor, TensorFromScalar
     from pytensor.tensor.elemwise import Elemwise
@@ -185,10 +225,10 @@ def form_of(var, depth: int = 0) -> dict | None:
     if node is None or depth > MAX_DEPTH:
         return {term_of(var): 1}
     if isinstance(node.op, (ScalarFromTensor, TensorFromScalar)):
-        return form_of(node.inputs[0], depth + 1) or {term_of(var): 1}
+        return form_of(node.inputs[0], depth + 1, memo) or {term_of(var): 1}
     if isinstance(node.op, Elemwise) and all(getattr(v.type, "ndim", 0) == 0
                                              for v in node.inputs):
-        forms = [form_of(v, depth + 1) for v in node.inputs]
+        forms = [form_of(v, depth + 1, memo) for v in node.inputs]
         value = evaluate(node.op.scalar_op, forms, node.outputs.index(var))
         if value is not None:
             return value

@@ -70,6 +70,7 @@ class Plan:
         # a Scan body's input -> (the outer array, axis offset) whose lengths it has:
         # ``seq[t]`` has ``seq``'s trailing ones (intforms.length_of)
         self.within: dict = {}
+        self.forms: dict = {}  # variable -> its integer form (intforms.form_of)
 
     def layout(self, node) -> ScanLayout:
         return self.scans.get(node) or ScanLayout()
@@ -253,7 +254,7 @@ def canonical_scan_reads(fgraph) -> None:
 
 
 def _layout(fgraph, node) -> ScanLayout:
-    from .lower.scan import _difference, _length
+    from .lower.buffers import difference, length
 
     layout = ScanLayout()
     if node.op.info.as_while:  # its buffers are trimmed to the steps it ran
@@ -261,7 +262,7 @@ def _layout(fgraph, node) -> ScanLayout:
     n_steps = node.inputs[0]
     steps = _constant_int(n_steps)
     for k, out, outer_in, lookback in _traced(node):
-        if _difference(_length(outer_in, 0), n_steps) != lookback:
+        if difference(length(outer_in, 0), n_steps) != lookback:
             continue  # a buffer of another length (circular): the loop's own layout
         init = _initial(fgraph, node, outer_in, lookback)
         clients = fgraph.clients.get(out, ())

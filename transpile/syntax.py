@@ -317,11 +317,30 @@ def for_nest(indices: Sequence[str], extents: Sequence[Expr], body: Sequence[cst
     A loop over ``range(1)`` is its body with the index 0."""
     stmts = list(body)
     for index, extent in reversed(list(zip(indices, extents, strict=True))):
-        if isinstance(extent, cst.Integer) and extent.value == "1":
+        if isinstance(extent, cst.Integer) and extent.value == "1" and not _jumps(stmts):
             stmts = [stmt.visit(_IndexAt(index)) for stmt in stmts]
         else:
             stmts = [for_range(index, [extent], stmts)]
     return stmts
+
+
+def _jumps(stmts) -> bool:
+    """Whether the statements ``break`` or ``continue`` (out of the loop they are
+    in: without it, they would leave another)."""
+
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def visit_Break(self, node):
+            self.found = True
+
+        def visit_Continue(self, node):
+            self.found = True
+
+    finder = Finder()
+    for stmt in stmts:
+        stmt.visit(finder)
+    return finder.found
 
 
 class _IndexAt(cst.CSTTransformer):

@@ -33,7 +33,7 @@ from ..dtypes import dtype_attr
 from ..errors import TranspileError, UnsupportedOpError
 from ..registry import lowering_for, register
 from .elemwise import check_shapes, dim_size
-from .scan import inline_single_use
+from .inline import inline_single_use
 from .shape import vector_elements
 
 # Numba mode's rewrites wrap a batched Blockwise in this OpFromGraph, with the core
@@ -107,8 +107,7 @@ def lower_batched(fn, op, inputs, outputs, core_shapes=None) -> None:
     lengths = _batch_lengths(fn, operands, outputs, batch_ndim)
     core_node = _core_node(op, operands)
     core_shapes = _core_shapes(fn, op, operands, outputs, core_node, core_shapes)
-    needed = getattr(fn, "needed", lambda var: True)
-    kept = [k for k, var in enumerate(outputs) if needed(var)]
+    kept = [k for k, var in enumerate(outputs) if fn.needed(var)]
     with fn.indices(sum(not _is_one(n) for n in lengths)) as names:
         loop = _Loop(fn, lengths, names)
         body = _element_body(fn, loop, core_node, operands)

@@ -22,7 +22,7 @@ from pytensor.ifelse import IfElse
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural
 from ..registry import register
-from .scan import inline_single_use
+from .inline import inline_single_use
 
 
 def _exclusive(fgraph, nodes, ifelse, positions, claimed) -> list:

@@ -45,15 +45,8 @@ def lower_inline(fn, fgraph, outer_inputs, outer_outputs) -> None:
         if outer in fn.broadcast_scalars:
             fn.broadcast_scalars[inner] = fn.broadcast_scalars[outer]
 
-    outer_graph, outer_needed = fn.graph, getattr(fn, "needed", None)
-    fn.graph = fgraph
-    fn.needed = lambda var: bool(fgraph.clients.get(var)) or var in fgraph.outputs
-    try:
+    with fn.inner(fgraph):
         lower_nodes(fn, fgraph.toposort())
-    finally:
-        fn.graph = outer_graph
-        if outer_needed is not None:
-            fn.needed = outer_needed
 
     seen = {}
     for inner, outer in zip(fgraph.outputs, outer_outputs, strict=True):
