@@ -297,107 +297,123 @@ def _constant_truth(var):
 # ---- lengths ----------------------------------------------------------------------
 
 
-def length_of(var, axis: int, depth: int = 0, within=None) -> dict:
-    """The exact form of ``var.shape[axis]``: through the Ops whose output lengths
-    are their inputs' or their own inputs' values; else the opaque length itself.
-    ``within``: for the inputs of a Scan body, ``(outer array, axis offset)`` (a
-    sequence's entry ``seq[t]`` has the lengths of ``seq``'s trailing axes)."""
-    if within and var in within:
-        outer, offset = within[var]
-        return length_of(outer, axis + offset, depth + 1, within)
-    from pytensor.scan.op import Scan
-    from pytensor.tensor.basic import Alloc, AllocEmpty
-    from pytensor.tensor.elemwise import DimShuffle, Elemwise
-    from pytensor.tensor.subtensor import IncSubtensor, Subtensor, get_idx_list
+class Facts:
+    """What a module's graphs show about integers and lengths, found once per
+    variable: ``learn`` goes through a graph in order, so every length is found
+    from its inputs' (no deep recursion, and the same answer wherever it is asked)."""
 
-    static = var.type.shape[axis] if axis < var.type.ndim else None
-    if static is not None:
-        return constant(static)
-    opaque = {("len", var, axis): 1}
-    node = var.owner
-    if node is None or depth > MAX_DEPTH:
-        return opaque
-    op = node.op
-    found = None
-    if isinstance(op, AllocEmpty):
-        found = form_of(node.inputs[axis])
-    elif isinstance(op, Alloc):
-        found = form_of(node.inputs[1 + axis])
-    elif isinstance(op, IncSubtensor):
-        found = length_of(node.inputs[0], axis, depth + 1, within)
-    elif isinstance(op, DimShuffle):
-        source = op.new_order[axis]
-        found = constant(1) if source == "x" else length_of(node.inputs[0], source,
-                                                             depth + 1, within)
-    elif isinstance(op, Elemwise):  # inputs of unknown length agree (it checks so)
-        source = next((v for v in node.inputs if v.type.ndim == var.type.ndim
-                       and v.type.shape[axis] != 1), None)
-        if source is not None:
-            found = length_of(source, axis, depth + 1, within)
-    elif isinstance(op, Subtensor):
-        found = sliced_length(node.inputs[0], get_idx_list(node.inputs, op.idx_list), axis,
-                              depth, within)
-    elif isinstance(op, Scan) and not op.info.as_while:
-        k = node.outputs.index(var)
-        info = op.info
-        n_traced = info.n_mit_mot + info.n_mit_sot + info.n_sit_sot
-        if k < n_traced:  # a state's result is its buffer
-            found = length_of(node.inputs[1 + info.n_seqs + k], axis, depth + 1, within)
-        elif k < n_traced + info.n_nit_sot and axis == 0:
-            found = form_of(node.inputs[1 + info.n_seqs + info.n_untraced_sit_sot + k])
-    return found if found is not None else opaque
+    def __init__(self):
+        # a Scan body's input -> (the outer array, axis offset) whose lengths it has:
+        # a sequence's entry ``seq[t]`` has ``seq``'s trailing ones
+        self.within: dict = {}
+        self.forms: dict = {}  # variable -> its form (form_of)
+        self.lengths: dict = {}  # (variable, axis) -> the form of its length
 
+    def learn(self, fgraph) -> None:
+        for node in fgraph.toposort():
+            for var in node.outputs:
+                for axis in range(getattr(var.type, "ndim", 0) or 0):
+                    self.length(var, axis)
+                if getattr(var.type, "ndim", None) == 0:
+                    self.form(var)
 
-def sliced_length(x, entries, axis: int, depth: int = 0, within=None) -> dict | None:
-    """The exact length of axis ``axis`` of ``x[entries]`` (basic indexing), where
-    the slice's bounds decide it; else None."""
-    from pytensor.graph.basic import Constant
+    def form(self, var) -> dict | None:
+        return form_of(var, memo=self.forms)
 
-    kept = [k for k, e in enumerate(entries) if isinstance(e, slice)]
-    source_axis = None
-    position = 0
-    for k, entry in enumerate(entries):
-        if isinstance(entry, slice):
-            if position == axis:
-                source_axis = k
-                break
-            position += 1
-    if source_axis is None:  # an axis after the indexed ones
-        source_axis = axis + (len(entries) - len(kept))
-        return length_of(x, source_axis, depth + 1, within)
-    s = entries[source_axis]
-    whole = length_of(x, source_axis, depth + 1, within)
+    def length(self, var, axis: int) -> dict:
+        """The exact form of ``var.shape[axis]``: through the Ops whose output
+        lengths are their inputs' or their own inputs' values; else the opaque
+        length itself."""
+        key = (var, axis)
+        if key not in self.lengths:
+            self.lengths[key] = self._length(var, axis)
+        return self.lengths[key]
 
-    def const(v):
-        if v is None:
+    def same(self, a, axis_a: int, b, axis_b: int) -> bool:
+        """Whether ``a.shape[axis_a] == b.shape[axis_b]`` whatever the inputs are."""
+        return self.length(a, axis_a) == self.length(b, axis_b)
+
+    def _length(self, var, axis: int) -> dict:
+        from pytensor.scan.op import Scan
+        from pytensor.tensor.basic import Alloc, AllocEmpty
+        from pytensor.tensor.elemwise import DimShuffle, Elemwise
+        from pytensor.tensor.subtensor import IncSubtensor, Subtensor, get_idx_list
+
+        if var in self.within:
+            outer, offset = self.within[var]
+            return self.length(outer, axis + offset)
+        static = var.type.shape[axis] if axis < var.type.ndim else None
+        if static is not None:
+            return constant(static)
+        node, found = var.owner, None
+        op = node.op if node is not None else None
+        if isinstance(op, AllocEmpty):
+            found = self.form(node.inputs[axis])
+        elif isinstance(op, Alloc):
+            found = self.form(node.inputs[1 + axis])
+        elif isinstance(op, IncSubtensor):
+            found = self.length(node.inputs[0], axis)
+        elif isinstance(op, DimShuffle):
+            source = op.new_order[axis]
+            found = constant(1) if source == "x" else self.length(node.inputs[0], source)
+        elif isinstance(op, Elemwise):  # inputs of unknown length agree (it checks so)
+            source = next((v for v in node.inputs if v.type.ndim == var.type.ndim
+                           and v.type.shape[axis] != 1), None)
+            if source is not None:
+                found = self.length(source, axis)
+        elif isinstance(op, Subtensor):
+            found = self.sliced(node.inputs[0], get_idx_list(node.inputs, op.idx_list), axis)
+        elif isinstance(op, Scan) and not op.info.as_while:
+            k, info = node.outputs.index(var), op.info
+            n_traced = info.n_mit_mot + info.n_mit_sot + info.n_sit_sot
+            if k < n_traced:  # a state's result is its buffer
+                found = self.length(node.inputs[1 + info.n_seqs + k], axis)
+            elif k < n_traced + info.n_nit_sot and axis == 0:
+                found = self.form(node.inputs[1 + info.n_seqs + info.n_untraced_sit_sot + k])
+        return found if found is not None else {("len", var, axis): 1}
+
+    def sliced(self, x, entries, axis: int) -> dict | None:
+        """The exact length of axis ``axis`` of ``x[entries]`` (basic indexing),
+        where the slice's bounds decide it; else None."""
+        from pytensor.graph.basic import Constant
+
+        slices = [k for k, e in enumerate(entries) if isinstance(e, slice)]
+        if axis >= len(slices):  # an axis after the indexed ones
+            return self.length(x, axis + len(entries) - len(slices))
+        s = entries[slices[axis]]
+        whole = self.length(x, slices[axis])
+
+        def const(v):
+            if v is None:
+                return None
+            return int(v.data) if isinstance(v, Constant) else "?"
+
+        start, stop, step = const(s.start), const(s.stop), const(s.step)
+        if start is None and stop is None and step in (None, 1, -1):
+            return whole
+        if step not in (None, 1) or start == "?" or (start or 0) < 0:
             return None
-        return int(v.data) if isinstance(v, Constant) else "?"
-
-    start, stop, step = const(s.start), const(s.stop), const(s.step)
-    if step in (None, 1) and start is None and stop is None:
-        return whole
-    if step == -1 and start is None and stop is None:
-        return whole
-    if step not in (None, 1) or start == "?":
-        return None
-    start = start or 0
-    if start < 0:
-        return None
-    if stop is None:
-        rest = combine([whole, constant(start)], [1, -1])
+        start = start or 0
+        if stop is None or (stop != "?" and stop < 0):
+            rest = combine([whole, constant(start - (stop or 0))], [1, -1])
+            return rest if sign_at_least_zero(rest) else None
+        end = constant(stop) if stop != "?" else self.form(s.stop)
+        if end is None or sign_at_least_zero(end) is not True:
+            return None
+        if sign_at_least_zero(combine([whole, end], [1, -1])) is not True:
+            return None  # the stop may be past the end (clipped)
+        rest = combine([end, constant(start)], [1, -1])
         return rest if sign_at_least_zero(rest) else None
-    if stop != "?" and stop < 0:
-        rest = combine([whole, constant(start - stop)], [1, -1])
-        return rest if sign_at_least_zero(rest) else None
-    end = constant(stop) if stop != "?" else form_of(s.stop)
-    if end is None or sign_at_least_zero(end) is not True:
-        return None
-    if sign_at_least_zero(combine([whole, end], [1, -1])) is not True:
-        return None  # the stop may be past the end (clipped)
-    rest = combine([end, constant(start)], [1, -1])
-    return rest if sign_at_least_zero(rest) else None
 
 
-def same_length(a, axis_a: int, b, axis_b: int, within=None) -> bool:
-    """Whether ``a.shape[axis_a] == b.shape[axis_b]`` whatever the inputs are."""
-    return length_of(a, axis_a, within=within) == length_of(b, axis_b, within=within)
+def length_of(var, axis: int) -> dict:
+    """``Facts().length``: for a graph no plan has learnt."""
+    return Facts().length(var, axis)
+
+
+def sliced_length(x, entries, axis: int) -> dict | None:
+    return Facts().sliced(x, entries, axis)
+
+
+def same_length(a, axis_a: int, b, axis_b: int) -> bool:
+    return Facts().same(a, axis_a, b, axis_b)

@@ -35,6 +35,8 @@ import dataclasses
 
 import numpy as np
 
+from .intforms import Facts
+
 
 @dataclasses.dataclass
 class Carried:
@@ -67,10 +69,27 @@ class Plan:
     def __init__(self):
         self.scans: dict = {}  # Scan node -> ScanLayout
         self.taken: dict = {}  # node -> the Scan node whose lowering binds its outputs
-        # a Scan body's input -> (the outer array, axis offset) whose lengths it has:
-        # ``seq[t]`` has ``seq``'s trailing ones (intforms.length_of)
-        self.within: dict = {}
-        self.forms: dict = {}  # variable -> its integer form (intforms.form_of)
+        self.facts = Facts()  # integers and lengths (intforms.py)
+
+    def enter(self, node, fgraph) -> None:
+        """Before a Scan's body (``fgraph``) is planned: its inputs have the lengths
+        of the outer arrays they are rows of (a sequence, a state's buffer) or are
+        (the non-sequences)."""
+        op, inner, outer = node.op, fgraph.inputs, node.inputs
+        info = op.info
+        traced_in = [*op.inner_mitmot(inner), *op.inner_mitsot(inner), *op.inner_sitsot(inner)]
+        taps = [*info.mit_mot_in_slices, *info.mit_sot_in_slices, *info.sit_sot_in_slices]
+        buffers = [*op.outer_mitmot(outer), *op.outer_mitsot(outer), *op.outer_sitsot(outer)]
+        rows = list(zip(op.inner_seqs(inner), op.outer_seqs(outer), strict=True))
+        for buffer, state_taps in zip(buffers, taps, strict=True):
+            rows += [(traced_in.pop(0), buffer) for _ in state_taps]
+        within = self.facts.within
+        for inner_var, outer_var in rows:
+            within[inner_var] = (outer_var, 1)
+        for inner_var, outer_var in zip(op.inner_non_seqs(inner), op.outer_non_seqs(outer),
+                                        strict=True):
+            if hasattr(outer_var.type, "ndim"):
+                within[inner_var] = (outer_var, 0)
 
     def layout(self, node) -> ScanLayout:
         return self.scans.get(node) or ScanLayout()
@@ -81,6 +100,7 @@ class Plan:
 
         canonical_scan_reads(fgraph)  # done before rewriting too; here for --no-rewrite
         remove_dead_scan_outputs(fgraph)
+        self.facts.learn(fgraph)
         for node in fgraph.toposort():
             if isinstance(node.op, Scan):
                 layout = _layout(fgraph, node)

@@ -16,7 +16,6 @@ from pytensor.graph.basic import Constant
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
 from pytensor.tensor.subtensor import IncSubtensor
 
-from .. import intforms
 from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
@@ -55,8 +54,8 @@ def output_dims(fn, node) -> tuple[list[sx.Expr], list[sx.Expr]]:
             first_var = next((v for v in sources if v.type.shape[d] is not None), sources[0])
             for other in sources:
                 size = dim_size(fn, other, d)
-                if fn.code(size) != fn.code(first) and not intforms.same_length(
-                        other, d, first_var, d, fn.module.plan.within):  # (as built)
+                if fn.code(size) != fn.code(first) and not fn.module.plan.facts.same(
+                        other, d, first_var, d):  # (equal as the graph builds them)
                     mismatches.append(sx.compare("!=", size, first))
     return dims, mismatches
 
@@ -125,81 +124,93 @@ def node_index(var) -> int:
 
 @register(Elemwise)
 def lower_Elemwise(op, node, fn):
-    outputs = node.outputs
-    ndim = outputs[0].type.ndim
-    if ndim == 0:
-        exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
-        dtypes = [v.type.dtype for v in node.inputs]
-        for var, expr in zip(outputs, exprs, strict=True):
-            expr = scalar_result(expr, var.type.dtype, dtypes)
-            if sx.is_simple(expr):  # a name, a number, ``x.shape[0]``: no local
-                fn.alias(var, expr)
-            else:
-                fn.bind(var, expr, hint=_hint(op, var))
+    if node.outputs[0].type.ndim == 0:
+        _lower_scalars(op, node, fn)
         return
-
     dims, mismatches = output_dims(fn, node)
     check_shapes(fn, mismatches, "Elemwise")
-    from .reduction import Accumulator, fusable_reductions
-
-    # Per output: the array it is stored in (or None), and the reductions accumulated
-    # in this loop nest: full reductions, and row reductions that all keep the same
-    # ``kept`` leading dimensions.
-    targets: list = []
-    kept = None
-    if len(outputs) == 1 and outputs[0] in fn.destinations:
-        targets = [(fn.into_destination(outputs[0], dims), [])]
-    else:
-        shape = None
-        for var in outputs:
-            fusable = fusable_reductions(fn, var, kept)
-            accumulators, stored = [], True
-            if fusable is not None:
-                reductions, kept, stored = fusable
-                fn.fused[var] = reductions
-                accumulators = [Accumulator(fn, r, dims) for r in reductions]
-            if not stored:
-                targets.append((None, accumulators))
-                continue
-            if shape is None:
-                shape = whole_shape(fn, node, dims)
-            targets.append((fn.allocate(var, shape, var.type.dtype, _hint(op, var)),
-                            accumulators))
-    kept = kept or 0
+    targets, kept = _targets(op, node, fn, dims)
     accumulators = [a for _, accs in targets for a in accs]
-    with fn.indices(ndim) as indices:
+    with fn.indices(len(dims)) as indices:
         with fn.block() as body:
-            args = loop_reads(fn, node.inputs, indices)
-            exprs = scalar_apply(op.scalar_op, args, node, fn)
-            for var, (target, accs), expr in zip(outputs, targets, exprs, strict=True):
-                if accs and is_int(var.type.dtype):
-                    # Numba computes narrow integers in int64; an array store wraps
-                    # them around to the dtype, and so must the value accumulated.
-                    expr = cast_if_unnatural(expr, var.type.dtype)
-                if (target is not None) + len(accs) > 1 and not is_atomic(expr):
-                    # stored and reduced, or reduced twice: computed once, into a local
-                    expr = fn.bind_name(fn.fresh(_hint(op, var)), expr)
-                if target is not None:
-                    fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]),
-                                      expr))
-                for a in accs:
-                    fn.emit(a.update(expr))
-        inner = sx.for_nest(indices[kept:], dims[kept:], body)
-        # Full reductions start before the loops; row reductions at each row.
-        full = [a for a in accumulators if not a.kept]
-        inits = [a.init() for a in accumulators if a.kept]
-        if kept:
-            stores = [s for a in accumulators for s in a.store(indices[:kept])]
-            loops = sx.for_nest(indices[:kept], dims[:kept], [*inits, *inner, *stores])
-            loops = ([*(a.init() for a in full), *loops] if full
-                     else independent_loops(fn, dims, loops))
-        elif full:
-            loops = reduction_loops(fn, full, indices, dims, body)
-        else:
-            loops = independent_loops(fn, dims, inner)
+            _element_body(op, node, fn, targets, indices)
+        loops = _loop_nest(fn, accumulators, indices, dims, kept, body)
     fn.emit(*loops)
     for a in accumulators:
         a.finish()
+
+
+def _lower_scalars(op, node, fn) -> None:
+    """A 0-d Elemwise: its values, bound to locals (or inline when as short)."""
+    exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
+    dtypes = [v.type.dtype for v in node.inputs]
+    for var, expr in zip(node.outputs, exprs, strict=True):
+        expr = scalar_result(expr, var.type.dtype, dtypes)
+        if sx.is_simple(expr):  # a name, a number, ``x.shape[0]``: no local
+            fn.alias(var, expr)
+        else:
+            fn.bind(var, expr, hint=_hint(op, var))
+
+
+def _targets(op, node, fn, dims) -> tuple[list, int]:
+    """Per output: the array it is stored in (or None), and the reductions
+    accumulated in this loop nest: full reductions, and row reductions that all keep
+    the same ``kept`` leading dimensions (returned too, 0 for none)."""
+    from .reduction import Accumulator, fusable_reductions
+
+    outputs = node.outputs
+    if len(outputs) == 1 and outputs[0] in fn.destinations:
+        return [(fn.into_destination(outputs[0], dims), [])], 0
+    targets, kept, shape = [], None, None
+    for var in outputs:
+        fusable = fusable_reductions(fn, var, kept)
+        accumulators, stored = [], True
+        if fusable is not None:
+            reductions, kept, stored = fusable
+            fn.fused[var] = reductions
+            accumulators = [Accumulator(fn, r, dims) for r in reductions]
+        if not stored:
+            targets.append((None, accumulators))
+            continue
+        if shape is None:
+            shape = whole_shape(fn, node, dims)
+        targets.append((fn.allocate(var, shape, var.type.dtype, _hint(op, var)),
+                        accumulators))
+    return targets, kept or 0
+
+
+def _element_body(op, node, fn, targets, indices) -> None:
+    """One element's values: stored, and accumulated into the reductions."""
+    args = loop_reads(fn, node.inputs, indices)
+    exprs = scalar_apply(op.scalar_op, args, node, fn)
+    for var, (target, accs), expr in zip(node.outputs, targets, exprs, strict=True):
+        if accs and is_int(var.type.dtype):
+            # Numba computes narrow integers in int64; an array store wraps them
+            # around to the dtype, and so must the value accumulated.
+            expr = cast_if_unnatural(expr, var.type.dtype)
+        if (target is not None) + len(accs) > 1 and not is_atomic(expr):
+            # stored and reduced, or reduced twice: computed once, into a local
+            expr = fn.bind_name(fn.fresh(_hint(op, var)), expr)
+        if target is not None:
+            fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]), expr))
+        for a in accs:
+            fn.emit(a.update(expr))
+
+
+def _loop_nest(fn, accumulators, indices, dims, kept: int, body) -> list:
+    """The loops around ``body``: full reductions start before them, row
+    reductions at each of the ``kept`` leading positions."""
+    inner = sx.for_nest(indices[kept:], dims[kept:], body)
+    full = [a for a in accumulators if not a.kept]
+    inits = [a.init() for a in accumulators if a.kept]
+    if kept:
+        stores = [s for a in accumulators for s in a.store(indices[:kept])]
+        loops = sx.for_nest(indices[:kept], dims[:kept], [*inits, *inner, *stores])
+        return ([*(a.init() for a in full), *loops] if full
+                else independent_loops(fn, dims, loops))
+    if full:
+        return reduction_loops(fn, full, indices, dims, body)
+    return independent_loops(fn, dims, inner)
 
 
 @register(DimShuffle)

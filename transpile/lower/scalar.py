@@ -700,7 +700,7 @@ class _Decided:
 def scalar_Composite(op, args, node, fn):
     forms = None
     if all(getattr(v.type, "ndim", None) == 0 for v in node.inputs):  # 0-d tensors
-        forms = [intforms.form_of(v, memo=fn.module.plan.forms) for v in node.inputs]
+        forms = [fn.module.plan.facts.form(v) for v in node.inputs]
         if not any(forms):
             forms = None
     return scalar_graph(op.fgraph.inputs, op.fgraph.outputs, args, fn, forms)

@@ -118,7 +118,7 @@ def _tap_name(base: str, tap: int) -> str:
     return f"{base}_tm{-tap}" if tap < 0 else f"{base}_tp{tap}"
 
 
-def _inner_graph(op, fn):
+def _inner_graph(op, node, fn):
     from pytensor.graph.fg import FunctionGraph
     from pytensor.graph.replace import clone_replace
 
@@ -135,6 +135,7 @@ def _inner_graph(op, fn):
     fgraph = FunctionGraph(inputs, outputs, clone=False)
     if fn.module.rewrite_inner_graphs:
         rewrite(fgraph)
+    fn.module.plan.enter(node, fgraph)
     fn.module.plan.add_graph(fgraph)
     return fgraph
 
@@ -265,7 +266,7 @@ class _ScanLowering:
 
     def __init__(self, op, node, fn):
         self.op, self.node, self.fn, self.info = op, node, fn, op.info
-        self.fgraph = _inner_graph(op, fn)
+        self.fgraph = _inner_graph(op, node, fn)
         inner_in, inner_out = self.fgraph.inputs, self.fgraph.outputs
         outer_in, outer_out = node.inputs, node.outputs
         info = self.info
@@ -426,17 +427,14 @@ class _ScanLowering:
         """The body's inputs: a sequence's entry, the taps, the states, the rest."""
         fn, op, t = self.fn, self.op, self.t
         outer_in, inner_in = self.node.inputs, self.fgraph.inputs
-        within = fn.module.plan.within
         for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in),
                                         strict=True):
-            within[inner_var] = (outer_seq, 1)
             base = _base_name(outer_seq, inner_var) or "seq"
             _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
                   f"{base}_t", fn.expr(outer_seq))
         for k, (buf, base, taps, inner_vars) in enumerate(zip(
                 self.buffers, self.bases, self.taps, self.inner_in, strict=True)):
             for tap, inner_var in zip(taps, inner_vars, strict=True):
-                within[inner_var] = (self.outer_in[k], 1)
                 _read(fn, inner_var, sx.subscript(buf, [self.entry(k, tap)]),
                       _tap_name(base, tap), buf)
         for state, inner_var in zip(self.untraced, op.inner_untraced_sit_sot(inner_in),
@@ -445,8 +443,6 @@ class _ScanLowering:
                 inner_var.type, "ndim", 0) else None)
         for outer_v, inner_var in zip(op.outer_non_seqs(outer_in),
                                       op.inner_non_seqs(inner_in), strict=True):
-            if hasattr(outer_v.type, "ndim"):
-                within[inner_var] = (outer_v, 0)
             fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
             if outer_v in fn.transposes:
                 fn.transposes[inner_var] = fn.transposes[outer_v]

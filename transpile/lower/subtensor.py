@@ -13,7 +13,6 @@ from pytensor.tensor.subtensor import (
     indices_from_subtensor,
 )
 
-from .. import intforms
 from .. import syntax as sx
 from ..dtypes import is_complex, typed_literal
 from ..registry import register
@@ -42,9 +41,9 @@ def _whole(fn, x, axis: int, entry) -> bool:
         return False
     if entry.stop is None:
         return True
-    stop = intforms.form_of(entry.stop)
-    return stop is not None and stop == intforms.length_of(x, axis,
-                                                           within=fn.module.plan.within)
+    facts = fn.module.plan.facts
+    stop = facts.form(entry.stop)
+    return stop is not None and stop == facts.length(x, axis)
 
 
 @register(Subtensor)
@@ -93,9 +92,9 @@ def lower_IncSubtensor(op, node, fn):
     if checked:  # lengths the graph shows to be the window's need no check
         entries = get_idx_list([x, *idx], op.idx_list)
         offset = _window_ndim(op.idx_list, x.type.ndim) - y.type.ndim
-        within = fn.module.plan.within
-        checked = [d for d in checked if intforms.length_of(y, d, within=within)
-                   != intforms.sliced_length(x, entries, offset + d, within=within)]
+        facts = fn.module.plan.facts
+        checked = [d for d in checked
+                   if facts.length(y, d) != facts.sliced(x, entries, offset + d)]
     if not _window_ndim(op.idx_list, x.type.ndim):  # one element
         fn.emit(sx.augassign(slot, "+", value))
         return
