@@ -171,7 +171,6 @@ def removable_outputs(op, dead) -> list[int]:
 def remove_dead_scan_outputs(fgraph) -> None:
     """Replace every Scan with outputs nothing reads by one without them."""
     from pytensor.scan.op import Scan
-    from pytensor.scan.utils import compress_outs
 
     for node in fgraph.toposort():
         if not isinstance(node.op, Scan) or node not in fgraph.apply_nodes:
@@ -181,15 +180,53 @@ def remove_dead_scan_outputs(fgraph) -> None:
         removed = removable_outputs(op, dead) if dead else []
         if not removed or len(removed) == len(node.outputs):
             continue
-        inner_in, inner_out, info, outer_in, moved = compress_outs(op, removed, node.inputs)
+        inner_in, inner_out, info, outer_in = _without(op, node.inputs, set(removed))
         new_op = Scan(inner_in, inner_out, info, mode=op.mode, profile=op.profile,
                       truncate_gradient=op.truncate_gradient, name=op.name,
                       allow_gc=op.allow_gc)
         new_outs = new_op(*outer_in, return_list=True)
-        pairs = [(node.outputs[old], new_outs[new]) for old, new in moved.items()
-                 if old < len(node.outputs) and old not in removed
-                 and fgraph.clients.get(node.outputs[old])]
+        kept = [k for k in range(len(node.outputs)) if k not in removed]
+        pairs = [(node.outputs[old], new) for old, new in zip(kept, new_outs, strict=True)
+                 if fgraph.clients.get(node.outputs[old])]
         fgraph.replace_all(pairs, reason="remove_dead_scan_outputs")
+
+
+def _without(op, outer_inputs, removed: set):
+    """A Scan's inner inputs and outputs, its info and its outer inputs, without the
+    outer outputs ``removed`` (their taps, inner results and outer inputs)."""
+    info = op.info
+    in_groups, out_groups, condition = _groups(op)
+    counts = [info.n_mit_mot, info.n_mit_sot, info.n_sit_sot, info.n_nit_sot,
+              info.n_untraced_sit_sot]
+    starts = [sum(counts[:j]) for j in range(len(counts))]
+    kinds = [[k for k in range(start, start + n) if k not in removed]
+             for start, n in zip(starts, counts, strict=True)]
+    mitmot, mitsot, sitsot, nitsot, untraced = kinds
+
+    def picked(seq, kind: int):  # the entries of the kept outputs of one kind
+        return [seq[k - starts[kind]] for k in kinds[kind]]
+
+    new_info = dataclasses.replace(
+        info,
+        mit_mot_in_slices=tuple(picked(info.mit_mot_in_slices, 0)),
+        mit_mot_out_slices=tuple(picked(info.mit_mot_out_slices, 0)),
+        mit_sot_in_slices=tuple(picked(info.mit_sot_in_slices, 1)),
+        sit_sot_in_slices=tuple(picked(info.sit_sot_in_slices, 2)),
+        n_nit_sot=len(nitsot), n_untraced_sit_sot=len(untraced))
+    states = [*mitmot, *mitsot, *sitsot, *untraced]
+    inner_in = [*op.inner_seqs(op.inner_inputs),
+                *(v for k in states for v in in_groups[k]),
+                *op.inner_non_seqs(op.inner_inputs)]
+    inner_out = [v for k in [*mitmot, *mitsot, *sitsot, *nitsot, *untraced]
+                 for v in out_groups[k]] + condition
+    traced = [*op.outer_mitmot(outer_inputs), *op.outer_mitsot(outer_inputs),
+              *op.outer_sitsot(outer_inputs)]
+    outer_in = [outer_inputs[0], *op.outer_seqs(outer_inputs),
+                *(traced[k] for k in [*mitmot, *mitsot, *sitsot]),
+                *picked(op.outer_untraced_sit_sot(outer_inputs), 4),
+                *picked(op.outer_nitsot(outer_inputs), 3),
+                *op.outer_non_seqs(outer_inputs)]
+    return inner_in, inner_out, new_info, outer_in
 
 
 # ---- reads of the last entries ----------------------------------------------------
