@@ -16,6 +16,7 @@ import pytensor.tensor as pt
 import pytest
 from fuzz import Case, random_case
 from oracle import compare, transpile_module
+from pytensor.graph.replace import clone_replace
 from test_format import mlp_graph
 from test_fuzz import check_case
 
@@ -32,7 +33,7 @@ def helper_calls(module, entry: str = "kernel") -> Counter:
 def twice(case: Case) -> Case:
     """``case``'s expressions, then the same expressions over copies of its inputs."""
     copies = [var.type(f"{var.name}_again") for var in case.inputs]
-    again = pytensor.clone_replace(case.outputs, dict(zip(case.inputs, copies, strict=True)))
+    again = clone_replace(case.outputs, dict(zip(case.inputs, copies, strict=True)))
     values = [np.copy(v) for v in case.values]
     return Case(case.seed, [*case.inputs, *copies], [*case.values, *values],
                 [*case.outputs, *again], [*case.recipes, *(f"again: {r}" for r in case.recipes)])

@@ -26,6 +26,7 @@ and it refuses cycles, too many nodes, over-long names and over-large constants
 
 import functools
 import importlib
+import importlib.util
 import inspect
 import sys
 import types
@@ -310,6 +311,9 @@ class Rebuilder:
 
         if not _within(ref.module, GRAPH_PACKAGES):
             return self.refuse(where, user_module_refusal(ref.path, ref.module))
+        if _within(ref.module, ("pymc",)) and importlib.util.find_spec("pymc") is None:
+            return self.refuse(where, f"{ref.path!r} is PyMC's, and PyMC is not installed "
+                               "here (pip install pymc)")
         return self.refuse(where, f"refusing global {ref.path!r}: not something a graph "
                            "is made of")
 
@@ -542,6 +546,9 @@ class Rebuilder:
             if key in used or key in KNOWN_CACHES or key in IN_PLACE or key.startswith("__"):
                 continue  # dunder keys are documentation PyTensor attaches (__doc__)
             if key not in built:
+                if _is_plain(raw) and not _has_text(raw):
+                    continue  # derived data another PyTensor version keeps (2.38's
+                    # Scan.n_outs, DimShuffle.transposition); this one never reads it
                 raise self.refuse(where, f"the Op carries attribute {key!r}, which "
                                   f"{type(op).__name__} does not have")
             if _is_plain(raw) and _has_text(raw):

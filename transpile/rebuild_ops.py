@@ -198,3 +198,45 @@ def rebuild_SymbolicOp(rb, cls, rec, where):
     rb.check_extras(op, state, where, used={*_OFG_DROPPED, *values, "_init_kwargs",
                                             "name", "destroy_map"})
     return op
+
+
+@op_handler("pytensor.tensor.subtensor.Subtensor", "pytensor.tensor.subtensor.IncSubtensor")
+def rebuild_Subtensor(rb, cls, rec, where):
+    """A basic index.  PyTensor 2.38 spells each index input of ``idx_list`` by its
+    scalar type (``(ScalarType(int64), slice(ScalarType(int64), None, None))``), PyTensor
+    3 by its position among the index inputs (``(0, slice(1, None, None))``); a graph
+    pickled in 2.38's spelling is read in 3's when that is the one this PyTensor takes.
+    Props a newer PyTensor added (IncSubtensor's ``destroyhandler_tolerate_aliased``)
+    take their defaults when the pickle has none."""
+    state = rb.state(rec, where)
+    params = init_params(cls)
+    names = [p for p in cls.__props__ if p in state or p not in _DEFAULTED]
+    values = rb.props(cls, state, where, names)
+    if not isinstance(values["idx_list"], (tuple, list)):
+        raise rb.refuse(where, "idx_list is not a sequence")
+    values["idx_list"] = _idx_list_spelling(values["idx_list"])
+    accepted = values if "kwargs" in params else {k: v for k, v in values.items()
+                                                   if k in params}
+    op = rb.build(cls, where, **accepted)
+    rb.check_extras(op, state, where, used={*values, "n_index_vars"})
+    return op
+
+
+# Props a later PyTensor added, whose constructor default is what older graphs meant.
+_DEFAULTED = {"destroyhandler_tolerate_aliased"}
+
+
+def _idx_list_spelling(idx_list):
+    """``idx_list`` in the spelling this PyTensor's Subtensor takes (see above)."""
+    from pytensor.graph.type import Type
+    from pytensor.tensor import subtensor
+
+    if hasattr(subtensor, "index_vars_to_types"):  # 2.38: types are its spelling
+        return idx_list
+    counter = iter(range(len(idx_list) * 3))
+
+    def position(entry):
+        return next(counter) if isinstance(entry, Type) else entry
+
+    return tuple(slice(position(e.start), position(e.stop), position(e.step))
+                 if isinstance(e, slice) else position(e) for e in idx_list)
