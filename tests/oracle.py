@@ -130,6 +130,8 @@ def _input_tolerance(var, inputs) -> dict | None:
 def check_output(got, want, var, label: str, tol: dict | None = None) -> None:
     want = np.asarray(want)
     dtype = np.dtype(var.type.dtype)
+    if want.dtype.kind == "c" and dtype.kind == "f":
+        dtype = want.dtype  # PyTensor 2.38 types a complex QR's factors real
     if var.type.ndim == 0:
         # Numba returns 0-d results as scalars; check the kind, then the value.
         got_arr = np.asarray(got)

@@ -266,6 +266,7 @@ class FunctionBuilder:
         # (``buf.shape[1]`` for ``buf[t]``): allocations sized by them can be hoisted
         self.dims: dict = {}
         self.graph = None  # the FunctionGraph being lowered (for clients)
+        self.depth = 0  # how many inner graphs (Scan or OpFromGraph bodies) deep
         # (parameter, data key) of each data array this function takes (data.py)
         self.data_params: list[tuple[str, str]] = []
         self._blocks: list[list[cst.BaseStatement]] = [[]]
@@ -463,10 +464,18 @@ class FunctionBuilder:
         """Lower an inner graph (a Scan's body, an OpFromGraph's) within the block:
         its clients are the ones asked about (``needed``, ``can_donate``)."""
         outer, self.graph = self.graph, fgraph
+        self.depth += 1
         try:
             yield
         finally:
-            self.graph = outer
+            self.graph, self.depth = outer, self.depth - 1
+
+    def only_returned(self, var) -> bool:
+        """Whether ``var`` is a result of the entry that nothing in the graph reads."""
+        graph = self.graph
+        return graph is not None and self.depth == 0 and var in graph.outputs and all(
+            type(getattr(client, "op", None)).__name__ in ("Output", "NoneType")
+            for client, _ in graph.clients.get(var, ()))
 
     def owns(self, var) -> bool:
         """Whether ``var`` is an array this function allocated (not a view)."""

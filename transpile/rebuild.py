@@ -74,6 +74,14 @@ KNOWN_CACHES = frozenset({
     "nodenames",
 })
 
+# Attributes that one of the PyTensor versions we support derives from an Op's props
+# and the other does not keep: dropped when the pickle comes from that other version.
+DERIVED_ELSEWHERE = frozenset({
+    "n_outs", "transposition",  # 2.38's Scan, DimShuffle
+    "n_index_vars", "_transposition", "is_matrix_transpose",  # PyTensor 3's
+    "is_left_expanded_matrix_transpose",
+})
+
 # What in-place rewrites set on an Op: transpile never writes into an input, whatever
 # an Op says it may destroy, so these are ignored.
 IN_PLACE = frozenset({"destroy_map", "view_map"})
@@ -314,6 +322,14 @@ class Rebuilder:
         if _within(ref.module, ("pymc",)) and importlib.util.find_spec("pymc") is None:
             return self.refuse(where, f"{ref.path!r} is PyMC's, and PyMC is not installed "
                                "here (pip install pymc)")
+        module = sys.modules.get(ref.module)
+        if _within(ref.module, ("pytensor",)) and module is not None \
+                and inspect.getattr_static(module, ref.name.split(".")[0], None) is None:
+            import pytensor
+
+            return self.refuse(where, f"refusing global {ref.path!r}: PyTensor "
+                               f"{pytensor.__version__} has no such name (was the graph "
+                               "pickled by another PyTensor version?)")
         return self.refuse(where, f"refusing global {ref.path!r}: not something a graph "
                            "is made of")
 
@@ -476,7 +492,11 @@ class Rebuilder:
         values = {}
         for prop in names:
             if prop not in state:
-                raise self.refuse(where, f"the Op has no {prop!r}")
+                import pytensor
+
+                raise self.refuse(where, f"the Op has no {prop!r}, which PyTensor "
+                                  f"{pytensor.__version__}'s {cls.__name__} takes (was the "
+                                  "graph pickled by another PyTensor version?)")
             values[prop] = self.data(state[prop], f"{where}: {prop}")
         return values
 
@@ -546,9 +566,8 @@ class Rebuilder:
             if key in used or key in KNOWN_CACHES or key in IN_PLACE or key.startswith("__"):
                 continue  # dunder keys are documentation PyTensor attaches (__doc__)
             if key not in built:
-                if _is_plain(raw) and not _has_text(raw):
-                    continue  # derived data another PyTensor version keeps (2.38's
-                    # Scan.n_outs, DimShuffle.transposition); this one never reads it
+                if key in DERIVED_ELSEWHERE and _is_plain(raw) and not _has_text(raw):
+                    continue  # this PyTensor's class neither keeps nor reads it
                 raise self.refuse(where, f"the Op carries attribute {key!r}, which "
                                   f"{type(op).__name__} does not have")
             if _is_plain(raw) and _has_text(raw):

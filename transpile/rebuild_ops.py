@@ -214,7 +214,7 @@ def rebuild_Subtensor(rb, cls, rec, where):
     values = rb.props(cls, state, where, names)
     if not isinstance(values["idx_list"], (tuple, list)):
         raise rb.refuse(where, "idx_list is not a sequence")
-    values["idx_list"] = _idx_list_spelling(values["idx_list"])
+    values["idx_list"] = _idx_list_spelling(rb, values["idx_list"], where)
     accepted = values if "kwargs" in params else {k: v for k, v in values.items()
                                                    if k in params}
     op = rb.build(cls, where, **accepted)
@@ -226,12 +226,19 @@ def rebuild_Subtensor(rb, cls, rec, where):
 _DEFAULTED = {"destroyhandler_tolerate_aliased"}
 
 
-def _idx_list_spelling(idx_list):
+def _idx_list_spelling(rb, idx_list, where):
     """``idx_list`` in the spelling this PyTensor's Subtensor takes (see above)."""
+    import pytensor
     from pytensor.graph.type import Type
     from pytensor.tensor import subtensor
 
     if hasattr(subtensor, "index_vars_to_types"):  # 2.38: types are its spelling
+        parts = [p for e in idx_list for p in ((e.start, e.stop, e.step)
+                                               if isinstance(e, slice) else (e,))]
+        if any(isinstance(p, int) for p in parts):
+            raise rb.refuse(where, f"an idx_list in PyTensor 3's spelling, which PyTensor "
+                            f"{pytensor.__version__} cannot read: pickle the graph with "
+                            "the PyTensor that will read it")
         return idx_list
     counter = iter(range(len(idx_list) * 3))
 

@@ -90,7 +90,7 @@ def sort_option(fn, node) -> sx.Expr:
     return fn.helper(SORTS[sort])
 
 
-def bind_results(fn, value, results) -> list[str]:
+def bind_results(fn, value, results, cast: bool = True) -> list[str]:
     """``a, b, c = value`` (``a = value`` for one); ``results`` gives, per value
     returned, ``(var, hint, dtype)``: the output it is (None for one the node does
     not return), a name hint and the dtype the helper returns it in.  An output of
@@ -104,7 +104,7 @@ def bind_results(fn, value, results) -> list[str]:
     for name, (var, hint, dtype) in zip(names, results, strict=True):
         if var is None:
             continue
-        if var.type.dtype == dtype:
+        if var.type.dtype == dtype or not cast:
             fn.values[var] = sx.name(name)
         else:
             fn.bind(var, sx.method(sx.name(name), "astype", dtype_attr(var.type.dtype)),
@@ -163,6 +163,26 @@ def lower_Eigvalsh(op, node, fn):
     fn.contiguous.add(w)
 
 
+def _qr_dtype(node, fn) -> str:
+    """The dtype QR's factors are computed and returned in.  PyTensor 2.38 types the
+    factors of a complex matrix real (3.0 types them complex), while every mode of
+    its returns the complex values: these are returned as they are when the entry
+    returns them and nothing reads them.  A graph that computes on them is refused:
+    PyTensor's C backend would compute on real numbers, its Python and Numba modes on
+    complex ones."""
+    dtype = node.outputs[0].type.dtype
+    x_dtype = node.inputs[0].type.dtype
+    factors = node.outputs[:-1] if node.op.pivoting else node.outputs
+    if not is_complex(x_dtype) or is_complex(dtype):
+        return dtype
+    if all(fn.only_returned(var) for var in factors):
+        return x_dtype
+    raise UnsupportedOpError(
+        f"{node.op} of a {x_dtype} matrix: PyTensor types its factors {dtype}, but "
+        "computes them complex; transpile returns them as PyTensor does when the entry "
+        f"returns them, and cannot compute on them (node {node})")
+
+
 _QR_RESULTS = {  # mode -> the helper and its results but the pivots
     "full": ("qr_full", ["q", "r"]),
     "economic": ("qr_economic", ["q", "r"]),
@@ -174,7 +194,7 @@ _QR_RESULTS = {  # mode -> the helper and its results but the pivots
 @register(QR)
 def lower_QR(op, node, fn):
     (x,) = node.inputs
-    dtype = node.outputs[0].type.dtype
+    dtype = _qr_dtype(node, fn)
     check_lapack_dtype(node, dtype)
     if op.mode not in _QR_RESULTS:
         raise UnsupportedOpError(f"QR with mode={op.mode!r} is not supported (node {node})")
@@ -184,7 +204,7 @@ def lower_QR(op, node, fn):
     results = [(var, hint, dtype) for var, hint in zip(outputs, hints, strict=True)]
     results.append((pivots, "pivots", "int32"))
     value = helper_call(fn, helper, operand(fn, x, dtype), pivoting=op.pivoting)
-    bind_results(fn, value, results)
+    bind_results(fn, value, results, cast=dtype == node.outputs[0].type.dtype)
 
 
 @register(LU)
