@@ -29,22 +29,39 @@ def comments(source: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def named_ops(text: str) -> list[str]:
-    """The Ops a comment names: one, or an Elemwise and each reduction accumulated in
-    its loop (``Sum{axes=None} x3`` three times)."""
-    if not text.endswith(FUSED):
-        return [text]
-    op, fused = text[:-len(FUSED)].split(" and ", 1)
-    ops = [op]
-    for part in re.split(r", (?![^{]*\})", fused):  # commas outside braces
+def _split(text: str) -> list[str]:
+    ops = []
+    for part in re.split(r", (?![^{]*\})", text):  # commas outside braces
         times = re.fullmatch(r"(.*) x(\d+)", part)
         ops += [times.group(1)] * int(times.group(2)) if times else [part]
     return ops
 
 
+def loop_parts(text: str) -> tuple[list[str], list[str]]:
+    """The Elemwise Ops of a loop's comment, and the reductions accumulated in it
+    (``A, B and Sum{axes=None} x2, in one loop``; ``A and B, in one loop`` for two
+    Elemwise nodes and no reduction)."""
+    if not text.endswith(FUSED):
+        return [text], []
+    head, tail = text[:-len(FUSED)].split(" and ", 1)
+    members, rest = _split(head), _split(tail)
+    reductions = [op for op in rest if REDUCTION.match(op)]
+    return members + [op for op in rest if not REDUCTION.match(op)], reductions
+
+
+REDUCTION = re.compile(r"(Sum|Prod|Max|Min|All|Any|CAReduce)\{")
+
+
+def named_ops(text: str) -> list[str]:
+    """The Ops a comment names: one, or the Elemwise nodes of a loop and each
+    reduction accumulated in it (``Sum{axes=None} x3`` three times)."""
+    members, reductions = loop_parts(text)
+    return members + reductions
+
+
 def fused_reductions(source: str) -> int:
     """How many reductions are accumulated in the loop of the Elemwise feeding them."""
-    return sum(len(named_ops(text)) - 1 for _, _, text in comments(source))
+    return sum(len(loop_parts(text)[1]) for _, _, text in comments(source))
 
 
 def standalone_reductions(source: str) -> list[str]:

@@ -70,8 +70,8 @@ def _edited(source: Path, out: Path, old: str, new: str) -> Path:
 def test_check_fails_on_an_edited_graph_module(tmp_path):
     folder = EXAMPLES / "logistic_regression"
     # A wrong sign in the loss: 1 + y instead of 1 - y.
-    module = _edited(folder / "kernel.py", tmp_path / "kernel.py", "sub = 1.0 - y[i]",
-                     "sub = 1.0 + y[i]")
+    module = _edited(folder / "kernel.py", tmp_path / "kernel.py", "sub_1 = 1.0 - y[i]",
+                     "sub_1 = 1.0 + y[i]")
     result = _transpile("check", folder / "graph.pkl", module)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "MISMATCH" in result.stdout

@@ -164,33 +164,41 @@ def lower_nodes(fn: FunctionBuilder, nodes) -> None:
 
     in_branches = branch_nodes(fn, nodes)
     outer = fn.graph is not None and fn.module.entry_graph is fn.graph
-    for done, node in enumerate(nodes):
+    plan = fn.module.plan
+    for done, node in enumerate(plan.order(nodes)):
         if outer:
             progress.stage("lowering", done, len(nodes))
-        if node in in_branches or node in fn.module.plan.taken:
-            continue  # lowered by its IfElse, or by the Scan the plan gives it to
+        if node in in_branches or node in plan.taken:
+            continue  # lowered by its IfElse, or by the node the plan gives it to
         lowering = lowering_for(node.op, node)
         block = fn._blocks[-1]
         start = len(block)
         lowering(node.op, node, fn)
+        loop = plan.loops.get(node)
+        members = loop.members if loop is not None else [node]
         if len(block) > start:
-            fused = [str(r.op) for v in node.outputs for r in fn.fused.get(v, ())]
-            block[start] = sx.with_comment(block[start], *_node_comment(node, fused))
+            fused = [str(r.op) for m in members for v in m.outputs
+                     for r in fn.fused.get(v, ())]
+            block[start] = sx.with_comment(block[start], *_node_comment(members, fused))
         for var in node.outputs:
-            if var not in fn.values and var not in fn.fused and fn.needed(var):
+            if var not in fn.values and var not in fn.fused and not plan.is_loop_local(
+                    var) and fn.needed(var):
                 raise TranspileError(f"lowering of {node} did not bind output {var}")
 
 
-def _node_comment(node, fused: list[str]) -> list[str]:
-    """The comment over a node's code: ``Op``; for an Elemwise with reductions
-    accumulated in its loop, ``Op and Sum{axes=None} x3, Max{axes=None}, in one
-    loop``, wrapped over as many lines as it takes (continued lines indented)."""
-    if not fused:
-        return [str(node.op)]
-    counts = Counter(fused)
-    parts = [f"{name} x{counts[name]}" if counts[name] > 1 else name for name in counts]
+def _node_comment(members, fused: list[str]) -> list[str]:
+    """The comment over a node's code: ``Op``; for Elemwise nodes computed in one
+    loop with reductions accumulated in it, ``Op, Op and Sum{axes=None} x3,
+    Max{axes=None}, in one loop``, wrapped over as many lines as it takes
+    (continued lines indented)."""
+    if not fused and len(members) == 1:
+        return [str(members[0].op)]
+    ops, reductions = ([f"{name} x{n}" if n > 1 else name for name, n in Counter(
+        names).items()] for names in ([sx.one_line(str(m.op)) for m in members], fused))
+    if not reductions:
+        ops, reductions = ops[:-1], ops[-1:]
     keep = "\N{NO-BREAK SPACE}"  # textwrap breaks at ASCII spaces only
-    text = f"{sx.one_line(str(node.op))} and {', '.join(parts)}, in one loop"
+    text = f"{', '.join(ops)} and {', '.join(reductions)}, in one loop"
     text = text.replace(" in one loop", keep.join(["", "in", "one", "loop"]))
     return [line.replace(keep, " ") for line in textwrap.wrap(
         text, sx.COMMENT_WIDTH, subsequent_indent=" " * 4, break_long_words=False,

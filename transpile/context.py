@@ -260,6 +260,8 @@ class FunctionBuilder:
         # Elemwise result -> the reduction nodes accumulated in the Elemwise's loop
         # (the result itself is stored only if something else reads it)
         self.fused: dict = {}
+        # a loop member's result -> its value in the loop body, for later members
+        self.loop_values: dict = {}
         self._loops: list[_Loop] = []  # the Scan loops being lowered, innermost last
         self.transposes: dict = {}  # variable -> the matrix it is the transpose of
         # variable -> its lengths as expressions that hold in every step of a loop

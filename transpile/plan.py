@@ -70,6 +70,7 @@ class Plan:
         self.scans: dict = {}  # Scan node -> ScanLayout
         self.taken: dict = {}  # node -> the Scan node whose lowering binds its outputs
         self.facts = Facts()  # integers and lengths (intforms.py)
+        self.loops: dict = {}  # Elemwise node -> its Loop (fusion.py)
 
     def enter(self, node, fgraph) -> None:
         """Before a Scan's body (``fgraph``) is planned: its inputs have the lengths
@@ -101,7 +102,8 @@ class Plan:
         canonical_scan_reads(fgraph)  # done before rewriting too; here for --no-rewrite
         remove_dead_scan_outputs(fgraph)
         self.facts.learn(fgraph)
-        for node in fgraph.toposort():
+        self._add_loops(fgraph, fgraph.toposort())
+        for node in fgraph.toposort():  # (the loops may have split a 0-d Composite)
             if isinstance(node.op, Scan):
                 layout = _layout(fgraph, node)
                 if not layout:
@@ -118,6 +120,57 @@ class Plan:
                         for client, _ in fgraph.clients[buffer]:
                             if client is not node:  # the SetSubtensor into it
                                 self.taken[client] = node
+
+
+    def _add_loops(self, fgraph, nodes) -> None:
+        from .fusion import plan_loops
+
+        for loop in plan_loops(fgraph, self.facts, nodes):
+            first = loop.members[0]
+            for node in loop.members:
+                self.loops[node] = loop
+                if node is not first:
+                    self.taken[node] = first
+            for reductions in loop.reductions.values():
+                for node in reductions:
+                    self.taken[node] = first
+
+    def is_loop_local(self, var) -> bool:
+        """Whether ``var`` is a result of a loop that lives only in its body."""
+        loop = self.loops.get(var.owner)
+        return loop is not None and loop.local(var)
+
+    def order(self, nodes) -> list:
+        """``nodes`` (a toposort) in the order they are lowered: a loop of several
+        members is lowered as one node, at the first member, after everything its
+        members read from outside it."""
+        position = {node: k for k, node in enumerate(nodes)}
+        if not any(len(self.loops[n].members) > 1 for n in nodes if n in self.loops):
+            return list(nodes)
+
+        def members(node) -> list:
+            loop = self.loops.get(node)
+            return loop.members if loop is not None else [node]
+
+        def reads(node) -> list:
+            inside = set(members(node))
+            return [members(v.owner)[0] for m in inside for v in m.inputs
+                    if v.owner in position and v.owner not in inside]
+
+        done, ordered = set(), []
+        for node in nodes:
+            todo = [(members(node)[0], False)]
+            while todo:  # depth first, each node after what it reads
+                current, ready = todo.pop()
+                if current in done:
+                    continue
+                if ready:
+                    done.update(members(current))
+                    ordered.extend(members(current))
+                    continue
+                todo.append((current, True))
+                todo.extend((n, False) for n in reversed(reads(current)) if n not in done)
+        return ordered
 
 
 # ---- dead outputs ---------------------------------------------------------------

@@ -55,31 +55,29 @@ def kernel(X, y, w, b):
         raise AssertionError(
             "Could not broadcast dimensions. Broadcasting is only allowed along axes that have a statically known length 1. Use `specify_broadcastable` to inform PyTensor of a known shape."
         )
+    # Composite{cast{float64}(i0)}
+    convert_to_float64 = np.float64(y.shape[0])
     # Gemv{no_inplace}
     dot = np.dot(X, w)
-    # Composite{...} and Sum{axes=None}, in one loop
+    # Composite{...}, Composite{((i0 / i1) - (i2 / i3))} and Sum{axes=None}
+    #     x2, in one loop
     if dot.shape[0] != y.shape[0]:
         raise ValueError("Elemwise: input shapes do not match")
-    mul = np.empty(y.shape, dtype=np.float64)
-    mul_1 = np.empty(y.shape, dtype=np.float64)
+    sub = np.empty(y.shape, dtype=np.float64)
     sum_ = 0.0
+    grad_b = 0.0
     for i in range(y.shape[0]):
         add = dot[i] + b
         softplus_1, softplus_neg, sigmoid_1 = softplus_sigmoid(add)
-        sub = 1.0 - y[i]
-        sum_ = sum_ + (-1.0 * y[i] * softplus_neg + -1.0 * sub * softplus_1)
-        mul[i] = -1.0 * sub * sigmoid_1
-        mul_1[i] = -1.0 * y[i] * (1.0 - sigmoid_1)
-    # Composite{...}
-    convert_to_float64 = np.float64(y.shape[0])
-    loss = -(sum_ / convert_to_float64)
-    # Composite{((i0 / i1) - (i2 / i3))} and Sum{axes=None}, in one loop
-    sub_1 = np.empty(mul_1.shape, dtype=np.float64)
-    grad_b = 0.0
-    for i in range(mul_1.shape[0]):
-        sub_2 = mul_1[i] / convert_to_float64 - mul[i] / convert_to_float64
-        sub_1[i] = sub_2
+        sub_1 = 1.0 - y[i]
+        sum_ = sum_ + (-1.0 * y[i] * softplus_neg + -1.0 * sub_1 * softplus_1)
+        mul = -1.0 * sub_1 * sigmoid_1
+        mul_1 = -1.0 * y[i] * (1.0 - sigmoid_1)
+        sub_2 = mul_1 / convert_to_float64 - mul / convert_to_float64
+        sub[i] = sub_2
         grad_b = grad_b + sub_2
     # Gemv{no_inplace}
-    grad_w = np.dot(sub_1, X)
+    grad_w = np.dot(sub, X)
+    # Composite{(-(i0 / cast{float64}(i1)))}
+    loss = -(sum_ / np.float64(y.shape[0]))
     return (loss, grad_w, grad_b)

@@ -74,6 +74,8 @@ def whole_shape(fn, node, dims) -> sx.Expr:
 
 def element(fn, var, indices) -> sx.Expr:
     """The element of ``var`` at the loop position (index 0 along broadcast dims)."""
+    if var in fn.loop_values:  # computed by an earlier member of the same loop
+        return fn.loop_values[var]
     if var in fn.broadcast_scalars:  # a scalar given dimensions only to broadcast
         return fn.broadcast_scalars[var]
     if var.type.ndim == 0:
@@ -124,17 +126,29 @@ def node_index(var) -> int:
 
 @register(Elemwise)
 def lower_Elemwise(op, node, fn):
+    """The loop nest of ``node`` and of the loop's other members, with the
+    reductions accumulated in it, as the plan groups them (fusion.py)."""
     if node.outputs[0].type.ndim == 0:
         _lower_scalars(op, node, fn)
         return
+    loop = fn.module.plan.loops.get(node)
+    members = loop.members if loop is not None else [node]
     dims, mismatches = output_dims(fn, node)
+    for member in members[1:]:
+        mismatches += _outside_mismatches(fn, member, loop, dims)
     check_shapes(fn, mismatches, "Elemwise")
-    targets, kept = _targets(op, node, fn, dims)
-    accumulators = [a for _, accs in targets for a in accs]
+    shape = whole_shape(fn, node, dims)
+    targets = {m: _targets(m, fn, dims, loop, shape) for m in members}
+    accumulators = [a for m in members for _, accs in targets[m] for a in accs]
     with fn.indices(len(dims)) as indices:
         with fn.block() as body:
-            _element_body(op, node, fn, targets, indices)
-        loops = _loop_nest(fn, accumulators, indices, dims, kept, body)
+            for member in members:
+                _element_body(member, fn, targets[member], indices, loop)
+        loops = _loop_nest(fn, accumulators, indices, dims,
+                           loop.kept if loop is not None else 0, body)
+    for member in members:
+        for var in member.outputs:
+            fn.loop_values.pop(var, None)
     fn.emit(*loops)
     for a in accumulators:
         a.finish()
@@ -152,35 +166,48 @@ def _lower_scalars(op, node, fn) -> None:
             fn.bind(var, expr, hint=_hint(op, var))
 
 
-def _targets(op, node, fn, dims) -> tuple[list, int]:
-    """Per output: the array it is stored in (or None), and the reductions
-    accumulated in this loop nest: full reductions, and row reductions that all keep
-    the same ``kept`` leading dimensions (returned too, 0 for none)."""
-    from .reduction import Accumulator, fusable_reductions
-
-    outputs = node.outputs
-    if len(outputs) == 1 and outputs[0] in fn.destinations:
-        return [(fn.into_destination(outputs[0], dims), [])], 0
-    targets, kept, shape = [], None, None
-    for var in outputs:
-        fusable = fusable_reductions(fn, var, kept)
-        accumulators, stored = [], True
-        if fusable is not None:
-            reductions, kept, stored = fusable
-            fn.fused[var] = reductions
-            accumulators = [Accumulator(fn, r, dims) for r in reductions]
-        if not stored:
-            targets.append((None, accumulators))
+def _outside_mismatches(fn, member, loop, dims) -> list:
+    """A later member's inputs from outside the loop whose lengths may differ from
+    the loop's (the graph does not build them equal)."""
+    first = loop.members[0].outputs[0]
+    tests = []
+    for var in dict.fromkeys(member.inputs):
+        if var.owner in loop.order:
             continue
-        if shape is None:
-            shape = whole_shape(fn, node, dims)
-        targets.append((fn.allocate(var, shape, var.type.dtype, _hint(op, var)),
-                        accumulators))
-    return targets, kept or 0
+        for d, static in enumerate(var.type.shape):
+            if static == 1 or fn.module.plan.facts.same(var, d, first, d):
+                continue
+            size = dim_size(fn, var, d)
+            if fn.code(size) != fn.code(dims[d]):
+                tests.append(sx.compare("!=", size, dims[d]))
+    return tests
 
 
-def _element_body(op, node, fn, targets, indices) -> None:
-    """One element's values: stored, and accumulated into the reductions."""
+def _targets(node, fn, dims, loop, shape) -> list:
+    """Per output: the array it is stored in (None for a loop local), and the
+    reductions accumulated from it in this loop nest."""
+    from .reduction import Accumulator
+
+    targets = []
+    for var in node.outputs:
+        reductions = loop.reductions.get(var, []) if loop is not None else []
+        if reductions:
+            fn.fused[var] = reductions
+        accumulators = [Accumulator(fn, r, dims) for r in reductions]
+        if var in fn.destinations:
+            target = fn.into_destination(var, dims)
+        elif loop is None or var in loop.stored:
+            target = fn.allocate(var, shape, var.type.dtype, _hint(node.op, var))
+        else:
+            target = None
+        targets.append((target, accumulators))
+    return targets
+
+
+def _element_body(node, fn, targets, indices, loop) -> None:
+    """One element's values: stored, accumulated into the reductions, and kept for
+    the loop's later members."""
+    op = node.op
     args = loop_reads(fn, node.inputs, indices)
     exprs = scalar_apply(op.scalar_op, args, node, fn)
     for var, (target, accs), expr in zip(node.outputs, targets, exprs, strict=True):
@@ -188,9 +215,16 @@ def _element_body(op, node, fn, targets, indices) -> None:
             # Numba computes narrow integers in int64; an array store wraps them
             # around to the dtype, and so must the value accumulated.
             expr = cast_if_unnatural(expr, var.type.dtype)
-        if (target is not None) + len(accs) > 1 and not is_atomic(expr):
-            # stored and reduced, or reduced twice: computed once, into a local
+        read_later = loop is not None and any(
+            client in loop.order for client, _ in fn.graph.clients.get(var, ()))
+        if read_later:  # the value an array of its dtype would hold (int8 wraps)
+            expr = scalar_result(expr, var.type.dtype, [v.type.dtype for v in node.inputs])
+        uses = (target is not None) + len(accs) + read_later
+        if (uses > 1 or read_later) and not is_atomic(expr):
+            # stored and reduced, reduced twice, or read again: computed once, into a local
             expr = fn.bind_name(fn.fresh(_hint(op, var)), expr)
+        if read_later:
+            fn.loop_values[var] = expr
         if target is not None:
             fn.emit(sx.assign(sx.subscript(target, [sx.name(i) for i in indices]), expr))
         for a in accs:

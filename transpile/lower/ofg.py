@@ -31,6 +31,7 @@ def inner_graph(op, fn):
     made_by_rewrites = OpWithCoreShape is not None and isinstance(op, OpWithCoreShape)
     if fn.module.rewrite_inner_graphs and not made_by_rewrites:
         rewrite(fgraph)
+    fn.module.plan.add_graph(fgraph)
     return fgraph
 
 

@@ -59,30 +59,6 @@ class _ScalarNode:
         self.outputs = [NS(type=NS(dtype=acc_dtype))]
 
 
-def fusable_reductions(fn, var, kept: int | None = None):
-    """``(nodes, kept, stored)``: the reductions of the Elemwise result ``var`` that
-    can be accumulated in the Elemwise's own loop nest, and whether ``var`` must
-    still be stored (something else reads it).  Those are the full reductions
-    (``Sum{axes=None}``) and the reductions over the trailing axes ``k, k+1, ...``
-    (a row sum) for one ``k``: ``kept`` when it is given, else the first such
-    reduction's (returned as ``kept``).  None when there are none."""
-    if var in fn.destinations:
-        return None
-    nodes, stored = [], False
-    for node, _ in fn.clients(var):
-        op = getattr(node, "op", None)
-        if isinstance(op, CAReduce) and getattr(op.scalar_op, "identity", None) is not None:
-            axes = reduced_axes(op, var.type.ndim)
-            k = var.type.ndim - len(axes)
-            if axes and axes == list(range(k, var.type.ndim)) and (
-                    k == 0 or kept in (None, k)):
-                kept = k if k else kept
-                nodes.append(node)
-                continue
-        stored = True
-    return (nodes, kept, stored) if nodes else None
-
-
 class Accumulator:
     """A reduction over trailing axes with a scalar accumulator: ``total = 0.0``
     before the reduced loops, ``total = total + <element>`` in them, and for a
