@@ -93,8 +93,7 @@ def _joined(fgraph, node, loop_of, facts, position) -> Loop | None:
     out = node.outputs[0]
     for var in node.inputs:
         loop = loop_of.get(var.owner)
-        if loop is None or _pattern(out) != loop.pattern or len(out.type.shape) != len(
-                loop.pattern):
+        if loop is None or _pattern(out) != loop.pattern:
             continue
         first = loop.members[0].outputs[0]
         if not all(broadcast or facts.same(out, d, first, d)
@@ -116,6 +115,7 @@ def _free(fgraph, var, loop, position, loop_of) -> bool:
     """Whether ``var`` (or what an ExpandDims of it reads) is a result of a 0-d
     ``Composite`` that ``_split_off`` frees from the loop's results: the result
     does not need them, only the node's other results do."""
+    from pytensor.graph.basic import ancestors
     from pytensor.tensor.elemwise import DimShuffle
 
     while var.owner is not None and isinstance(var.owner.op, DimShuffle):
@@ -127,8 +127,6 @@ def _free(fgraph, var, loop, position, loop_of) -> bool:
     inner = getattr(node.op, "scalar_op", None)
     if not hasattr(inner, "fgraph"):
         return False
-    from pytensor.graph.basic import ancestors
-
     needed = set(ancestors([inner.outputs[k]]))
     if any(_depends(v, loop, position, loop_of) for j, v in enumerate(node.inputs)
            if inner.inputs[j] in needed):
@@ -202,8 +200,8 @@ def _split_off(fgraph, node, k: int) -> bool:
             or len(node.outputs) < 2 or node.outputs[0].type.ndim:
         return False
     inner = op.scalar_op
-    needs = [{j for j, v in enumerate(inner.inputs) if v in set(ancestors([out]))}
-             for out in inner.outputs]
+    needs = [{j for j, v in enumerate(inner.inputs) if v in above}
+             for above in (set(ancestors([out])) for out in inner.outputs)]
     rest = [j for j in range(len(node.outputs)) if j != k]
     if needs[k] >= set().union(*(needs[j] for j in rest)):
         return False

@@ -52,8 +52,8 @@ def double_dtype(dtype: str) -> str:
 
 
 def check_lapack_dtype(node, dtype: str) -> None:
-    """Refuse what LAPACK cannot compute in (an integer-typed result, PyTensor
-    2.38's real-typed QR of a complex matrix)."""
+    """Refuse what LAPACK cannot compute in (an integer-typed result, a real-typed
+    result of complex inputs)."""
     inputs_complex = any(is_complex(v.type.dtype) for v in node.inputs)
     if dtype not in LAPACK_DTYPES or (inputs_complex and not is_complex(dtype)):
         raise UnsupportedOpError(

@@ -116,8 +116,6 @@ class Accumulator:
 def lower_CAReduce(op, node, fn):
     (x,) = node.inputs
     (out,) = node.outputs
-    if node in fn.fused.get(x, ()):  # accumulated in the loop that computed its input
-        return
     hint = _HINTS.get(type(op).__name__, "reduced")
     out_dtype = out.type.dtype
     acc_dtype = getattr(op, "acc_dtype", None) or out_dtype
