@@ -36,6 +36,9 @@ except ImportError:
 
 TIMEOUT = float(os.environ.get("CONFORMANCE_TIMEOUT", 300))  # seconds per subprocess
 HARNESS = Path(__file__).resolve().parent
+# PyTensor's flags as they were before the suite's conftest added its own at session
+# start (on_opt_error=raise, ...): a user runs transpile without those.
+USER_FLAGS = os.environ.get("PYTENSOR_FLAGS")
 
 
 class Unpicklable(Exception):
@@ -133,9 +136,10 @@ def _value_bytes(value) -> bytes:
     return repr(value).encode()
 
 
-def graph_key(graph: Graph) -> str:
-    """A hash of the graph's structure, constants and arguments.  (Pickles of one graph
-    differ from run to run: FunctionGraph timings, set orders; this does not.)"""
+def graph_key(graph: Graph, arguments: bool = True) -> str:
+    """A hash of the graph's structure, constants and (unless ``arguments`` is false)
+    arguments.  (Pickles of one graph differ from run to run: FunctionGraph timings,
+    set orders; this does not.)"""
     from pytensor.graph.basic import Constant
     from pytensor.printing import debugprint
 
@@ -147,7 +151,7 @@ def graph_key(graph: Graph) -> str:
         for var in node.inputs:
             if isinstance(var, Constant):
                 digest.update(_value_bytes(var.data))
-    for value in graph.args:
+    for value in graph.args if arguments else ():
         digest.update(_value_bytes(value))
     return digest.hexdigest()[:24]
 
@@ -196,9 +200,13 @@ def _evaluate(graph: Graph, mode) -> list:
 
 def child_env() -> dict:
     """The environment a user would run in: PYTHONPATH kept (so a worktree's
-    transpile is the one tested), the suite's NUMBA_BOUNDSCHECK dropped, one thread."""
+    transpile is the one tested), the suite's NUMBA_BOUNDSCHECK and PyTensor flags
+    dropped, one thread."""
     env = dict(os.environ)
     env.pop("NUMBA_BOUNDSCHECK", None)
+    env.pop("PYTENSOR_FLAGS", None)
+    if USER_FLAGS is not None:
+        env["PYTENSOR_FLAGS"] = USER_FLAGS
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     return env

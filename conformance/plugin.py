@@ -11,6 +11,8 @@ At configure time, before any test module is imported, it wraps
   outside ``compare_numba_and_py`` (``function(..., mode="NUMBA")`` in test_random.py,
   test_scan.py, ...) becomes a case at its first call, compared with Python mode by the
   suite's default tolerance; its "PyTensor-Numba" column is the test's outcome.
+  A function compiled again from the same graph in one test (``verify_grad`` compiles
+  its cost once per point: hundreds of times) is checked at its first point only.
 
 Records are appended, one JSON line per case, at the end of each test.  A case whose
 graph, arguments and harness/transpile sources are unchanged since its last record is
@@ -134,10 +136,12 @@ class State:
         self.nodeid = None
         self.inside = 0  # > 0 while the suite's own compare runs: no nested cases
         self.cases: list[dict] = []
+        self.graphs: set[str] = set()  # the function graphs this test has checked
         self.test = None
 
     def begin(self, nodeid):
         self.nodeid, self.cases, self.test = nodeid, [], "passed"
+        self.graphs = set()
 
     def report(self, report):
         if report.when == "call" or report.failed or report.skipped:
@@ -180,12 +184,17 @@ class State:
 
 # --- one case ----------------------------------------------------------------------
 
+class Repeated(Exception):
+    """A function graph this test has checked already (at other arguments)."""
+
+
 class Recorder:
     """Prepares a case before the suite's own call (which may advance shared state)
     and checks it after."""
 
     def __init__(self, kind, inputs, outputs, args, updates, py_mode=None):
         self.py_mode = py_mode or STATE.py_mode
+        self.kind = kind
         self.record = record = STATE.new_case(kind)
         base = STATE.root / "corpus" / record["file"] / record["name"]
         self.pkl = base.with_name(base.name + ".pkl")
@@ -196,6 +205,9 @@ class Recorder:
         start = time.perf_counter()
         try:
             self._prepare(inputs, outputs, args, updates)
+        except Repeated:
+            STATE.cases.remove(record)
+            self.record = None
         except case.Unpicklable as exc:
             record.update(outcome="skipped", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - a harness failure must not fail the test
@@ -205,6 +217,11 @@ class Recorder:
     def _prepare(self, inputs, outputs, args, updates):
         record = self.record
         self.graph = graph = case.prepare(inputs, outputs, args, updates)
+        if self.kind == "function":
+            structure = case.graph_key(graph, arguments=False)
+            if structure in STATE.graphs:
+                raise Repeated
+            STATE.graphs.add(structure)
         record["ops"] = case.op_names(graph.outputs)
         record["notes"] = graph.notes
         record["graph"] = case.write_graph(graph, self.pkl)
@@ -232,7 +249,7 @@ class Recorder:
 
     def finish(self, assert_fn):
         record = self.record
-        if "outcome" in record:
+        if record is None or "outcome" in record:
             return
         start = time.perf_counter()
         try:

@@ -60,6 +60,8 @@ def _prepare(work: Path) -> None:
     x, s = pt.vector("x"), pt.scalar("s")
     transpile.dump([x, s], [pt.exp(x) * s, (x**2).sum()], work / "graph.pkl")
     transpile.dump([x], [times_three(x) + 1], work / "custom.pkl")
+    # A constant index out of bounds: PyTensor's constant folding raises on it.
+    transpile.dump([], [pt.as_tensor(np.arange(3))[[4]]], work / "folding.pkl")
     no_outputs = FunctionGraph([x], [], clone=True)
     (work / "empty_graph.pkl").write_bytes(pickle.dumps(no_outputs))
     (work / "hostile.pkl").write_bytes(
@@ -82,6 +84,7 @@ COMMANDS = {
     "plugin": ["custom.pkl", "--allow-module", "custom_op_demo", "--plugin",
                "custom_op_plugin", "-o", "plugin.py"],
     "dump": ["dump", "model.py", "-o", "dumped.pkl"],
+    "folding": ["folding.pkl", "-o", "folding.py"],
     # Failures: each may only print one line to stderr and must leave existing.py.
     "missing": ["missing.pkl", "-o", "existing.py"],
     "directory": ["out_dir_that_is_a_dir", "-o", "existing.py"],
@@ -105,7 +108,7 @@ COMMANDS = {
     "dump_broken": ["dump", "broken_model.py", "-o", "existing.py"],
 }
 SUCCESSES = ("help", "dump_help", "version", "stdout", "file", "flags", "plugin",
-             "dump")
+             "dump", "folding")
 FAILURES = [name for name in COMMANDS if name not in SUCCESSES]
 
 
@@ -123,7 +126,10 @@ def work(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def runs(work, tmp_path_factory):
-    env = {**os.environ, "PYTHONPATH": str(TESTS), "TRANSPILE_DEBUG": ""}
+    # on_opt_error=raise (as PyTensor's own test suite sets it) must not change what
+    # transpile does: a rewrite that raises is skipped with a note.
+    env = {**os.environ, "PYTHONPATH": str(TESTS), "TRANSPILE_DEBUG": "",
+           "PYTENSOR_FLAGS": "on_opt_error=raise"}
 
     def run(args):
         return subprocess.run([str(EXE), *args], capture_output=True, text=True,
@@ -206,6 +212,19 @@ def test_plugin_registers_a_lowering_for_a_users_op(runs, work):
     module = import_source(source, stem="cli_plugin")
     x = np.arange(4.0)
     np.testing.assert_array_equal(module.kernel(x), 3 * x + 1)
+
+
+def test_a_failing_rewrite_is_skipped_with_a_note(runs, work):
+    """Constant folding raises on an out-of-bounds constant index; the node is left
+    for the module, which raises IndexError as PyTensor does."""
+    result = runs["folding"]
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "transpile: note: a PyTensor rewrite failed and was skipped: constant_folding"), lines
+    module = import_source((work / "folding.py").read_text(), "folding")
+    with pytest.raises(IndexError):
+        module.kernel()
 
 
 def test_dump_writes_a_graph_pickle(runs, work):

@@ -272,8 +272,10 @@ def rewrite(fgraph):
                  if getattr(r, "name", None) not in SKIPPED]
     # The same graph must give the same module on every machine: without cxx="",
     # whether a C++ compiler is configured changes which fusions PyTensor makes (and
-    # constant folding could compile C).
-    with (warnings.catch_warnings(), pytensor.config.change_flags(cxx=""),
+    # constant folding could compile C). A rewrite that raises is skipped with a note
+    # whatever the user's on_opt_error says ("raise" would dump its traceback).
+    with (warnings.catch_warnings(),
+          pytensor.config.change_flags(cxx="", on_opt_error="warn"),
           ordered_sets(), bounded_constant_folding(), failures_as_notes()):
         warnings.simplefilter("ignore")
         canonical_scan_reads(fgraph)
