@@ -238,13 +238,16 @@ class _Used(cst.CSTVisitor):
         return False
 
 
+STEP_INDICES = ("t", "t1", "t2", "t3")  # a Scan step's index, by nesting depth
+
+
 class FunctionBuilder:
     """Statements and variable bindings of one generated function."""
 
     def __init__(self, module: ModuleBuilder, namespace: Namespace | None = None):
         self.module = module
         self.ns = namespace or module.namespace.child()
-        for index in (*LOOP_INDICES, "t", "t1", "t2", "t3"):
+        for index in (*LOOP_INDICES, *STEP_INDICES):
             self.ns.reserve(index)
         self.values: dict = {}
         self.view_of: dict = {}  # variable -> the input/constant whose memory it may share
@@ -267,6 +270,10 @@ class FunctionBuilder:
         # variable -> its lengths as expressions that hold in every step of a loop
         # (``buf.shape[1]`` for ``buf[t]``): allocations sized by them can be hoisted
         self.dims: dict = {}
+        # a view ``root[index]`` of a plain name, index = COLON, NEWAXIS and integer
+        # expressions, one per dimension of root: a view of it is written against
+        # root (index_view), so ``xs[:, :, None][t][:, 0]`` reads ``xs[t]``
+        self.reindexed: dict = {}
         self.graph = None  # the FunctionGraph being lowered (for clients)
         self.depth = 0  # how many inner graphs (Scan or OpFromGraph bodies) deep
         # (parameter, data key) of each data array this function takes (data.py)
@@ -496,6 +503,70 @@ class FunctionBuilder:
         """Make ``var``'s value an existing expression (no statement)."""
         self.values[var] = value
         self.set_view(var, view_of)
+
+    def index_view(self, out, x, index: list, hint: str, view_of=None) -> None:
+        """Make ``out`` the view ``x[index]``: ``index`` holds COLON, NEWAXIS and
+        integer (scalar) expressions and covers every dimension of ``x``.  When ``x``
+        is itself such a view of an array, ``out`` is spelled as one view of that
+        array; the local holding ``x`` is then dropped if nothing else reads it."""
+        view_of = x if view_of is None else view_of
+        root, index = self.composed(x, index)
+        trimmed = list(index)
+        while trimmed and trimmed[-1] is sx.COLON:
+            trimmed.pop()
+        if not trimmed:
+            self.alias(out, root, view_of=view_of)
+            if isinstance(root, cst.Name):
+                self.reindexed[out] = (root, index)
+            return
+        value = sx.subscript(root, trimmed)
+        if out.type.ndim == 0:
+            self.bind(out, value, hint="item")
+            return
+        step = trimmed[0] if len(trimmed) == 1 else None
+        if (isinstance(root, cst.Name) and isinstance(step, cst.Name)
+                and step.value in STEP_INDICES and not out.name):
+            hint = f"{root.value}_{step.value}"  # a sequence's entry: xs_t
+        self.bind(out, value, hint=hint, view_of=view_of)
+        if isinstance(root, cst.Name):
+            self.reindexed[out] = (root, index)
+
+    def view_length(self, x, d: int) -> sx.Expr:
+        """The length of dimension ``d`` of ``x``, read off the array it views when
+        it is an :meth:`index_view` (``xs.shape[1]``, or 1 for a new axis)."""
+        known = self.reindexed.get(x)
+        if known is not None:
+            root, index = known
+            axes = [k for k, e in enumerate(index) if e is sx.COLON or e is sx.NEWAXIS]
+            element = index[axes[d]]
+            if element is sx.NEWAXIS:
+                return sx.literal(1)
+            axis = sum(1 for e in index[:axes[d]] if e is not sx.NEWAXIS)
+            return sx.subscript(sx.attr(root, "shape"), [sx.literal(axis)])
+        return sx.subscript(sx.attr(self.expr(x), "shape"), [sx.literal(d)])
+
+    def composed(self, x, index: list) -> tuple:
+        """``(root, index)`` such that ``root[index]`` is ``x[index]``: ``root`` the
+        array that ``x`` is an :meth:`index_view` of, else ``x``'s own value."""
+        known = self.reindexed.get(x)
+        if known is None or any(known[0].value in frame.rebound for frame in self._loops):
+            return self.expr(x), index
+        root, first = known
+        composed, rest = [], list(index)
+        for element in first:
+            if element is not sx.COLON and element is not sx.NEWAXIS:
+                composed.append(element)  # an integer: that dimension is gone
+                continue
+            while rest and rest[0] is sx.NEWAXIS:
+                composed.append(rest.pop(0))
+            then = rest.pop(0) if rest else sx.COLON
+            if element is sx.COLON:
+                composed.append(then)
+            elif then is sx.COLON:
+                composed.append(sx.NEWAXIS)
+            elif not (isinstance(then, cst.Integer) and then.value == "0"):
+                return self.expr(x), index  # a new axis indexed past 0: left to raise
+        return root, composed + rest
 
     def set_view(self, var, view_of) -> None:
         if view_of is not None:

@@ -286,9 +286,22 @@ def rewrite(fgraph):
             raise TranspileError(f"PyTensor's rewrites failed on this graph: "
                                  f"{type(exc).__name__}: {one_line(str(exc), 200)}; "
                                  "try --no-rewrite") from None
+        lift_late_dimshuffles(fgraph)
     unwrap_random_variables(fgraph)
     pair_with_softmax(fgraph)
     return fgraph
+
+
+def lift_late_dimshuffles(fgraph) -> None:
+    """PyTensor's ``local_dimshuffle_lift`` once more, after the BLAS rewrites: those
+    run last and spell an outer product ``a[:, None] * b[None, :]`` (or a matrix-
+    vector product) through new ``ExpandDims``/``Squeeze`` nodes around an
+    elementwise node, which no later pass lifts; ``Squeeze(ExpandDims(a) *
+    ExpandDims(b))`` is ``a * b``."""
+    from pytensor.graph.rewriting.basic import WalkingGraphRewriter
+    from pytensor.tensor.rewriting.elemwise import local_dimshuffle_lift
+
+    WalkingGraphRewriter(local_dimshuffle_lift, order="out_to_in").rewrite(fgraph)
 
 
 def unwrap_random_variables(fgraph) -> None:

@@ -116,22 +116,18 @@ def posterior_predictive(rng, mu, tau, theta_t):
     theta_t_part = theta_t[:fused]
     # Subtensor{:stop}
     tau_part = tau[:fused]
-    # ExpandDims{axis=1}
-    expanded = tau_part[:, None]
     # Subtensor{:stop}
     mu_part = mu[:fused]
-    # ExpandDims{axis=1}
-    expanded_1 = mu_part[:, None]
     # Composite{(i0 + (i1 * i2))}
     if (
-        expanded.shape[0] != expanded_1.shape[0]
-        or theta_t_part.shape[0] != expanded_1.shape[0]
+        tau_part.shape[0] != mu_part.shape[0]
+        or theta_t_part.shape[0] != mu_part.shape[0]
     ):
         raise ValueError("Elemwise: input shapes do not match")
-    add = np.empty((expanded_1.shape[0], 8), dtype=np.float64)
-    for i in range(expanded_1.shape[0]):
+    add = np.empty((mu_part.shape[0], 8), dtype=np.float64)
+    for i in range(mu_part.shape[0]):
         for j in range(8):
-            add[i, j] = expanded_1[i, 0] + expanded[i, 0] * theta_t_part[i, j]
+            add[i, j] = mu_part[i] + tau_part[i] * theta_t_part[i, j]
     # Scan{scan_fn, while_loop=False, inplace=none}
     obs = np.empty((fused, 8), dtype=np.float64)
     # reused by every step
@@ -139,10 +135,10 @@ def posterior_predictive(rng, mu, tau, theta_t):
     if fused > 0 and 8 != obs.shape[1]:
         raise ValueError("Scan: the value does not have the shape it is stored in")
     for t in range(fused):
-        seq_t = add[t]
+        add_t = add[t]
         # normal_rv{"(),()->()"}
         for i in range(8):
-            obs_1[i] = rng.normal(seq_t[i], CONST[i])
+            obs_1[i] = rng.normal(add_t[i], CONST[i])
         for i in range(obs.shape[1]):
             obs[t, i] = obs_1[i]
     return obs

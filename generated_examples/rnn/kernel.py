@@ -28,8 +28,6 @@ OUTPUTS = (("h_last", "float64", (None,)), ("grad_W", "float64", (None, None)))
 
 @numba.njit(cache=True, error_model="numpy")
 def kernel(W, U, xs, h0):
-    # Transpose{axes=[1, 0]}
-    transposed = W.T
     # Add
     add = 1 + xs.shape[0]
     # Alloc
@@ -44,8 +42,6 @@ def kernel(W, U, xs, h0):
     window_1 += filled
     # Subtensor{::step}
     part = filled_1[::-1]
-    # ExpandDims{axis=2}
-    expanded_2 = xs[:, :, None]
     # Scan{scan_fn, while_loop=False, inplace=none}
     h = np.empty((add, h0.shape[0]), dtype=np.float64)
     for i in range(h0.shape[0]):
@@ -56,14 +52,13 @@ def kernel(W, U, xs, h0):
     if xs.shape[0] > 0 and h.shape[1] != U.shape[0]:
         raise ValueError("Scan: a step's result does not have the shape of its state")
     for t in range(xs.shape[0]):
-        seq_t = expanded_2[t]
         h_tm1 = h[t]
         # Squeeze{axis=1}
-        dimshuffle = seq_t[:, 0]
+        xs_t = xs[t]
         # Gemv{no_inplace}
         np.dot(W, h_tm1, dot)
         # Gemv{no_inplace}
-        np.dot(U, dimshuffle, dot_1)
+        np.dot(U, xs_t, dot_1)
         dot_1 += dot
         # Tanh
         h_t = h[t + 1]
@@ -73,8 +68,6 @@ def kernel(W, U, xs, h0):
     part_1 = h[:-1]
     # Subtensor{::step}
     part_2 = part_1[::-1]
-    # ExpandDims{axis=1}
-    expanded_3 = part_2[:, None, :]
     # Subtensor{::step}
     part_3 = h[::-1]
     # Subtensor{:stop}
@@ -89,41 +82,32 @@ def kernel(W, U, xs, h0):
     grad_W_trace = np.zeros((2, W.shape[0], W.shape[1]), dtype=np.float64)
     prev, cur = 0, 1
     # reused by every step
-    mul = np.empty((state.shape[1], 1), dtype=np.float64)
-    dot_2 = np.empty((transposed.shape[0],), dtype=np.float64)
+    mul = np.empty((state.shape[1],), dtype=np.float64)
+    dot_2 = np.empty((W.shape[1],), dtype=np.float64)
     if xs.shape[0] > 0 and (
         state.shape[1] != grad_W_trace.shape[1]
-        or expanded_3.shape[2] != grad_W_trace.shape[2]
+        or part_2.shape[1] != grad_W_trace.shape[2]
     ):
         raise ValueError("Ger: the vectors do not match the matrix")
-    if xs.shape[0] > 0 and transposed.shape[0] != state.shape[1]:
+    if xs.shape[0] > 0 and W.shape[1] != state.shape[1]:
         raise ValueError("Scan: the value does not have the shape it is stored in")
     for t in range(xs.shape[0]):
-        seq_t_1 = sub[t]
-        seq_t_2 = expanded_3[t]
+        sub_t = sub[t]
         state_t = state[t]
         state_tp1 = state[t + 1]
         grad_W_trace_tm1 = grad_W_trace[prev]
         # Squeeze{axis=0}
-        dimshuffle_1 = seq_t_2[0, :]
-        # ExpandDims{axis=1}
-        expanded_4 = seq_t_1[:, None]
-        # ExpandDims{axis=1}
-        expanded_5 = state_t[:, None]
+        part_2_t = part_2[t]
         # Mul
         for i in range(state.shape[1]):
-            mul[i, 0] = expanded_5[i, 0] * expanded_4[i, 0]
-        # Squeeze{axis=1}
-        dimshuffle_2 = mul[:, 0]
+            mul[i] = state_t[i] * sub_t[i]
         # Ger{non-destructive}
         grad_W_trace_t = grad_W_trace[cur]
         for i in range(grad_W_trace.shape[1]):
             for j in range(grad_W_trace.shape[2]):
-                grad_W_trace_t[i, j] = (
-                    grad_W_trace_tm1[i, j] + dimshuffle_2[i] * dimshuffle_1[j]
-                )
+                grad_W_trace_t[i, j] = grad_W_trace_tm1[i, j] + mul[i] * part_2_t[j]
         # Gemv{no_inplace}
-        np.dot(dimshuffle_2, W, dot_2)
+        np.dot(mul, W, dot_2)
         dot_2 += state_tp1
         for i in range(state.shape[1]):
             state[t + 1, i] = dot_2[i]

@@ -82,11 +82,12 @@ def element(fn, var, indices) -> sx.Expr:
         return fn.expr(var)
     if isinstance(var, Constant) and all(s == 1 for s in var.type.shape):
         return typed_literal(var.data, var.type.dtype)  # ``2.0``, not ``CONST[0, 0]``
-    return sx.subscript(
-        fn.expr(var),
-        [sx.literal(0) if s == 1 else sx.name(i)
-         for s, i in zip(var.type.shape, indices, strict=True)],
-    )
+    index = [sx.literal(0) if s == 1 else sx.name(i)
+             for s, i in zip(var.type.shape, indices, strict=True)]
+    view = fn.reindexed.get(var)
+    if view is not None and any(e is sx.NEWAXIS for e in view[1]):
+        return sx.subscript(*fn.composed(var, index))  # ``m[i]``, not ``m[:, None][i, 0]``
+    return sx.subscript(fn.expr(var), index)
 
 
 def loop_reads(fn, inputs, indices) -> list[sx.Expr]:
@@ -270,8 +271,8 @@ def lower_DimShuffle(op, node, fn):
         return
     if order == [1, 0]:  # m.T: a matrix product can read m itself (lower/blas.py)
         fn.transposes[out] = x
-    if x in fn.dims:
-        fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
+    # its lengths, spelled by the array it views (``W.shape[1]`` for ``W.T``)
+    fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
     dropped = [d for d in range(x.type.ndim) if d not in kept]
     # A dropped dimension of unknown length must be 1 at run time (indexing it at 0
     # below would silently take the first entry); PyTensor's DimShuffle raises.
@@ -306,10 +307,8 @@ def lower_DimShuffle(op, node, fn):
                 pending.pop(0)
             index.append(sx.COLON)
         index.extend(sx.literal(0) for _ in pending)
-        if all(i is sx.COLON for i in index):
-            fn.alias(out, value, view_of=x)
-            return
-        value = sx.subscript(value, index)
+        fn.index_view(out, x, index, hint=_dimshuffle_hint(op))
+        return
     if out.type.ndim == 0:
         fn.bind(out, value, hint="item")
         return

@@ -31,6 +31,7 @@ from pytensor.scan.op import Scan
 
 from .. import syntax as sx
 from ..dtypes import dtype_attr
+from ..context import STEP_INDICES
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .buffers import at_least, covers_steps, difference, length
@@ -411,7 +412,7 @@ class _ScanLowering:
         fn = self.fn
         rebound = [s.value for s in self.untraced] + [
             n for names in self.slots.values() for n in names]
-        with fn.indices(1, preferred=("t", "t1", "t2", "t3")) as (t,):
+        with fn.indices(1, preferred=STEP_INDICES) as (t,):
             self.t = t
             with fn.block() as body, fn.loop(rebound) as frame:
                 self.bind_inputs()
@@ -430,8 +431,13 @@ class _ScanLowering:
         for outer_seq, inner_var in zip(op.outer_seqs(outer_in), op.inner_seqs(inner_in),
                                         strict=True):
             base = _base_name(outer_seq, inner_var) or "seq"
-            _read(fn, inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]),
-                  f"{base}_t", fn.expr(outer_seq))
+            if inner_var.type.ndim == 0:
+                fn.alias(inner_var, sx.subscript(fn.expr(outer_seq), [sx.name(t)]))
+                continue
+            fn.index_view(inner_var, outer_seq, [sx.name(t)] + [sx.COLON] * inner_var.type.ndim,
+                          f"{base}_t", view_of=inner_var)
+            fn.dims[inner_var] = [fn.view_length(outer_seq, d + 1)
+                                  for d in range(inner_var.type.ndim)]
         for k, (buf, base, taps, inner_vars) in enumerate(zip(
                 self.buffers, self.bases, self.taps, self.inner_in, strict=True)):
             for tap, inner_var in zip(taps, inner_vars, strict=True):
@@ -444,6 +450,8 @@ class _ScanLowering:
         for outer_v, inner_var in zip(op.outer_non_seqs(outer_in),
                                       op.inner_non_seqs(inner_in), strict=True):
             fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
+            if outer_v in fn.dims:
+                fn.dims[inner_var] = fn.dims[outer_v]
             if outer_v in fn.transposes:
                 fn.transposes[inner_var] = fn.transposes[outer_v]
 
