@@ -30,8 +30,8 @@ import numpy as np
 from pytensor.scan.op import Scan
 
 from .. import syntax as sx
-from ..dtypes import dtype_attr
 from ..context import STEP_INDICES
+from ..dtypes import dtype_attr
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .buffers import at_least, covers_steps, difference, length
