@@ -250,3 +250,24 @@ def test_outputs_keep_their_names_through_the_rewrites(rng):
     source = open(module.__file__).read()
     assert re.search(r"^    loss = ", source, re.M), source
     assert "return (loss, grad, grad, x.copy(), " in source, source
+
+
+def test_constants_take_the_names_of_the_script_arrays_they_equal(rng):
+    """``transpile dump model.py`` and ``transpile pymc`` name an array constant after
+    the script's module-level array holding the same values; a constant folded from
+    one named constant is named after it (``log(sigma)``: ``LOG_SIGMA``); any other
+    keeps the generic name."""
+    from transpile.naming import arrays_named_by
+
+    x_data = rng.normal(size=4)
+    sigma = np.array([1.0, 2.0, 3.0, 4.0])
+    script = {"x_data": x_data, "sigma": sigma, "_hidden": np.ones(4), "n": 4}
+    b = pt.scalar("b")
+    with arrays_named_by(script):
+        out = (b * pt.constant(x_data.copy()) - pt.log(pt.constant(sigma))
+               + pt.constant(np.array([7.0, 8.0, 9.0, 10.0])))
+        module = compare([b], [out], [np.float64(0.5)])
+    source = open(module.__file__).read()
+    assert re.search(r"^X_DATA = np\.array", source, re.M), source
+    assert re.search(r"^LOG_SIGMA = np\.array", source, re.M), source
+    assert "CONST" in source  # 7.0 ... 10.0: no array of the script holds them

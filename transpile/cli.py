@@ -122,6 +122,7 @@ def run(argv) -> int:
 
 def run_dump(argv) -> int:
     from . import dump
+    from .naming import arrays_named_by
 
     args = _dump_parser().parse_args(argv)
     script = Path(args.script)
@@ -138,7 +139,8 @@ def run_dump(argv) -> int:
     for key in (args.inputs, args.outputs):
         if key not in namespace:
             raise TranspileError(f"{script} does not define `{key}`")
-    dump(namespace[args.inputs], namespace[args.outputs], args.output)
+    with arrays_named_by(namespace):  # x_data in the module, not CONST
+        dump(namespace[args.inputs], namespace[args.outputs], args.output)
     return 0
 
 

@@ -208,7 +208,10 @@ def load_file(path, allowed_modules: Sequence[str] = (), records=None) -> Loaded
 
 
 def load_object(obj) -> LoadedGraph:
+    from .naming import name_constants
+
     fgraph = to_fgraph(obj)
+    name_constants(fgraph.variables)
     return LoadedGraph(fgraph, "<object>", graph_digest(fgraph))
 
 
@@ -389,9 +392,12 @@ def dump(inputs, outputs, path) -> None:
     order), ``outputs`` a variable or a list of them.  Shared variables that are not
     among the inputs are frozen at their current values.
     """
+    from .naming import name_constants
+
     inputs = _variables(inputs, "inputs")
     outputs = _variables(outputs, "outputs")
     fgraph = _from_pair(inputs, outputs)  # validates before anything is written
+    name_constants(fgraph.variables)
     _strip_traces(fgraph)
     data = _dumps_deep(fgraph)
     from .output import write_atomic

@@ -6,9 +6,13 @@ nothing the module uses.  Nothing a user writes in a name reaches the output as 
 """
 
 import builtins
+import contextlib
+import contextvars
 import keyword
 import re
 import unicodedata
+
+import numpy as np
 
 # Names the generated module itself defines or imports.
 MODULE_NAMES = frozenset({"np", "numba", "math", "INPUTS", "OUTPUTS", "DATA", "DATA_FILE",
@@ -122,3 +126,59 @@ class Namespace:
             self._counters[stem] = n
         self._claim(name)
         return name
+
+
+# ---- constants named after the script's arrays ---------------------------------------
+
+_SCRIPT_ARRAYS: contextvars.ContextVar = contextvars.ContextVar("script_arrays", default=())
+
+
+@contextlib.contextmanager
+def arrays_named_by(namespace: dict):
+    """While it lasts, a graph read in this process (``transpile dump``, ``transpile
+    pymc``) gives each unnamed array constant equal to one of ``namespace``'s
+    module-level NumPy arrays that array's name: ``x_data`` in the module, not
+    ``CONST``.  (A constant PyTensor folds later, ``log(sigma)``, equals none of
+    them and keeps the generic name.)"""
+    arrays = tuple((key, value) for key, value in namespace.items()
+                   if isinstance(value, np.ndarray) and value.ndim >= 1
+                   and value.dtype.kind in "biufc" and key.isidentifier()
+                   and not key.startswith("_"))
+    token = _SCRIPT_ARRAYS.set(arrays)
+    try:
+        yield
+    finally:
+        _SCRIPT_ARRAYS.reset(token)
+
+
+def name_constants(variables) -> None:
+    """Name the unnamed array constants among ``variables`` after the script's arrays
+    they equal (see :func:`arrays_named_by`), inner graphs (a Scan's body) included;
+    the first such array, in the script's order, gives its name."""
+    arrays = _SCRIPT_ARRAYS.get()
+    if not arrays:
+        return
+    from pytensor.graph.basic import Constant
+
+    for var in _with_inner(variables):
+        if not isinstance(var, Constant) or var.name is not None:
+            continue
+        data = var.data
+        if not isinstance(data, np.ndarray) or data.ndim == 0 or data.dtype.kind not in "biufc":
+            continue
+        for key, value in arrays:
+            if value.shape == data.shape and np.array_equal(value, data):
+                var.name = key
+                break
+
+
+def _with_inner(variables):
+    """``variables`` and the variables of the inner graphs their nodes hold."""
+    stack, seen = [list(variables)], set()
+    while stack:
+        for var in stack.pop():
+            yield var
+            inner = getattr(getattr(var.owner, "op", None), "fgraph", None)
+            if inner is not None and id(inner) not in seen:
+                seen.add(id(inner))
+                stack.append(list(inner.variables))

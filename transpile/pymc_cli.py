@@ -79,6 +79,11 @@ def find_model(namespace: dict, name: str | None, script) -> object:
 
 def load_model(script, name: str | None = None):
     """Run ``script`` and return the model it defines."""
+    return find_model(load_script(script), name, Path(script))
+
+
+def load_script(script) -> dict:
+    """Run the model file ``script``: its module namespace."""
     script = Path(script)
     if not script.is_file():
         raise TranspileError(f"no such model file: {script}")
@@ -88,18 +93,17 @@ def load_model(script, name: str | None = None):
         raise TranspileError("PyMC is not installed (pip install pymc)") from None
     sys.path.insert(0, str(script.resolve().parent))  # the script's own imports
     try:
-        namespace = runpy.run_path(str(script), run_name="__transpile_pymc__")
+        return runpy.run_path(str(script), run_name="__transpile_pymc__")
     except Exception as exc:  # noqa: BLE001 - the user's script failed
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise TranspileError(f"{script} failed: {type(exc).__name__}"
                              f"{': ' + detail if detail else ''}") from None
     finally:
         sys.path.pop(0)
-    return find_model(namespace, name, script)
 
 
 def run_pymc(argv) -> int:
-    from .pymc import cli_command, from_pymc
+    from .naming import arrays_named_by
 
     if argv[:1] == ["check"]:
         from .check import run_pymc_check
@@ -109,9 +113,17 @@ def run_pymc(argv) -> int:
     if args.predictive and args.name is not None:
         raise TranspileError("--name does not apply to --predictive: the entries are "
                              "prior_predictive and posterior_predictive")
-    model = load_model(args.model, args.model_name)
-    if args.predictive:
-        return _run_predictive(args, model)
+    namespace = load_script(args.model)
+    model = find_model(namespace, args.model_name, Path(args.model))
+    with arrays_named_by(namespace):  # x_data in the module, not CONST
+        if args.predictive:
+            return _run_predictive(args, model)
+        return _run_logp(args, model)
+
+
+def _run_logp(args, model) -> int:
+    from .pymc import cli_command, from_pymc
+
     args.name = args.name or "logp"
     source = from_pymc(
         model,

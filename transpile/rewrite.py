@@ -196,6 +196,24 @@ def fold_is_small(fgraph, node) -> bool:
     return all(size is not None and size <= limit for size in static)
 
 
+def _name_folded(node, folded) -> None:
+    """A constant folded from one named array constant is named after it:
+    ``log(sigma)`` is ``log_sigma``, ``sigma[None]`` stays ``sigma``."""
+    from pytensor.tensor.elemwise import DimShuffle, Elemwise
+
+    named = [inp.name for inp in node.inputs
+             if inp.name and getattr(inp.type, "ndim", 0) >= 1]
+    if len(named) != 1 or len(folded) != 1 or folded[0].name is not None:
+        return
+    if isinstance(node.op, DimShuffle):
+        folded[0].name = named[0]
+    elif isinstance(node.op, Elemwise):
+        scalar = node.op.scalar_op
+        if getattr(scalar, "fgraph", None) is None:  # not a Composite: one operation
+            operation = getattr(scalar, "name", None) or type(scalar).__name__.lower()
+            folded[0].name = f"{operation}_{named[0]}"
+
+
 @contextlib.contextmanager
 def bounded_constant_folding():
     """Within the block, PyTensor's constant folding skips nodes ``fold_is_small``
@@ -209,7 +227,10 @@ def bounded_constant_folding():
             return False
         if not fold_is_small(fgraph, node):
             return False
-        return original(fgraph, node)
+        folded = original(fgraph, node)
+        if folded:
+            _name_folded(node, folded)
+        return folded
 
     folding.fn = bounded
     try:

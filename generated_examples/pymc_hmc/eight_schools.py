@@ -99,7 +99,7 @@ EXPANDED = (
 COORDS = {}
 INITIAL_POINT = (0.0, 1.6094379124341003, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 CHECKS = "neg-inf"
-CONST = np.array(
+LOG_SIGMA = np.array(
     [
         2.70805020110221,
         2.302585092994046,
@@ -112,7 +112,7 @@ CONST = np.array(
     ],
     dtype=np.float64,
 )
-CONST_1 = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float64)
+SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float64)
 DATA = {
     "obs": np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0], dtype=np.float64)
 }
@@ -136,10 +136,10 @@ def logp_with_data(mu, tau_log, theta_t, obs):
             + -0.5
             * (
                 (obs[i] - (mu + exp * theta_t[i]))
-                / CONST_1[i]
-                * ((obs[i] - (mu + exp * theta_t[i])) / CONST_1[i])
+                / SIGMA[i]
+                * ((obs[i] - (mu + exp * theta_t[i])) / SIGMA[i])
             )
-            - CONST[i]
+            - LOG_SIGMA[i]
         )
     # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and
     #     Sum{axes=None}, in one loop
@@ -178,11 +178,13 @@ def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
     sum_1 = 0.0
     sum_2 = 0.0
     for i in range(8):
-        true_div = (obs[i] - (mu + exp * theta_t[i])) / CONST_1[i]
-        sum_ = sum_ + (-0.9189385332046727 + -0.5 * (true_div * true_div) - CONST[i])
-        sub[i] = true_div * exp / CONST_1[i] - theta_t[i]
-        sum_1 = sum_1 + true_div * theta_t[i] / CONST_1[i]
-        sum_2 = sum_2 + true_div / CONST_1[i]
+        true_div = (obs[i] - (mu + exp * theta_t[i])) / SIGMA[i]
+        sum_ = sum_ + (
+            -0.9189385332046727 + -0.5 * (true_div * true_div) - LOG_SIGMA[i]
+        )
+        sub[i] = true_div * exp / SIGMA[i] - theta_t[i]
+        sum_1 = sum_1 + true_div * theta_t[i] / SIGMA[i]
+        sum_2 = sum_2 + true_div / SIGMA[i]
     # Composite{(-0.9189385332046727 + (-0.5 * sqr(i0)))} and
     #     Sum{axes=None}, in one loop
     sum_3 = 0.0

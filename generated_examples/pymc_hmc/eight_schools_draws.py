@@ -63,7 +63,7 @@ POSTERIOR_ARGUMENTS = (
     ("theta_t", "free", "float64", (8,)),
 )
 POSTERIOR_VARIABLES = (("obs", "observed", "float64", (8,)),)
-CONST = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float64)
+SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0], dtype=np.float64)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -96,7 +96,7 @@ def prior_predictive(rng, draws):
             theta_t_2[i] = mu_1 + abs_ * theta_t_1[i]
         # normal_rv{"(),()->()"}
         for i in range(8):
-            obs_1[i] = rng.normal(theta_t_2[i], CONST[i])
+            obs_1[i] = rng.normal(theta_t_2[i], SIGMA[i])
         mu[t] = mu_1
         tau[t] = abs_
         if theta_t_1.shape[0] != theta_t.shape[1]:
@@ -138,7 +138,7 @@ def posterior_predictive(rng, mu, tau, theta_t):
         add_t = add[t]
         # normal_rv{"(),()->()"}
         for i in range(8):
-            obs_1[i] = rng.normal(add_t[i], CONST[i])
+            obs_1[i] = rng.normal(add_t[i], SIGMA[i])
         for i in range(obs.shape[1]):
             obs[t, i] = obs_1[i]
     return obs

@@ -78,7 +78,7 @@ Y = np.array(
     ],
     dtype=np.float64,
 )
-CONST = np.array(
+X_DATA = np.array(
     [
         0.30471707975443135,
         -1.0399841062404955,
@@ -157,12 +157,12 @@ def kernel(alpha, beta, sigma_log):
     sum_1 = 0.0
     sum_2 = 0.0
     for i in range(50):
-        sub_1 = Y[i] - (alpha + beta * CONST[i])
+        sub_1 = Y[i] - (alpha + beta * X_DATA[i])
         true_div = sub_1 / exp
         sub[i] = -0.9189385332046727 + -0.5 * (true_div * true_div) - log[0]
         sum_ = sum_ + sub_1
         sum_1 = sum_1 + true_div * sub_1
-        sum_2 = sum_2 + true_div * CONST[i]
+        sum_2 = sum_2 + true_div * X_DATA[i]
     # Check{sigma > 0}
     if not fused:
         raise ParameterValueError("sigma > 0")
