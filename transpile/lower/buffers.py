@@ -117,10 +117,9 @@ def length(x, axis: int, depth: int = 0):
     """The form of ``x.shape[axis]``.  Where slicing clips (``x[:-1]`` of an empty
     ``x``) the true length is larger than the form, never smaller: a proof that a
     buffer is long enough stays sound."""
-    from pytensor.graph.basic import Constant
     from pytensor.tensor.basic import Alloc, AllocEmpty
     from pytensor.tensor.elemwise import DimShuffle, Elemwise
-    from pytensor.tensor.subtensor import IncSubtensor, Subtensor, get_idx_list
+    from pytensor.tensor.subtensor import IncSubtensor, Subtensor
 
     static = x.type.shape[axis] if axis < x.type.ndim else None
     if static is not None:
@@ -144,24 +143,40 @@ def length(x, axis: int, depth: int = 0):
             if inp.type.ndim == x.type.ndim and inp.type.shape[axis] != 1:
                 return length(inp, axis, depth + 1)
         return opaque
+    form = None
     if isinstance(op, Scan) and not op.info.as_while:
-        k = node.outputs.index(x)
-        n_traced = op.info.n_mit_mot + op.info.n_mit_sot + op.info.n_sit_sot
-        if k < n_traced:  # a state's result is as long as its buffer
-            return length(node.inputs[1 + op.info.n_seqs + k], axis, depth + 1)
-        if k < n_traced + op.info.n_nit_sot and axis == 0:
-            size = node.inputs[1 + op.info.n_seqs + op.info.n_untraced_sit_sot + k]
-            return _form(size, depth + 1) or opaque
-        return opaque
-    if not isinstance(op, Subtensor):
-        return opaque
+        form = _scan_length(node, x, axis, depth)
+    elif isinstance(op, Subtensor):
+        form = _subtensor_length(node, axis, depth)
+    return opaque if form is None else form
+
+
+def _scan_length(node, x, axis: int, depth: int):
+    """The form of a Scan result's length (None: not known)."""
+    op = node.op
+    k = node.outputs.index(x)
+    n_traced = op.info.n_mit_mot + op.info.n_mit_sot + op.info.n_sit_sot
+    if k < n_traced:  # a state's result is as long as its buffer
+        return length(node.inputs[1 + op.info.n_seqs + k], axis, depth + 1)
+    if k < n_traced + op.info.n_nit_sot and axis == 0:
+        size = node.inputs[1 + op.info.n_seqs + op.info.n_untraced_sit_sot + k]
+        return _form(size, depth + 1) or None
+    return None
+
+
+def _subtensor_length(node, axis: int, depth: int):
+    """The form of a basic slice's length along ``axis`` (None: not known)."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.subtensor import get_idx_list
+
+    op = node.op
     idx = get_idx_list(node.inputs, op.idx_list)
     dropped = sum(not isinstance(i, slice) for i in idx[:axis])
     source = node.inputs[0]
     if axis >= len(idx) - dropped and all(isinstance(i, slice) for i in idx):
         return length(source, axis, depth + 1)
     if dropped or axis >= len(idx) or not isinstance(idx[axis], slice):
-        return opaque
+        return None
     s = idx[axis]
 
     def const(v):
@@ -171,7 +186,7 @@ def length(x, axis: int, depth: int = 0):
     if step == -1 and s.start is None and s.stop is None:  # x[::-1]
         return length(source, axis, depth + 1)
     if step != 1 or (s.start is not None and const(s.start) != 0):
-        return opaque
+        return None
     if s.stop is None:
         return length(source, axis, depth + 1)
     whole = length(source, axis, depth + 1)
@@ -180,7 +195,7 @@ def length(x, axis: int, depth: int = 0):
         return combine([whole, {1: stop}], [1, 1])
     stop = _form(s.stop, depth + 1)
     if stop is None:
-        return opaque
+        return None
     key, whole_key = _key(stop), _key(whole)
     if key == whole_key or (isinstance(key, tuple) and key[:1] == ("min",)
                             and whole_key in key[1]):

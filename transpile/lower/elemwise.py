@@ -256,35 +256,14 @@ def lower_DimShuffle(op, node, fn):
     order = list(op.new_order)
     kept = [d for d in order if d != "x"]
     if x.type.ndim == 0:  # a scalar gains dimensions: a fresh array
-        if out.type.ndim == 0:
-            fn.alias(out, value)
-            return
-        fn.broadcast_scalars[out] = value
-        if all(isinstance(c.op, Elemwise) or (isinstance(c.op, IncSubtensor) and i == 1)
-               for c, i in fn.clients(out)):
-            fn.alias(out, value)  # every consumer reads the scalar itself
-            return
-        full = sx.call("np.full", shape_tuple([sx.literal(1)] * out.type.ndim), value,
-                       dtype=dtype_attr(out.type.dtype))
-        fn.bind(out, full, hint="expanded")
-        fn.contiguous.add(out)
+        _expand_scalar(fn, out, value)
         return
     if order == [1, 0]:  # m.T: a matrix product can read m itself (lower/blas.py)
         fn.transposes[out] = x
     # its lengths, spelled by the array it views (``W.shape[1]`` for ``W.T``)
     fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
     dropped = [d for d in range(x.type.ndim) if d not in kept]
-    # A dropped dimension of unknown length must be 1 at run time (indexing it at 0
-    # below would silently take the first entry); PyTensor's DimShuffle raises.
-    unsure = [sx.compare("!=", dim_size(fn, x, d), sx.literal(1))
-              for d in dropped if x.type.shape[d] != 1]
-    if unsure:
-        test = sx.any_of(unsure)
-        if fn.code(test) not in fn.checked:
-            fn.checked.add(fn.code(test))
-            fn.emit(sx.if_(test, [sx.raise_(
-                "ValueError", "DimShuffle: Attempting to squeeze axes with size not "
-                "equal to one")]))
+    _check_squeezed(fn, x, dropped)
     # 1. drop the broadcastable dimensions that disappear, by indexing them at 0
     # 2. transpose what is left, 3. add the new axes: numba views all the way.
     if kept != sorted(kept):
@@ -313,6 +292,37 @@ def lower_DimShuffle(op, node, fn):
         fn.bind(out, value, hint="item")
         return
     fn.bind(out, value, hint=_dimshuffle_hint(op), view_of=x)
+
+
+def _expand_scalar(fn, out, value) -> None:
+    """A 0-d value given dimensions: the scalar itself where every consumer reads
+    it as one (an Elemwise broadcasts it), else a fresh array."""
+    if out.type.ndim == 0:
+        fn.alias(out, value)
+        return
+    fn.broadcast_scalars[out] = value
+    if all(isinstance(c.op, Elemwise) or (isinstance(c.op, IncSubtensor) and i == 1)
+           for c, i in fn.clients(out)):
+        fn.alias(out, value)
+        return
+    full = sx.call("np.full", shape_tuple([sx.literal(1)] * out.type.ndim), value,
+                   dtype=dtype_attr(out.type.dtype))
+    fn.bind(out, full, hint="expanded")
+    fn.contiguous.add(out)
+
+
+def _check_squeezed(fn, x, dropped) -> None:
+    """A dropped dimension of unknown length must be 1 at run time (indexing it at 0
+    would silently take the first entry); PyTensor's DimShuffle raises."""
+    unsure = [sx.compare("!=", dim_size(fn, x, d), sx.literal(1))
+              for d in dropped if x.type.shape[d] != 1]
+    if unsure:
+        test = sx.any_of(unsure)
+        if fn.code(test) not in fn.checked:
+            fn.checked.add(fn.code(test))
+            fn.emit(sx.if_(test, [sx.raise_(
+                "ValueError", "DimShuffle: Attempting to squeeze axes with size not "
+                "equal to one")]))
 
 
 def _dimshuffle_hint(op) -> str:

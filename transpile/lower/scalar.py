@@ -578,14 +578,8 @@ def scalar_graph(inputs, outputs, args, fn, forms=None) -> list[sx.Expr]:
 
     values = dict(zip(inputs, args, strict=True))
     depths: dict = {}  # how deep each inlined value's expression nests, roughly
-    uses: dict = {}
     nodes = io_toposort(inputs, outputs)
-    for node in nodes:
-        for var in node.inputs:
-            uses[var] = uses.get(var, 0) + 1
-    consumed = set(uses)  # read by another inner node, not only returned
-    for var in outputs:
-        uses[var] = uses.get(var, 0) + 1
+    uses, consumed = _uses(nodes, outputs)
 
     def value(var):
         if var in values:
@@ -600,14 +594,8 @@ def scalar_graph(inputs, outputs, args, fn, forms=None) -> list[sx.Expr]:
     for node in nodes:
         group = shared.get(node.outputs[0])
         if group is not None:  # softplus(x), softplus(-x), sigmoid(x) from one call
-            base, members = group
             if node.outputs[0] not in values:
-                names = [fn.fresh(kind) if kind in members else "_"
-                         for kind in _SOFTPLUS_KINDS]
-                fn.emit(sx.assign_many(names, sx.call(fn.helper("softplus_sigmoid"),
-                                                      value(base))))
-                values.update({members[kind]: sx.name(name) for kind, name in
-                               zip(_SOFTPLUS_KINDS, names, strict=True) if kind in members})
+                values.update(_softplus_call(fn, *group, value))
             continue
         exprs = decided and decided.value(node, value)
         if exprs is None:
@@ -626,6 +614,28 @@ def scalar_graph(inputs, outputs, args, fn, forms=None) -> list[sx.Expr]:
             depths[var] = 0 if is_atomic(expr) else depth
             values[var] = expr
     return [value(v) for v in outputs]
+
+
+def _uses(nodes, outputs) -> tuple[dict, set]:
+    """How often each variable is read (a returned one once more), and the variables
+    another inner node reads."""
+    uses: dict = {}
+    for node in nodes:
+        for var in node.inputs:
+            uses[var] = uses.get(var, 0) + 1
+    consumed = set(uses)
+    for var in outputs:
+        uses[var] = uses.get(var, 0) + 1
+    return uses, consumed
+
+
+def _softplus_call(fn, base, members, value) -> dict:
+    """``softplus(x), softplus(-x), sigmoid(x)`` (those of them the graph uses) from one
+    call of the runtime helper: their values, as locals."""
+    names = [fn.fresh(kind) if kind in members else "_" for kind in _SOFTPLUS_KINDS]
+    fn.emit(sx.assign_many(names, sx.call(fn.helper("softplus_sigmoid"), value(base))))
+    return {members[kind]: sx.name(name)
+            for kind, name in zip(_SOFTPLUS_KINDS, names, strict=True) if kind in members}
 
 
 class _Decided:
