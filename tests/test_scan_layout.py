@@ -224,3 +224,25 @@ def test_rnn_example_has_no_dead_work():
     assert entry.count("# Ger") == 1 and entry.count("# Gemv") == 3  # U's is not computed
     for loop in re.findall(r"\n    for t in range.*?(?=\n    \S)", entry, flags=re.S):
         assert "raise" not in loop, loop
+
+
+@BOTH
+def test_views_of_views_read_the_array_they_view(rng, rewrite):
+    """A sequence given new axes and squeezed again in the body, and an Elemwise of
+    expanded vectors, read the arrays themselves (``xs[t]``, ``a[i]``), with the
+    same results as PyTensor, new axes at either end included."""
+    xs, a, b = pt.matrix("xs"), pt.vector("a"), pt.vector("b")
+
+    def step(x_t, row_t, acc):  # x_t: (n, 1), row_t: (1, n)
+        return acc + x_t[:, 0] * 2 + row_t[0] * a
+
+    acc, _ = pytensor.scan(step, sequences=[xs[:, :, None], xs[:, None, :]],
+                           outputs_info=[pt.zeros_like(a)])
+    outer = (a[:, None] * b[None, :]).sum(axis=1)
+    module = compare([xs, a, b], [acc[-1], outer],
+                     [rng.normal(size=(5, 3)), rng.normal(size=3), rng.normal(size=3)],
+                     rewrite=rewrite)
+    source = open(module.__file__).read()
+    if rewrite:
+        assert "[:, :, None]" not in source and "[:, None, :]" not in source, source
+        assert re.search(r"\bxs\[t\]", source), source

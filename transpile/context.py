@@ -547,7 +547,9 @@ class FunctionBuilder:
 
     def composed(self, x, index: list) -> tuple:
         """``(root, index)`` such that ``root[index]`` is ``x[index]``: ``root`` the
-        array that ``x`` is an :meth:`index_view` of, else ``x``'s own value."""
+        array that ``x`` is an :meth:`index_view` of, else ``x``'s own value.  An
+        integer on one of ``x``'s new axes is taken to be 0, its one valid value: the
+        callers (a squeeze, a loop's element read) index within ``x``'s lengths."""
         known = self.reindexed.get(x)
         if known is None or any(known[0].value in frame.rebound for frame in self._loops):
             return self.expr(x), index
@@ -564,8 +566,7 @@ class FunctionBuilder:
                 composed.append(then)
             elif then is sx.COLON:
                 composed.append(sx.NEWAXIS)
-            elif not (isinstance(then, cst.Integer) and then.value == "0"):
-                return self.expr(x), index  # a new axis indexed past 0: left to raise
+            # else: an integer on a new axis, which is 0 (callers index in bounds)
         return root, composed + rest
 
     def set_view(self, var, view_of) -> None:

@@ -82,11 +82,17 @@ def element(fn, var, indices) -> sx.Expr:
         return fn.expr(var)
     if isinstance(var, Constant) and all(s == 1 for s in var.type.shape):
         return typed_literal(var.data, var.type.dtype)  # ``2.0``, not ``CONST[0, 0]``
-    index = [sx.literal(0) if s == 1 else sx.name(i)
-             for s, i in zip(var.type.shape, indices, strict=True)]
+    return read_at(fn, var, [sx.literal(0) if s == 1 else sx.name(i)
+                             for s, i in zip(var.type.shape, indices, strict=True)])
+
+
+def read_at(fn, var, index) -> sx.Expr:
+    """``var[index]``, an element (``index``: an integer per dimension); of an
+    expanded view, the element of the array it expands: ``m[i]``, not
+    ``m[:, None][i, 0]``."""
     view = fn.reindexed.get(var)
     if view is not None and any(e is sx.NEWAXIS for e in view[1]):
-        return sx.subscript(*fn.composed(var, index))  # ``m[i]``, not ``m[:, None][i, 0]``
+        return sx.subscript(*fn.composed(var, index))
     return sx.subscript(fn.expr(var), index)
 
 

@@ -20,7 +20,7 @@ from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, convert, convert_array, dtype_attr, typed_literal
 from ..errors import UnsupportedOpError
 from ..registry import register
-from .elemwise import dim_size, shape_tuple
+from .elemwise import dim_size, read_at, shape_tuple
 from .parallel import independent_loops, reduction_loops
 from .scalar import scalar_apply
 
@@ -137,7 +137,7 @@ def lower_CAReduce(op, node, fn):
         return expr
 
     with fn.indices(x.type.ndim) as indices:
-        elem = sx.subscript(fn.expr(x), [sx.name(i) for i in indices])
+        elem = read_at(fn, x, [sx.name(i) for i in indices])
         dims = [dim_size(fn, x, d) for d in range(x.type.ndim)]
         kept_idx = [indices[d] for d in kept]
         if axes == list(range(len(kept), x.type.ndim)):  # trailing axes: scalar accumulator
