@@ -55,9 +55,11 @@ venv-pt3:
 # "--jobs 2", "--report-only", ... are passed on; PYTENSOR_REPO=<a pytensor clone> saves
 # the download of the tests.
 conformance: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'pytest-benchmark>=4'
 	$(BIN)/python -m conformance $(CONFORMANCE_ARGS)
 
 conformance-pt3: venv-pt3
+	.venv-pt3/bin/python -m pip install --quiet 'pytest-benchmark>=4'
 	.venv-pt3/bin/python -m conformance --root .conformance/pt3 \
 		--doc docs/conformance-pt3.md $(CONFORMANCE_ARGS)
 

@@ -266,7 +266,6 @@ class FunctionBuilder:
         # a loop member's result -> its value in the loop body, for later members
         self.loop_values: dict = {}
         self._loops: list[_Loop] = []  # the Scan loops being lowered, innermost last
-        self.transposes: dict = {}  # variable -> the matrix it is the transpose of
         # variable -> its lengths as expressions that hold in every step of a loop
         # (``buf.shape[1]`` for ``buf[t]``): allocations sized by them can be hoisted
         self.dims: dict = {}

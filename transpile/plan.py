@@ -71,6 +71,9 @@ class Plan:
         self.taken: dict = {}  # node -> the Scan node whose lowering binds its outputs
         self.facts = Facts()  # integers and lengths (intforms.py)
         self.loops: dict = {}  # Elemwise node -> its Loop (fusion.py)
+        # Scan node -> the step results written into their buffer entry (step_destinations)
+        self.destinations: dict = {}
+        self.transposes: dict = {}  # variable -> the matrix it is the transpose of
 
     def enter(self, node, fgraph) -> None:
         """Before a Scan's body (``fgraph``) is planned: its inputs have the lengths
@@ -91,6 +94,9 @@ class Plan:
                                         strict=True):
             if hasattr(outer_var.type, "ndim"):
                 within[inner_var] = (outer_var, 0)
+            if outer_var in self.transposes:  # m.T passed in: the body may read m
+                self.transposes[inner_var] = self.transposes[outer_var]
+        self.destinations[node] = step_destinations(node, fgraph)
 
     def layout(self, node) -> ScanLayout:
         return self.scans.get(node) or ScanLayout()
@@ -102,6 +108,7 @@ class Plan:
         canonical_scan_reads(fgraph)  # done before rewriting too; here for --no-rewrite
         remove_dead_scan_outputs(fgraph)
         self.facts.learn(fgraph)
+        self._add_transposes(fgraph)
         self._add_loops(fgraph, fgraph.toposort())
         for node in fgraph.toposort():  # (the loops may have split a 0-d Composite)
             if isinstance(node.op, Scan):
@@ -121,6 +128,14 @@ class Plan:
                             if client is not node:  # the SetSubtensor into it
                                 self.taken[client] = node
 
+
+    def _add_transposes(self, fgraph) -> None:
+        """``m.T`` of a matrix: a matrix product reads ``m`` itself (lower/blas.py)."""
+        from pytensor.tensor.elemwise import DimShuffle
+
+        for node in fgraph.apply_nodes:
+            if isinstance(node.op, DimShuffle) and list(node.op.new_order) == [1, 0]:
+                self.transposes[node.outputs[0]] = node.inputs[0]
 
     def _add_loops(self, fgraph, nodes) -> None:
         from .fusion import plan_loops
@@ -176,11 +191,12 @@ class Plan:
 # ---- dead outputs ---------------------------------------------------------------
 
 
-def _groups(op):
-    """Per outer output of a Scan, its inner input taps and its inner outputs."""
+def _groups(op, inner_inputs=None, inner_outputs=None):
+    """Per outer output of a Scan, its inner input taps and its inner outputs (of
+    its body as the op holds it, or as given: the body rewritten for lowering)."""
     info = op.info
-    ins = list(op.inner_inputs[info.n_seqs:])
-    outs = list(op.inner_outputs)
+    ins = list((op.inner_inputs if inner_inputs is None else inner_inputs)[info.n_seqs:])
+    outs = list(op.inner_outputs if inner_outputs is None else inner_outputs)
     in_groups, out_groups = [], []
     for taps, out_taps in zip(info.mit_mot_in_slices, info.mit_mot_out_slices, strict=True):
         in_groups.append(ins[:len(taps)])
@@ -199,6 +215,41 @@ def _groups(op):
         out_groups.append(outs[:1])
         del ins[:1], outs[:1]
     return in_groups, out_groups, outs  # what remains of outs: the until condition
+
+
+def step_destinations(node, fgraph) -> dict:
+    """The results of a Scan step (``fgraph``: its body, as lowered) that the node
+    computing them writes straight into their buffer's entry (``h[t + 1]``, a
+    nit-sot's ``ys[t]``): no array allocated and copied in every step.  Such a result
+    is an array of the buffer's dtype, stored once, into an entry the step does not
+    also read, by a node whose lowering honours destinations
+    (``registry.writes_destinations``).  ``{result: (k, tap)}``: ``k`` the index of
+    its outer output (states, then nit-sots), ``tap`` its output tap (None for a
+    nit-sot)."""
+    from collections import Counter
+
+    from .registry import writes_destinations
+
+    op, info = node.op, node.op.info
+    _, out_groups, _ = _groups(op, fgraph.inputs, fgraph.outputs)
+    n_traced = info.n_mit_mot + info.n_mit_sot + info.n_sit_sot
+    in_taps = [*info.mit_mot_in_slices, *info.mit_sot_in_slices, *info.sit_sot_in_slices]
+    out_taps = [*info.mit_mot_out_slices, *[(0,)] * (info.n_mit_sot + info.n_sit_sot)]
+    stored = out_groups[:n_traced + info.n_nit_sot]
+    counts = Counter(var for group in stored for var in group)
+    buffers = [*op.outer_mitmot(node.inputs), *op.outer_mitsot(node.inputs),
+               *op.outer_sitsot(node.inputs), *op.outer_nitsot_outs(node.outputs)]
+    chosen = {}
+    for k, (group, buffer) in enumerate(zip(stored, buffers, strict=True)):
+        for j, var in enumerate(group):
+            tap = out_taps[k][j] if k < n_traced else None
+            owner = var.owner
+            if ((tap is None or tap not in in_taps[k]) and counts[var] == 1
+                    and owner is not None and len(owner.outputs) == 1
+                    and writes_destinations(owner.op) and var.type.ndim > 0
+                    and var.type.dtype == buffer.type.dtype):
+                chosen[var] = (k, tap)
+    return chosen
 
 
 def removable_outputs(op, dead) -> list[int]:

@@ -15,6 +15,7 @@ from .errors import UnsupportedOpError
 
 _LOWERINGS: dict[type, Callable] = {}
 _SCALAR_LOWERINGS: dict[type, Callable] = {}
+_DESTINATIONS: set[type] = set()  # Op classes whose lowering honours destinations
 
 
 def _registrar(table: dict, op_classes: tuple[type | None, ...]):
@@ -27,9 +28,24 @@ def _registrar(table: dict, op_classes: tuple[type | None, ...]):
     return decorator
 
 
-def register(*op_classes: type):
-    """Register a graph-level lowering for one or more Op classes."""
+def register(*op_classes: type, destinations: bool = False):
+    """Register a graph-level lowering for one or more Op classes.
+
+    ``destinations=True`` declares that the lowering honours a destination: when
+    ``fn.destinations`` holds an entry for its (single, array) result, it writes the
+    result there (``fn.into_destination``) instead of into an array of its own.  The
+    plan then gives such a result of a Scan step its buffer's row (``h[t + 1]``)."""
+    if destinations:
+        _DESTINATIONS.update(cls for cls in op_classes if cls is not None)
     return _registrar(_LOWERINGS, op_classes)
+
+
+def writes_destinations(op) -> bool:
+    """Whether the lowering of ``op`` honours destinations (see :func:`register`)."""
+    for cls in type(op).__mro__:
+        if cls in _LOWERINGS:
+            return cls in _DESTINATIONS
+    return False
 
 
 def register_scalar(*op_classes: type):

@@ -36,13 +36,8 @@ def operand(fn, var, dtype: str) -> sx.Expr:
 
 def _transposed_matrix(fn, var):
     """The matrix ``m`` when ``var`` is ``m.T`` (in this graph, or a Scan's
-    non-sequence that is one outside), else None."""
-    from pytensor.tensor.elemwise import DimShuffle
-
-    if var.owner is not None and isinstance(var.owner.op, DimShuffle):
-        if list(var.owner.op.new_order) == [1, 0]:
-            return var.owner.inputs[0]
-    return fn.transposes.get(var)
+    non-sequence that is one outside: the plan knows), else None."""
+    return fn.module.plan.transposes.get(var)
 
 
 def _operands(fn, a, b, dtype: str) -> list:
@@ -140,7 +135,7 @@ def _bind(fn, node, value):
         fn.contiguous.add(out)
 
 
-@register(Dot, Dot22)
+@register(Dot, Dot22, destinations=True)
 def lower_Dot(op, node, fn):
     a, b = node.inputs
     if _in_scratch(fn, node, a, b):
@@ -156,7 +151,7 @@ def lower_Dot22Scalar(op, node, fn):
     _bind(fn, node, scaled(fn, alpha, dot(fn, a, b, node.outputs[0].type.dtype)))
 
 
-@register(Gemv)
+@register(Gemv, destinations=True)
 def lower_Gemv(op, node, fn):
     y, alpha, a, x, beta = node.inputs
     if _in_scratch(fn, node, a, x, alpha, beta, y):
@@ -165,7 +160,7 @@ def lower_Gemv(op, node, fn):
     _bind(fn, node, plus_scaled(fn, beta, y, term))
 
 
-@register(Gemm)
+@register(Gemm, destinations=True)
 def lower_Gemm(op, node, fn):
     z, alpha, a, b, beta = node.inputs
     if _in_scratch(fn, node, a, b, alpha, beta, z):
@@ -174,7 +169,7 @@ def lower_Gemm(op, node, fn):
     _bind(fn, node, plus_scaled(fn, beta, z, term))
 
 
-@register(Ger)
+@register(Ger, destinations=True)
 def lower_Ger(op, node, fn):
     """``a + alpha * outer(x, y)`` as one loop nest into one new array (or into a
     Scan buffer's entry, or an array reused by every step of a loop)."""

@@ -131,7 +131,7 @@ def node_index(var) -> int:
     return var.owner.outputs.index(var)
 
 
-@register(Elemwise)
+@register(Elemwise, destinations=True)
 def lower_Elemwise(op, node, fn):
     """The loop nest of ``node`` and of the loop's other members, with the
     reductions accumulated in it, as the plan groups them (fusion.py)."""
@@ -264,8 +264,6 @@ def lower_DimShuffle(op, node, fn):
     if x.type.ndim == 0:  # a scalar gains dimensions: a fresh array
         _expand_scalar(fn, out, value)
         return
-    if order == [1, 0]:  # m.T: a matrix product can read m itself (lower/blas.py)
-        fn.transposes[out] = x
     # its lengths, spelled by the array it views (``W.shape[1]`` for ``W.T``)
     fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
     dropped = [d for d in range(x.type.ndim) if d not in kept]

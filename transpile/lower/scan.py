@@ -23,7 +23,6 @@ graph), runs the loop on a full-length buffer and returns what PyTensor's Scan w
 (``transpile/runtime/scan.py``).
 """
 
-import collections
 
 import libcst as cst
 import numpy as np
@@ -206,21 +205,6 @@ def _store(fn, writes, until_var) -> None:
                      "Scan", exact=True)
         else:
             fn.emit(sx.assign(target, value))
-
-
-def _fills_whole(inner_var, dtype: str) -> bool:
-    """Whether ``inner_var`` may be computed in place in its buffer entry: an array
-    result of the buffer's dtype, from an Elemwise or a matrix product (whose
-    lowerings write into ``fn.destinations``)."""
-    from pytensor.tensor.blas import Dot22, Gemm, Gemv, Ger
-    from pytensor.tensor.elemwise import Elemwise
-    from pytensor.tensor.math import Dot
-
-    owner = inner_var.owner
-    return (owner is not None and isinstance(owner.op, (Elemwise, Dot, Dot22, Gemv,
-                                                         Gemm, Ger))
-            and len(owner.outputs) == 1 and inner_var.type.ndim > 0
-            and inner_var.type.dtype == dtype)
 
 
 def _target_name(target) -> str:
@@ -452,30 +436,21 @@ class _ScanLowering:
             fn.alias(inner_var, fn.expr(outer_v), view_of=outer_v)
             if outer_v in fn.dims:
                 fn.dims[inner_var] = fn.dims[outer_v]
-            if outer_v in fn.transposes:
-                fn.transposes[inner_var] = fn.transposes[outer_v]
 
     def destinations(self) -> dict:
-        """Results an Elemwise computes are written straight into their buffer entry
-        (``h[t + 1]``): no array allocated and copied in every step."""
-        destinations = {}
+        """The entries the plan writes results into (``plan.step_destinations``),
+        spelled: ``h[t + 1]``; a nit-sot's ``ys[t]`` unless its buffer is allocated
+        only after the first step."""
         deferred = {name for name, _, _ in self.deferred}
-        stored = [*self.inner_out, *([v] for v in self.nitsot_inner)]
-        counts = collections.Counter(v for group in stored for v in group)
-        for k, (buf, base, taps, out_taps, out_vars, outer_i) in enumerate(zip(
-                self.buffers, self.bases, self.taps, self.out_taps, self.inner_out,
-                self.outer_in, strict=True)):
-            for tap, inner_var in zip(out_taps, out_vars, strict=True):
-                if tap not in taps and counts[inner_var] == 1 and _fills_whole(
-                        inner_var, outer_i.type.dtype):
-                    destinations[inner_var] = (sx.subscript(buf, [self.entry(k, tap)]),
-                                               _tap_name(base, tap))
-        for buf, inner_var, outer_var in zip(self.nitsot, self.nitsot_inner,
-                                             self.nitsot_outer, strict=True):
-            if buf.value not in deferred and counts[inner_var] == 1 and \
-                    _fills_whole(inner_var, outer_var.type.dtype):
-                destinations[inner_var] = (sx.subscript(buf, [sx.name(self.t)]),
-                                           f"{buf.value}_t")
+        n_traced = len(self.buffers)
+        destinations = {}
+        for var, (k, tap) in self.fn.module.plan.destinations.get(self.node, {}).items():
+            if k < n_traced:
+                destinations[var] = (sx.subscript(self.buffers[k], [self.entry(k, tap)]),
+                                     _tap_name(self.bases[k], tap))
+            elif self.nitsot[k - n_traced].value not in deferred:
+                buf = self.nitsot[k - n_traced]
+                destinations[var] = (sx.subscript(buf, [sx.name(self.t)]), f"{buf.value}_t")
         return destinations
 
     def lower_body(self) -> None:
