@@ -246,3 +246,44 @@ def test_views_of_views_read_the_array_they_view(rng, rewrite):
     if rewrite:
         assert "[:, :, None]" not in source and "[:, None, :]" not in source, source
         assert re.search(r"\bxs\[t\]", source), source
+
+
+class Halve(pytensor.graph.op.Op):
+    """``x / 2`` for a float64 vector: an Op of this file's own, lowered below by a
+    lowering that honours destinations, as a user's plugin would write it."""
+
+    __props__ = ()
+
+    def make_node(self, x):
+        x = pt.as_tensor_variable(x)
+        return pytensor.graph.basic.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = inputs[0] / 2
+
+
+@transpile.register(Halve, destinations=True)
+def lower_Halve(op, node, fn):
+    from transpile import syntax as sx
+
+    (x,), (out,) = node.inputs, node.outputs
+    n = sx.subscript(sx.attr(fn.expr(x), "shape"), [sx.literal(0)])
+    if out in fn.destinations:  # the plan gave it one: write there
+        target = fn.into_destination(out, [n])
+    else:
+        target = fn.bind(out, sx.call("np.empty_like", fn.expr(x)), hint="halved")
+    with fn.indices(1) as (i,):
+        read = sx.subscript(fn.expr(x), [sx.name(i)])
+        fn.emit(sx.for_range(i, [n], [sx.assign(sx.subscript(target, [sx.name(i)]),
+                                                sx.binop("*", read, sx.literal(0.5)))]))
+
+
+def test_a_new_lowering_opts_into_destinations(rng):
+    """A lowering registered with ``destinations=True`` writes a Scan step's result
+    straight into the state's buffer row; the Scan lowering knows nothing of it."""
+    h0 = pt.vector("h0")
+    hs, _ = pytensor.scan(lambda h: Halve()(h), outputs_info=[h0], n_steps=4)
+    module = compare([h0], [hs], [rng.normal(size=3)], allow_modules=["test_scan_layout"])
+    body = open(module.__file__).read().split("for t in range", 1)[1]
+    assert "h_t = h[t + 1]" in body, body
+    assert "np.empty_like" not in body, body
