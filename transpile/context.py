@@ -405,15 +405,10 @@ class FunctionBuilder:
     def rename(self, old: str, new: str) -> cst.Name:
         """Rename a local everywhere it was emitted (``new`` must be fresh)."""
 
-        class Rename(cst.CSTTransformer):
-            def leave_Attribute(self, original, updated):
-                return updated.with_changes(attr=original.attr)
-
-            def leave_Name(self, original, updated):
-                return updated.with_changes(value=new) if updated.value == old else updated
+        from .walk import rename
 
         for block in self._blocks:
-            block[:] = [stmt.visit(Rename()) for stmt in block]
+            block[:] = [rename(stmt, {old: new}) for stmt in block]
         for var, value in list(self.values.items()):
             if isinstance(value, cst.Name) and value.value == old:
                 self.values[var] = sx.name(new)

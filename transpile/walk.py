@@ -1,4 +1,6 @@
-"""Fast reads of libcst trees: the names a tree mentions, and dead assignments.
+"""Reads and renames of libcst trees: the names a tree mentions (fast), names
+replaced, and dead assignments.  The one place generated code's names are counted
+or renamed.
 
 libcst's visitors call a hook per node and rebuild every node a transformer passes
 through; over a module of thousands of statements that dominated transpile time.
@@ -157,3 +159,35 @@ def _rebuild(node, dead: set[int]):
             if new is not value:
                 changes[field] = new
     return node.with_changes(**changes) if changes else node
+
+
+class _Renamer(cst.CSTTransformer):
+    """Each ``Name`` in ``mapping`` replaced by its expression; attribute names
+    (``np.empty``'s ``empty``) and keywords (``dtype=``) are not variables."""
+
+    def __init__(self, mapping: dict):
+        self.mapping = mapping
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(attr=original.attr)
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(keyword=original.keyword)
+
+    def leave_Name(self, original, updated):
+        return self.mapping.get(updated.value, updated)
+
+
+def rename(node, mapping: dict):
+    """``node`` with each variable named in ``mapping`` replaced: by the expression
+    it maps to, or by the name when it maps to a string."""
+    if not mapping:
+        return node
+    exprs = {old: cst.Name(new) if isinstance(new, str) else new
+             for old, new in mapping.items()}
+    return node.visit(_Renamer(exprs))
+
+
+def mentions(node, name: str) -> int:
+    """How often the variable ``name`` occurs in ``node``."""
+    return count_names(node)[name]

@@ -32,6 +32,7 @@ from ..compat import op_class
 from ..dtypes import dtype_attr
 from ..errors import TranspileError, UnsupportedOpError
 from ..registry import lowering_for, register
+from ..walk import rename
 from .elemwise import check_shapes, dim_size
 from .inline import inline_single_use
 from .shape import vector_elements
@@ -424,10 +425,10 @@ def _element_body(fn, loop, core_node, operands) -> list[cst.BaseStatement]:
     in_loops = _name_counts(body, in_loops_only=True)
     inline = {local: element for local, element in reads.items()
               if uses.get(local, 0) <= 1 and local not in in_loops}
-    body = [_rename(stmt, inline) for stmt in body]
+    body = [rename(stmt, inline) for stmt in body]
     for var in core_node.outputs:
         if var in fn.values:
-            fn.values[var] = _rename(fn.values[var], inline)
+            fn.values[var] = rename(fn.values[var], inline)
     first_reads = [sx.assign(local, element) for local, element in reads.items()
                    if local not in inline]
     return [*first_reads, *body]
@@ -466,7 +467,7 @@ def _name_arrays(fn, loop, results, body):
             value = sx.name(renamed[local])
         arrays.append((array, var, value))
     mapping = {old: sx.name(new) for old, new in renamed.items()}
-    return arrays, [_rename(stmt, mapping) for stmt in body]
+    return arrays, [rename(stmt, mapping) for stmt in body]
 
 
 def _store_in_place(body, stores) -> list[cst.BaseStatement]:
@@ -519,13 +520,13 @@ def _fill_after_first_element(fn, loop, arrays, body) -> None:
             "from a batch element, and this batch is empty")]))
     stores = loop.stores(arrays)
     first = loop.at_first([*body, *stores])
-    fn.emit(*(_rename(stmt, first) for stmt in inline_single_use(body)))
+    fn.emit(*(rename(stmt, first) for stmt in inline_single_use(body)))
     for array, var, value in arrays:
-        result = _rename(value, first)
+        result = rename(value, first)
         core_shape = [sx.subscript(sx.attr(result, "shape"), [sx.literal(k)])
                       for k in range(var.type.ndim - len(loop.index))]
         fn.emit(sx.assign(array, _empty([*loop.batch, *core_shape], var)))
-    fn.emit(*(_rename(stmt, first) for stmt in stores))
+    fn.emit(*(rename(stmt, first) for stmt in stores))
     if not loop.names:
         return
     rest = inline_single_use(_store_in_place(body, stores))
@@ -590,22 +591,3 @@ def _name_counts(nodes, in_loops_only: bool = False) -> dict[str, int]:
     for node in nodes:
         node.visit(Count())
     return counts
-
-
-def _rename(node, mapping: dict[str, sx.Expr]):
-    """``node`` with each variable named in ``mapping`` replaced by its expression
-    (attribute names and keywords are not variables)."""
-    if not mapping:
-        return node
-
-    class Rename(cst.CSTTransformer):
-        def leave_Attribute(self, original, updated):
-            return updated.with_changes(attr=original.attr)
-
-        def leave_Arg(self, original, updated):
-            return updated.with_changes(keyword=original.keyword)
-
-        def leave_Name(self, original, updated):
-            return mapping.get(updated.value, updated)
-
-    return node.visit(Rename())

@@ -4,19 +4,7 @@ folded into it (``x[t + 1] = x[t] * a[t] + b[t]``, not a temporary and a store).
 import libcst as cst
 
 from .. import syntax as sx
-
-
-class Counter(cst.CSTVisitor):
-    def __init__(self, target: str):
-        self.target, self.count = target, 0
-
-    def visit_Attribute(self, node):
-        node.value.visit(self)
-        return False
-
-    def visit_Name(self, node):
-        if node.value == self.target:
-            self.count += 1
+from ..walk import mentions
 
 
 class _Replace(cst.CSTTransformer):
@@ -104,14 +92,8 @@ def inline_single_use(body: list) -> list:
         if (first is not None and second is not None
                 and isinstance(first.targets[0].target, cst.Name)):
             target = first.targets[0].target.value
-            uses = 0
-            for stmt in out:
-                counter = Counter(target)
-                stmt.visit(counter)
-                uses += counter.count
-            in_value = Counter(target)
-            second.value.visit(in_value)
-            if uses == 2 and in_value.count == 1:
+            uses = mentions(out, target)
+            if uses == 2 and mentions(second.value, target) == 1:
                 replace = _Replace(target, first.value)
                 value = second.value.visit(replace)
                 if value is replace.wrapped:

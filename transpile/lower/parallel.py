@@ -29,6 +29,7 @@ import libcst as cst
 
 from .. import syntax as sx
 from ..dtypes import dtype_attr
+from ..walk import rename
 
 # Below this many elements, a loop stays serial (docs/usage.md, "--parallel").
 PARALLEL_MIN_ELEMENTS = 1 << 14
@@ -172,18 +173,6 @@ def independent_loops(fn, dims, loops: list) -> list:
     return _choose(fn, dims, loops, _prange(fn, loops[0]))
 
 
-class _Rename(cst.CSTTransformer):
-    def __init__(self, names: dict[str, str]):
-        self.names = names
-
-    def leave_Attribute(self, original, updated):
-        return updated.with_changes(attr=original.attr)
-
-    def leave_Name(self, original, updated):
-        new = self.names.get(updated.value)
-        return updated.with_changes(value=new) if new else updated
-
-
 def reduction_loops(fn, accumulators, indices, dims, body) -> list:
     """The loops of full reductions ``accumulators`` (``Accumulator``s), each updated
     by ``body`` at every position of ``indices`` over ``dims``: serially,
@@ -199,7 +188,7 @@ def reduction_loops(fn, accumulators, indices, dims, body) -> list:
     outer, n = indices[0], dims[0]
     local = {a.name: fn.fresh(f"{a.name}_block") for a in accumulators}
     partials = {a.name: fn.fresh(f"{a.name}_blocks") for a in accumulators}
-    renamed = [stmt.visit(_Rename(local)) for stmt in body]
+    renamed = [rename(stmt, local) for stmt in body]
     inner = sx.for_nest(indices[1:], dims[1:], renamed)
     if len(dims) > 1:  # a block is a row
         block, blocks, count, block_body = outer, fn.fresh("n_rows"), n, inner
@@ -214,7 +203,7 @@ def reduction_loops(fn, accumulators, indices, dims, body) -> list:
     for a in accumulators:
         parallel.append(sx.assign(partials[a.name], sx.call(
             "np.empty", sx.name(blocks), dtype=dtype_attr(a.acc_dtype))))
-    loop_body = [*(a.init().visit(_Rename(local)) for a in accumulators), *block_body,
+    loop_body = [*(rename(a.init(), local) for a in accumulators), *block_body,
                  *(sx.assign(sx.subscript(sx.name(partials[a.name]), [sx.name(block)]),
                              sx.name(local[a.name])) for a in accumulators)]
     parallel += _prange(fn, sx.for_range(block, [sx.name(blocks)], loop_body))

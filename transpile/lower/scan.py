@@ -33,8 +33,9 @@ from ..context import STEP_INDICES
 from ..dtypes import dtype_attr
 from ..errors import UnsupportedOpError
 from ..registry import register
+from ..walk import mentions
 from .buffers import at_least, covers_steps, difference, length
-from .inline import Counter, inline_single_use
+from .inline import inline_single_use
 from .random import is_generator
 
 
@@ -156,9 +157,7 @@ def _mentions(fn, value: sx.Expr, read: sx.Expr) -> bool:
     """Whether the expression ``value`` reads the location ``read`` (a local or a
     buffer entry)."""
     if isinstance(read, cst.Name):
-        counter = Counter(read.value)
-        value.visit(counter)
-        return counter.count > 0
+        return mentions(value, read.value) > 0
     return fn.code(read) in fn.code(value)
 
 
