@@ -24,7 +24,9 @@ The run fetches `tests/` of the installed PyTensor's release tag (`rel-<version>
 `tests/link/numba` with pytest and the plugin `conformance/plugin.py`. Each graph the
 suite compiles in Numba mode is a **case**: each call of `compare_numba_and_py`, and the
 first call of each `pytensor.function(..., mode="NUMBA")` the tests make themselves
-(test_random.py, test_scan.py, ...). For each case:
+(test_random.py, test_scan.py, ...); a function compiled again from the same graph in
+one test (`verify_grad` compiles its cost once per point) is checked at its first point
+only. For each case:
 
 1. The suite's own check still runs; **PyTensor-Numba** says whether it passed (for a
    `compare_numba_and_py` call: it did not raise, or the test expected it to; for a
@@ -70,7 +72,10 @@ Results are appended to `.conformance/results-<version>.jsonl` (PyTensor 3:
 version, so a partial run updates its part. A case is not transpiled again while its
 graph, its arguments and the sources of transpile and of the harness's checks are
 unchanged (`--force` re-checks everything). The suite's `--runslow` tests are skipped,
-as upstream does by default (`CONFORMANCE_ARGS="-- --runslow"` runs them).
+as upstream does by default (`CONFORMANCE_ARGS="-- --runslow"` runs them). The make
+targets install `pytest-benchmark`, whose fixture the suite's benchmark tests use
+(without it they error before compiling anything). The transpile subprocess runs with
+the user's PyTensor flags, not those the suite's conftest adds (`on_opt_error=raise`, ...).
 """
 
 
