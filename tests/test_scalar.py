@@ -10,6 +10,7 @@ import numpy as np
 import pytensor.tensor as pt
 import pytest
 from chunked import compare_chunked
+from oracle import compare
 from pytensor.tensor.xlogx import xlogx, xlogy0
 
 N = 9
@@ -205,3 +206,18 @@ def test_complex(rng):
     values = [rng.normal(size=N) + 1j * rng.normal(size=N),
               rng.normal(size=N) + 1j * rng.normal(size=N), rng.normal(size=N)]
     compare_chunked([x, y, r], outs, values, rewrite=False)
+
+
+@pytest.mark.parametrize("rewrite", [True, False], ids=["rewrite", "no-rewrite"])
+def test_constants_are_spelled_in_the_dtype_of_their_expression(rng, rewrite):
+    """An int8 zero compared with a float64, a float32 -inf as a float64 switch's
+    branch: ``x > 0.0`` and ``-np.inf`` (exact conversions); a constant that does not
+    convert exactly (int64 extremes into float64) keeps its own dtype."""
+    x = pt.vector("x")
+    n = pt.lscalar("n")
+    zero, low = pt.constant(np.int8(0)), pt.constant(np.float32(-np.inf))
+    big = pt.constant(np.int64(2**62 + 1))
+    out = pt.switch(pt.gt(x, zero), x * 2, low) + (n + big) * 1.0
+    module = compare([x, n], [out], [rng.normal(size=6), np.int64(3)], rewrite=rewrite)
+    source = open(module.__file__).read()
+    assert "np.int8(" not in source and "np.float32(" not in source, source

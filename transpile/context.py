@@ -255,6 +255,7 @@ class FunctionBuilder:
         self.scratch: set = set()  # arrays allocated once before a loop (allocate)
         self.checked: set[str] = set()  # run-time shape checks already emitted
         self.broadcast_scalars: dict = {}  # all-broadcastable variable -> its scalar
+        self.broadcast_constants: dict = {}  # ... -> the 0-d constant it broadcasts
         self.branches: dict = {}  # IfElse node -> the nodes of each branch (lower/ifelse.py)
         # variable -> (the array entry its node should write into, a name for it):
         # a Scan buffer's ``h[t + 1]``; and the variables whose node did so

@@ -164,8 +164,8 @@ def logp_with_data(mu, tau_log, theta_t, obs):
         + (
             0.6931471824645996
             + (-2.7541678283542828 - math.log1p(0.2 * exp * (0.2 * exp)))
-            if exp >= np.int8(0)
-            else np.float32(-np.inf)
+            if exp >= 0.0
+            else -np.inf
         )
         + tau_log
         + sum_1
@@ -203,14 +203,14 @@ def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
         sum_3 = sum_3 + (-0.9189385332046727 + -0.5 * (theta_t[i] * theta_t[i]))
     # Composite{...}
     sqr = 0.2 * exp * (0.2 * exp)
-    ge = exp >= np.int8(0)
+    ge = exp >= 0.0
     add = (
         -2.5283764757095555
         + -0.5 * (0.2 * mu * (0.2 * mu))
         + (
             0.6931471824645996 + (-2.7541678283542828 - math.log1p(sqr))
             if ge
-            else np.float32(-np.inf)
+            else -np.inf
         )
         + tau_log
         + sum_3

@@ -147,7 +147,7 @@ def kernel(alpha, beta, sigma_log):
     sigma_log = np.float64(sigma_log.item())
     # Composite{...}
     exp = math.exp(sigma_log)
-    fused = exp > np.int8(0)
+    fused = exp > 0.0
     # Log
     log = np.empty((1,), dtype=np.float64)
     log[0] = math.log(exp)
@@ -176,7 +176,7 @@ def kernel(alpha, beta, sigma_log):
         -6.44304731634831
         + -0.5 * (0.1 * alpha * (0.1 * alpha))
         + -0.5 * (0.1 * beta * (0.1 * beta))
-        + (-0.22579135264472738 + -0.5 * (exp * exp) if ge else np.float32(-np.inf))
+        + (-0.22579135264472738 + -0.5 * (exp * exp) if ge else -np.inf)
         + sigma_log
         + sum_3
     )

@@ -20,7 +20,7 @@ from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
 from .parallel import independent_loops, reduction_loops
-from .scalar import is_atomic, scalar_apply, scalar_result
+from .scalar import in_context, is_atomic, scalar_apply, scalar_result
 
 
 def dim_size(fn, var, d: int) -> sx.Expr:
@@ -72,15 +72,23 @@ def whole_shape(fn, node, dims) -> sx.Expr:
     return shape_tuple(dims)
 
 
-def element(fn, var, indices) -> sx.Expr:
-    """The element of ``var`` at the loop position (index 0 along broadcast dims)."""
+def element(fn, var, indices, node=None) -> sx.Expr:
+    """The element of ``var`` at the loop position (index 0 along broadcast dims); a
+    broadcast constant as a literal, in the dtype of ``node``'s operation when that
+    is exact (``in_context``)."""
     if var in fn.loop_values:  # computed by an earlier member of the same loop
         return fn.loop_values[var]
     if var in fn.broadcast_scalars:  # a scalar given dimensions only to broadcast
+        constant = fn.broadcast_constants.get(var)
+        if constant is not None and node is not None:
+            return in_context(constant, node.op.scalar_op,
+                              [constant if v is var else v for v in node.inputs])
         return fn.broadcast_scalars[var]
     if var.type.ndim == 0:
         return fn.expr(var)
     if isinstance(var, Constant) and all(s == 1 for s in var.type.shape):
+        if node is not None:
+            return in_context(var, node.op.scalar_op, node.inputs)
         return typed_literal(var.data, var.type.dtype)  # ``2.0``, not ``CONST[0, 0]``
     return read_at(fn, var, [sx.literal(0) if s == 1 else sx.name(i)
                              for s, i in zip(var.type.shape, indices, strict=True)])
@@ -96,13 +104,13 @@ def read_at(fn, var, index) -> sx.Expr:
     return sx.subscript(fn.expr(var), index)
 
 
-def loop_reads(fn, inputs, indices) -> list[sx.Expr]:
+def loop_reads(fn, inputs, indices, node=None) -> list[sx.Expr]:
     """Each input's element at the loop position; an array element the scalar code
     reads more than once (an input listed twice) is read once, into a local."""
     reads: dict = {}
     for var in inputs:
         if var not in reads:
-            expr = element(fn, var, indices)
+            expr = element(fn, var, indices, node)
             if inputs.count(var) > 1 and isinstance(expr, cst.Subscript):
                 expr = fn.bind_name(fn.fresh(f"{var.name or 'x'}_item"), expr)
             reads[var] = expr
@@ -215,7 +223,7 @@ def _element_body(node, fn, targets, indices, loop) -> None:
     """One element's values: stored, accumulated into the reductions, and kept for
     the loop's later members."""
     op = node.op
-    args = loop_reads(fn, node.inputs, indices)
+    args = loop_reads(fn, node.inputs, indices, node)
     exprs = scalar_apply(op.scalar_op, args, node, fn)
     for var, (target, accs), expr in zip(node.outputs, targets, exprs, strict=True):
         if accs and is_int(var.type.dtype):
@@ -262,7 +270,7 @@ def lower_DimShuffle(op, node, fn):
     order = list(op.new_order)
     kept = [d for d in order if d != "x"]
     if x.type.ndim == 0:  # a scalar gains dimensions: a fresh array
-        _expand_scalar(fn, out, value)
+        _expand_scalar(fn, x, out, value)
         return
     # its lengths, spelled by the array it views (``W.shape[1]`` for ``W.T``)
     fn.dims[out] = [sx.literal(1) if d == "x" else dim_size(fn, x, d) for d in order]
@@ -298,13 +306,15 @@ def lower_DimShuffle(op, node, fn):
     fn.bind(out, value, hint=_dimshuffle_hint(op), view_of=x)
 
 
-def _expand_scalar(fn, out, value) -> None:
+def _expand_scalar(fn, x, out, value) -> None:
     """A 0-d value given dimensions: the scalar itself where every consumer reads
     it as one (an Elemwise broadcasts it), else a fresh array."""
     if out.type.ndim == 0:
         fn.alias(out, value)
         return
     fn.broadcast_scalars[out] = value
+    if isinstance(x, Constant):
+        fn.broadcast_constants[out] = x
     if all(isinstance(c.op, Elemwise) or (isinstance(c.op, IncSubtensor) and i == 1)
            for c, i in fn.clients(out)):
         fn.alias(out, value)

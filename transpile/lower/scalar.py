@@ -599,7 +599,9 @@ def scalar_graph(inputs, outputs, args, fn, forms=None) -> list[sx.Expr]:
             continue
         exprs = decided and decided.value(node, value)
         if exprs is None:
-            exprs = scalar_apply(node.op, [value(v) for v in node.inputs], node, fn)
+            args = [value(v) if not isinstance(v, Constant)
+                    else in_context(v, node.op, node.inputs) for v in node.inputs]
+            exprs = scalar_apply(node.op, args, node, fn)
         depth = min(CHAIN_CHUNK, len(node.inputs)) + max(
             (depths.get(v, 0) for v in node.inputs), default=0)
         for var, expr in zip(node.outputs, exprs, strict=True):
@@ -614,6 +616,30 @@ def scalar_graph(inputs, outputs, args, fn, forms=None) -> list[sx.Expr]:
             depths[var] = 0 if is_atomic(expr) else depth
             values[var] = expr
     return [value(v) for v in outputs]
+
+
+# Operations whose constant operands can be spelled in the dtype they compute in:
+# the result is the same (the constant converts exactly, the operation upcasts to it).
+_UPCASTING = (ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.Maximum, ps.Minimum, ps.LT, ps.GT,
+              ps.LE, ps.GE, ps.EQ, ps.NEQ, ps.Switch)
+
+
+def in_context(var, op, inputs) -> sx.Expr:
+    """The 0-d (or all-broadcast) constant ``var``, one of the ``inputs`` of the
+    scalar operation ``op``, spelled in the dtype ``op`` computes in when that is
+    float64 or int64 and the value converts exactly: ``x > 0.0`` for an int8 zero,
+    ``-np.inf`` for a float32 one in a float64 switch, not ``np.int8(0)``,
+    ``np.float32(-np.inf)``."""
+    dtype = var.type.dtype
+    operands = inputs[1:] if isinstance(op, ps.Switch) else inputs
+    if isinstance(op, _UPCASTING) and var in operands and dtype != "bool":
+        target = ps.upcast(*(v.type.dtype for v in operands))
+        value = np.asarray(var.data)
+        if target != dtype and (target == "float64" or (target == "int64" and is_int(dtype))):
+            converted = value.astype(target)
+            if np.array_equal(converted.astype(dtype), value, equal_nan=value.dtype.kind == "f"):
+                return typed_literal(converted, target)
+    return typed_literal(var.data, dtype)
 
 
 def _uses(nodes, outputs) -> tuple[dict, set]:
