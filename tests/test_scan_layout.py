@@ -262,7 +262,6 @@ class Halve(pytensor.graph.op.Op):
         outputs[0][0] = inputs[0] / 2
 
 
-@transpile.register(Halve, destinations=True)
 def lower_Halve(op, node, fn):
     from transpile import syntax as sx
 
@@ -278,7 +277,19 @@ def lower_Halve(op, node, fn):
                                                 sx.binop("*", read, sx.literal(0.5)))]))
 
 
-def test_a_new_lowering_opts_into_destinations(rng):
+@pytest.fixture
+def halve_lowering():
+    """``lower_Halve`` registered for the test only (the registry is global: another
+    test lists every registered Op)."""
+    from transpile import registry
+
+    transpile.register(Halve, destinations=True)(lower_Halve)
+    yield
+    registry._LOWERINGS.pop(Halve, None)
+    registry._DESTINATIONS.discard(Halve)
+
+
+def test_a_new_lowering_opts_into_destinations(rng, halve_lowering):
     """A lowering registered with ``destinations=True`` writes a Scan step's result
     straight into the state's buffer row; the Scan lowering knows nothing of it."""
     h0 = pt.vector("h0")
