@@ -194,7 +194,6 @@ class Recorder:
 
     def __init__(self, kind, inputs, outputs, args, updates, py_mode=None):
         self.py_mode = py_mode or STATE.py_mode
-        self.kind = kind
         self.record = record = STATE.new_case(kind)
         base = STATE.root / "corpus" / record["file"] / record["name"]
         self.pkl = base.with_name(base.name + ".pkl")
@@ -217,7 +216,7 @@ class Recorder:
     def _prepare(self, inputs, outputs, args, updates):
         record = self.record
         self.graph = graph = case.prepare(inputs, outputs, args, updates)
-        if self.kind == "function":
+        if record["kind"] == "function":
             structure = case.graph_key(graph, arguments=False)
             if structure in STATE.graphs:
                 raise Repeated

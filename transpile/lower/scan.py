@@ -23,7 +23,6 @@ graph), runs the loop on a full-length buffer and returns what PyTensor's Scan w
 (``transpile/runtime/scan.py``).
 """
 
-
 import libcst as cst
 import numpy as np
 from pytensor.scan.op import Scan
@@ -447,8 +446,9 @@ class _ScanLowering:
             if k < n_traced:
                 destinations[var] = (sx.subscript(self.buffers[k], [self.entry(k, tap)]),
                                      _tap_name(self.bases[k], tap))
-            elif self.nitsot[k - n_traced].value not in deferred:
-                buf = self.nitsot[k - n_traced]
+                continue
+            buf = self.nitsot[k - n_traced]
+            if buf.value not in deferred:
                 destinations[var] = (sx.subscript(buf, [sx.name(self.t)]), f"{buf.value}_t")
         return destinations
 
