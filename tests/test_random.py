@@ -51,6 +51,16 @@ DATA = {
     COV: np.array([[2.0, 0.5], [0.5, 1.0]]),
 }
 
+def _batched_choice(rng, rows, p=None):
+    """Two distinct items of each row of ``rows`` (with weights the rows of ``p``):
+    ``choice`` has no batch dimensions of its own, a vectorized graph has them."""
+    if p is None:
+        op = ptr.ChoiceWithoutReplacement(signature="(a0),(1)->(s0)", dtype="int64")
+        return op(rows, (2,), rng=rng)
+    op = ptr.ChoiceWithoutReplacement(signature="(a0),(a0),(1)->(s0)", dtype="int64")
+    return op(rows, p, (2,), rng=rng)
+
+
 # name -> the random variable drawn from generator r.  Each reads its parameters
 # in another way: scalar parameters with a size (one call), batched parameters
 # broadcast against each other or against a size, integer parameters, ...
@@ -68,6 +78,17 @@ REFERENCE_CASES = {
     "mvnormal": lambda r: ptr.multivariate_normal(M, COV, rng=r),
     "permutation": lambda r: ptr.permutation(V, size=(3,), rng=r),
     "permutation_range": lambda r: ptr.permutation(5, rng=r),
+    # choice without replacement: NumPy's Floyd algorithm and shuffle, its tail
+    # shuffle (a large share of a large population), its rounds of weighted draws
+    "choice_rows": lambda r: _batched_choice(r, np.tile(np.arange(6), (40, 1))),
+    "choice_range": lambda r: ptr.choice(6, size=(2, 2), replace=False, rng=r),
+    "choice_matrix": lambda r: ptr.choice(M, size=(2,), replace=False, rng=r),
+    "choice_large": lambda r: ptr.choice(20000, size=(500,), replace=False, rng=r),
+    "choice_p": lambda r: ptr.choice(np.arange(10.0, 15.0), size=(3,), replace=False,
+                                     p=np.array([0.1, 0.2, 0.3, 0.15, 0.25]), rng=r),
+    "choice_rows_p": lambda r: _batched_choice(
+        r, np.tile(np.arange(5), (30, 1)),
+        np.tile([[0.05, 0.05, 0.3, 0.0, 0.6], [0.2, 0.2, 0.2, 0.2, 0.2]], (15, 1))),
 }
 REFERENCE_FULL = {
     "beta": lambda r: ptr.beta(V + 1.0, 2.0, rng=r),
@@ -178,15 +199,6 @@ def test_every_random_variable_has_a_case():
 DRAWS = 3000
 
 
-def _batched_choice(rng):
-    """Two distinct items of each row of a (DRAWS / 2, 6) matrix: ``choice`` has no
-    batch dimensions of its own, vectorizing it over rows of ``a`` makes them."""
-    from pytensor.graph.replace import vectorize_graph
-
-    row = pt.lvector("row", shape=(6,))
-    core = ptr.choice(row, size=(2,), replace=False, rng=rng)
-    rows = pt.as_tensor(np.tile(np.arange(6), (DRAWS // 2, 1)))
-    return vectorize_graph(core, {row: rows})
 DISTRIBUTION_CASES = {
     "cauchy": lambda r: ptr.cauchy(1.5, 2.0, size=(DRAWS,), rng=r),
     "halfcauchy": lambda r: ptr.halfcauchy(1.0, 2.0, size=(DRAWS,), rng=r),
@@ -194,13 +206,6 @@ DISTRIBUTION_CASES = {
     "truncexpon": lambda r: ptr.truncexpon(2.0, 1.0, 0.5, size=(DRAWS,), rng=r),
     "betabinom": lambda r: ptr.betabinom(10, 2.0, 3.0, size=(DRAWS,), rng=r),
     "hypergeometric": lambda r: ptr.hypergeometric(7, 9, 12, size=(DRAWS,), rng=r),
-    # batched: two distinct items of each row of ``a``
-    "choice": lambda r: _batched_choice(r),
-    "choice_range": lambda r: ptr.choice(6, size=(2, 2), replace=False, rng=r),
-    "choice_rows": lambda r: ptr.choice(np.arange(12.0).reshape(6, 2), size=(3,),
-                                        replace=False, rng=r),
-    "choice_p": lambda r: ptr.choice(np.arange(10.0, 15.0), size=(3,), replace=False,
-                                     p=np.array([0.1, 0.2, 0.3, 0.15, 0.25]), rng=r),
 }
 SCIPY = {
     "cauchy": stats.cauchy(1.5, 2.0),
@@ -251,45 +256,6 @@ def test_discrete_distribution(distribution_draws, name, dist):
     assert stats.chisquare(obs, exp).pvalue > 1e-3
     dist_mean, dist_var = SCIPY[dist].stats()
     assert abs(draws.mean() - dist_mean) < 4 * np.sqrt(dist_var / DRAWS)
-
-
-def test_choice_without_replacement(distribution_draws):
-    draws = distribution_draws[0]
-    pairs = draws["choice"]
-    assert pairs.shape == (DRAWS // 2, 2) and pairs.dtype == np.int64
-    assert np.all(pairs[:, 0] != pairs[:, 1])
-    picked = draws["choice_range"]
-    assert picked.shape == (2, 2) and picked.dtype == np.int8
-    assert len(set(picked.ravel())) == 4 and set(picked.ravel()) <= set(range(6))
-    rows = draws["choice_rows"]
-    assert rows.shape == (3, 2) and len({tuple(r) for r in rows}) == 3
-    assert all(r[1] == r[0] + 1 and r[0] % 2 == 0 for r in rows)
-    # Each of the 30 ordered pairs of distinct items is equally likely.
-    counts = np.zeros((6, 6))
-    np.add.at(counts, (pairs[:, 0], pairs[:, 1]), 1)
-    assert stats.chisquare(counts[~np.eye(6, dtype=bool)]).pvalue > 1e-3
-    weighted = draws["choice_p"]
-    assert weighted.shape == (3,) and len(set(weighted)) == 3
-    assert set(weighted) <= set(np.arange(10.0, 15.0))
-
-
-def test_weighted_choice_frequencies(distribution_draws):
-    """The first pick of a weighted choice follows p; later ones the rest of p."""
-    module = distribution_draws[1]
-    rng = np.random.default_rng(SEED + 1)
-    firsts = np.array([module.kernel(rng)[-1] for _ in range(400)])
-    p = np.array([0.1, 0.2, 0.3, 0.15, 0.25])
-    counts = np.array([(firsts[:, 0] == 10.0 + k).sum() for k in range(5)])
-    assert stats.chisquare(counts, p * len(firsts)).pvalue > 1e-3
-    # PyTensor's reference (NumPy's choice) on the same question.
-    ref_rng = pytensor.shared(np.random.default_rng(SEED + 2))
-    ref = ptr.choice(np.arange(10.0, 15.0), size=(3,), replace=False, p=p, rng=ref_rng)
-    fn = pytensor.function([], ref, updates={ref_rng: ref.owner.outputs[0]},
-                           mode=REFERENCE_MODE)
-    ref_firsts = np.array([fn() for _ in range(400)])
-    ref_counts = np.array([(ref_firsts[:, 0] == 10.0 + k).sum() for k in range(5)])
-    table = np.array([counts, ref_counts])
-    assert stats.chi2_contingency(table).pvalue > 1e-3
 
 
 # ---- semantics: dtypes, sizes, broadcasting, the generator ---------------------------

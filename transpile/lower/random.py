@@ -182,13 +182,14 @@ SCALAR_DRAWS: dict[type, Callable] = {
 # object mode), or where its sampler is not the distribution PyTensor defines, the
 # generated draws follow the distribution without reproducing PyTensor's numbers:
 # HalfCauchy, GenGamma, TruncExponential and BetaBinomial are drawn from their
-# definitions, the hypergeometric by drawing items one at a time, choice without
-# replacement by a partial Fisher-Yates shuffle (weighted: one weighted draw after
-# another); Cauchy is ``loc + scale * standard_cauchy()`` (PyTensor 2.38's Numba mode
-# draws ``(loc + standard_cauchy()) / scale``, the same only for scale 1).
+# definitions, the hypergeometric by drawing items one at a time; Cauchy is
+# ``loc + scale * standard_cauchy()`` (PyTensor 2.38's Numba mode draws
+# ``(loc + standard_cauchy()) / scale``, the same only for scale 1).  Choice without
+# replacement draws as NumPy's ``Generator.choice`` does (PyTensor's Numba mode uses
+# an algorithm of its own), so it is compared exactly, with PyTensor's Python mode.
 DISTRIBUTION_ONLY = frozenset({
     ptr.HalfCauchyRV, ptr.GenGammaRV, ptr.TruncExponentialRV, ptr.BetaBinomialRV,
-    ptr.HyperGeometricRV, ptr.ChoiceWithoutReplacement, ptr.CauchyRV,
+    ptr.HyperGeometricRV, ptr.CauchyRV,
 })
 
 

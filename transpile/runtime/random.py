@@ -6,8 +6,9 @@ advances it.  Where PyTensor's Numba mode draws a distribution from other draws
 (the von Mises rejection sampler, the Gumbel and categorical inverse-CDF draws, the
 Dirichlet from gammas, the multinomial from conditional binomials, the multivariate
 normal from standard normals), the same draws are made in the same order, so one
-seed gives the same numbers.  The others (hypergeometric, choice without
-replacement) follow the distribution, not a particular stream.
+seed gives the same numbers; choice without replacement draws as NumPy's
+``Generator.choice`` does (PyTensor's Python mode), which PyTensor's Numba mode does
+not.  The hypergeometric follows the distribution, not a particular stream.
 
 ``*_into`` functions write one draw of a multivariate distribution into ``out``.
 """
@@ -196,34 +197,59 @@ def random_shuffle(rng, out):
 
 @numba.njit(cache=True, error_model="numpy")
 def random_sample_indices(rng, population, out):
-    """``len(out)`` distinct indices of ``range(population)`` in random order, each
-    ordered sample equally likely: the first steps of a Fisher-Yates shuffle."""
+    """``len(out)`` distinct indices of ``range(population)``, drawn as NumPy's
+    ``Generator.choice(population, len(out), replace=False)`` draws them: the tail
+    of a partial Fisher-Yates shuffle when the sample is a large share of a large
+    population, else Floyd's algorithm (step ``j`` takes a uniform index at or
+    below ``j``, or ``j`` itself if that one is taken) and a shuffle of the sample."""
     count = out.shape[0]
     if count > population:
         raise ValueError("Cannot take a larger sample than population without "
                          "replacement")
-    pool = np.arange(population)
-    for t in range(count):
-        j = rng.integers(t, population)
-        pool[t], pool[j] = pool[j], pool[t]
-        out[t] = pool[t]
+    if population > 10000 and count > population // 50:
+        pool = np.arange(population)
+        for i in range(population - 1, max(population - count, 1) - 1, -1):
+            j = rng.integers(0, i + 1)
+            pool[i], pool[j] = pool[j], pool[i]
+        out[:] = pool[population - count:]
+        return
+    taken = set()
+    for j in range(population - count, population):
+        index = rng.integers(0, j + 1)
+        if index in taken:
+            index = j
+        taken.add(index)
+        out[j - population + count] = index
+    for i in range(count - 1, 0, -1):
+        j = rng.integers(0, i + 1)
+        out[i], out[j] = out[j], out[i]
 
 
 @numba.njit(cache=True, error_model="numpy")
 def random_weighted_sample_indices(rng, p, out):
-    """``len(out)`` distinct indices drawn one after the other, each with
-    probability proportional to ``p`` among the indices not drawn yet."""
+    """``len(out)`` distinct indices drawn with probabilities ``p``, as NumPy's
+    ``Generator.choice(len(p), len(out), replace=False, p=p)`` draws them: rounds of
+    categorical draws by the CDF of the weights not taken yet, each keeping the
+    first occurrence of every new index, until there are enough."""
+    count = out.shape[0]
     weights = p.astype(np.float64)
-    if np.count_nonzero(weights > 0.0) < out.shape[0]:
+    if count > weights.shape[0]:
+        raise ValueError("Cannot take a larger sample than population without "
+                         "replacement")
+    if np.any(weights < 0.0):
+        raise ValueError("probabilities are not non-negative")
+    tolerance = 1.4901161193847656e-08 if p.itemsize == 8 else 3.452669770922512e-04
+    if abs(weights.sum() - 1.0) > tolerance:  # sqrt(eps) of p's precision
+        raise ValueError("probabilities do not sum to 1")
+    if np.count_nonzero(weights > 0.0) < count:
         raise ValueError("Fewer non-zero entries in p than size")
-    for t in range(out.shape[0]):
-        u = rng.random() * weights.sum()
-        pick, total = -1, 0.0
-        for k in range(weights.shape[0]):
-            if weights[k] > 0.0:
-                pick = k  # the last index still possible, if rounding runs past
-                total += weights[k]
-                if u < total:
-                    break
-        out[t] = pick
-        weights[pick] = 0.0
+    found = 0
+    while found < count:
+        u = rng.random(count - found)
+        cdf = np.cumsum(weights)
+        cdf /= cdf[-1]
+        for pick in np.searchsorted(cdf, u, side="right"):
+            if weights[pick] > 0.0:  # not taken in this round or before
+                weights[pick] = 0.0
+                out[found] = pick
+                found += 1
