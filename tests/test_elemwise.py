@@ -156,3 +156,24 @@ def test_calls_made_in_pytensor_order(rng):
     assert calls == ["log1p", "sin", "exp"]
     assert re.search(r"\w+\[i\] = exp \* sin \+ log1p", source)
     compare([x], [out], [rng.normal(size=1000)])
+
+
+def test_one_element_arrays_are_scalars_and_their_join_a_vector(rng):
+    """Elementwise work on arrays of static length 1 (what PyMC's gradient joins, one
+    per value variable) runs on scalars, and their ``Join`` is one ``np.array([...])``:
+    no one-element arrays filled by loops, no ``np.concatenate``.  Mixed dtypes,
+    a multi-output Composite's results and a ``MakeVector`` part join too."""
+    a, b = pt.dscalar("a"), pt.fscalar("b")
+    v = pt.tensor("v", shape=(1,), dtype="float64")
+    n = pt.lscalar("n")
+    x = pt.vector("x")
+    ea, eb = pt.exp(a)[None], pt.log1p(b * b)[None]
+    parts = [ea * v + 1.0, pt.sin(eb), (n * 3)[None], pt.stack([a, a * 2.0]), v - ea]
+    joined = pt.concatenate(parts)
+    total = (x * joined[0] - eb).sum()  # a one-element result broadcast in a loop
+    values = [0.3, np.float32(-1.5), np.array([2.0]), np.int64(4), rng.normal(size=5)]
+    compare([a, b, v, n, x], [joined, total], values, rewrite=False)
+    module = compare([a, b, v, n, x], [joined, total], values)
+    source = open(module.__file__).read()  # the rewritten graph's
+    assert "np.concatenate" not in source and re.search(r"np.array\(\s*\[", source), source
+    assert "np.empty((1,)" not in source, source

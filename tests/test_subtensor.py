@@ -7,6 +7,7 @@ import numpy as np
 import pytensor.tensor as pt
 import pytest
 from chunked import compare_chunked
+from oracle import compare
 
 
 @pytest.mark.parametrize("rewrite", [True, False])
@@ -55,6 +56,27 @@ def test_inc_and_set_subtensor(rng, rewrite):
     values = [rng.normal(size=(4, 5)), rng.normal(size=4), 0.5, rng.normal(size=(1, 5)),
               rng.normal(size=(4, 1)), rng.normal(size=5), np.int64(-2)]
     compare_chunked([x, v, s, row, col, w, i], outs, values, rewrite=rewrite)
+
+
+def test_constants_stored_are_spelled_in_the_arrays_dtype(rng):
+    """``x[-1] = 1.0`` and ``v[i:] += 2.0``, not ``np.float32(1.0)``, for constants of
+    another dtype that are the same number in the array's; one that is not (a float32
+    0.1, an int64 beyond float64's integers) keeps its dtype, and the values match."""
+    x = pt.matrix("x")
+    v = pt.vector("v")
+    n = pt.lvector("n")
+    i = pt.lscalar("i")
+    one, two = pt.constant(np.float32(1.0)), pt.constant(np.int8(2))
+    outs = [pt.set_subtensor(x[-1], one), pt.inc_subtensor(v[i:], two),
+            pt.inc_subtensor(v[1], pt.constant(np.float32(0.1))),
+            pt.inc_subtensor(n[0], pt.constant(np.int64(2**62 + 1))),
+            pt.set_subtensor(n[1:], two)]
+    values = [rng.normal(size=(3, 4)), rng.normal(size=5),
+              np.array([1, 2, 3], dtype=np.int64), np.int64(2)]
+    module = compare([x, v, n, i], outs, values, rewrite=False)
+    source = open(module.__file__).read()
+    assert "np.int8(" not in source and "np.float32(1.0)" not in source, source
+    assert "np.float32(0.1)" in source, source
 
 
 def test_an_increment_that_does_not_fit_raises_like_pytensor(rng):

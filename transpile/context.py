@@ -20,6 +20,7 @@ from .naming import Namespace
 from .plan import Plan
 from .printer import expression_code
 from .runtime import RuntimeLibrary
+from .walk import bound_names, read_names
 
 LOOP_INDICES = ("i", "j", "k", "l")
 
@@ -191,53 +192,6 @@ class _Loop:
         self.checks: list = []  # (test, exception, message) the same in every step
 
 
-class _Assigned(cst.CSTVisitor):
-    """Collects the names a statement binds (assignments and loop targets)."""
-
-    def __init__(self, names: set, updated: set | None = None):
-        self.names = names
-        self.updated = names if updated is None else updated  # ``name += ...``
-
-    def _targets(self, node, names=None):
-        names = self.names if names is None else names
-        if isinstance(node, cst.Name):
-            names.add(node.value)
-        elif isinstance(node, (cst.Tuple, cst.List)):
-            for element in node.elements:
-                self._targets(element.value, names)
-
-    def visit_AssignTarget(self, node):
-        self._targets(node.target)
-
-    def visit_AugAssign(self, node):
-        self._targets(node.target, self.updated)
-
-    def visit_For(self, node):
-        self._targets(node.target)
-
-
-class _Used(cst.CSTVisitor):
-    """Collects the names an expression reads (not attribute names); ``plain``, if
-    given, those it reads other than as ``name.shape``."""
-
-    def __init__(self, names: set, plain: set | None = None):
-        self.names = names
-        self.plain = plain
-
-    def visit_Name(self, node):
-        self.names.add(node.value)
-        if self.plain is not None:
-            self.plain.add(node.value)
-
-    def visit_Attribute(self, node):
-        if self.plain is not None and isinstance(node.value, cst.Name) \
-                and node.attr.value == "shape":
-            self.names.add(node.value.value)
-            return False
-        node.value.visit(self)
-        return False
-
-
 STEP_INDICES = ("t", "t1", "t2", "t3")  # a Scan step's index, by nesting depth
 
 
@@ -253,7 +207,8 @@ class FunctionBuilder:
         self.view_of: dict = {}  # variable -> the input/constant whose memory it may share
         self.contiguous: set = set()  # variables known to be fresh C-contiguous arrays
         self.scratch: set = set()  # arrays allocated once before a loop (allocate)
-        self.checked: set[str] = set()  # run-time shape checks already emitted
+        # run-time checks already emitted: their code, or a key of their condition
+        self.checked: set = set()
         self.broadcast_scalars: dict = {}  # all-broadcastable variable -> its scalar
         self.broadcast_constants: dict = {}  # ... -> the 0-d constant it broadcasts
         self.branches: dict = {}  # IfElse node -> the nodes of each branch (lower/ifelse.py)
@@ -597,11 +552,9 @@ class FunctionBuilder:
         assigned = set(frame.rebound) | set(self._active_indices)
         updated: set[str] = set()
         for block in self._blocks[frame.depth - 1:]:
-            for stmt in block:
-                stmt.visit(_Assigned(assigned, updated))
-        used: set[str] = set()
+            assigned |= bound_names(block, updated)
         plain: set[str] = set()
-        expr.visit(_Used(used, plain))
+        used = read_names(expr, plain)
         return not used & assigned and not plain & updated
 
     def check(self, tests, exc: str, message: str) -> None:

@@ -46,6 +46,11 @@ def cast_if_unnatural(value: sx.Expr, dtype: str) -> sx.Expr:
 
 def typed_literal(value, dtype: str) -> sx.Expr:
     """A scalar constant of exactly ``dtype``: ``2.0``, ``np.float32(2.0)``, ``True``."""
+    value = np.asarray(value).reshape(())  # a number, or an array of one
+    if value.dtype.kind == "f" and np.dtype(dtype).kind == "f":
+        # the shortest digits that give the number back in its own dtype: a float32
+        # 0.1 is ``np.float32(0.1)``, not ``np.float32(0.10000000149011612)``
+        value = float(str(value.astype(dtype)[()]))
     value = np.asarray(value).item()
     if dtype == "bool":
         return sx.literal(bool(value))
@@ -59,6 +64,23 @@ def typed_literal(value, dtype: str) -> sx.Expr:
     else:
         raise TypeError(f"no scalar literal for dtype {dtype}")
     return plain if dtype in NATURAL else cast(plain, dtype)
+
+
+def converts_exactly(value, dtype: str) -> bool:
+    """Whether the constant ``value`` (a NumPy scalar or 0-d array) is the same
+    number in ``dtype``, written the same: ``np.int8(0)`` as ``0.0``,
+    ``np.float32(-inf)`` as ``-np.inf``; not ``2**62 + 1`` in float64, a fraction in
+    an integer dtype, nor a float32 ``0.1`` (``0.10000000149011612`` in float64)."""
+    value = np.asarray(value).reshape(())
+    if value.dtype.kind in "cb" or np.dtype(dtype).kind in "cb":
+        return False
+    with np.errstate(all="ignore"):
+        converted = value.astype(dtype)
+        same = np.array_equal(converted.astype(value.dtype), value,
+                              equal_nan=value.dtype.kind == "f")
+    if value.dtype.kind == "f" and converted.dtype.kind == "f":
+        same = same and str(converted[()]) == str(value[()])
+    return bool(same)
 
 
 def is_float(dtype: str) -> bool:

@@ -334,6 +334,7 @@ class Facts:
         return self.length(a, axis_a) == self.length(b, axis_b)
 
     def _length(self, var, axis: int) -> dict:
+        from pytensor.raise_op import CheckAndRaise
         from pytensor.scan.op import Scan
         from pytensor.tensor.basic import Alloc, AllocEmpty
         from pytensor.tensor.elemwise import DimShuffle, Elemwise
@@ -351,7 +352,7 @@ class Facts:
             found = self.form(node.inputs[axis])
         elif isinstance(op, Alloc):
             found = self.form(node.inputs[1 + axis])
-        elif isinstance(op, IncSubtensor):
+        elif isinstance(op, IncSubtensor | CheckAndRaise):
             found = self.length(node.inputs[0], axis)
         elif isinstance(op, DimShuffle):
             source = op.new_order[axis]

@@ -360,22 +360,9 @@ def _is_import(stmt, module: str) -> bool:
 
 
 def _uses_math(node) -> bool:
-    import libcst as cst
+    from .walk import count_names
 
-    class Finder(cst.CSTVisitor):
-        found = False
-
-        def visit_Name(self, n):
-            if n.value == "math":
-                self.found = True
-
-        def visit_Attribute(self, n):
-            n.value.visit(self)
-            return False
-
-    finder = Finder()
-    node.visit(finder)
-    return finder.found
+    return count_names(node)["math"] > 0
 
 
 # ---- the docstring ----------------------------------------------------------------

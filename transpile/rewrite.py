@@ -18,6 +18,7 @@ import numpy as np
 from .errors import TranspileError
 from .logsumexp import collapse_logsumexp, pair_with_softmax
 from .plan import canonical_scan_reads
+from .seeds import direct_seeds
 from .syntax import one_line
 
 INCLUDE = ("fast_run", "numba")
@@ -308,6 +309,8 @@ def rewrite(fgraph):
                                  f"{type(exc).__name__}: {one_line(str(exc), 200)}; "
                                  "try --no-rewrite") from None
         lift_late_dimshuffles(fgraph)
+        scalar_unit_arrays(fgraph)
+        direct_seeds(fgraph)
     unwrap_random_variables(fgraph)
     pair_with_softmax(fgraph)
     return fgraph
@@ -323,6 +326,85 @@ def lift_late_dimshuffles(fgraph) -> None:
     from pytensor.tensor.rewriting.elemwise import local_dimshuffle_lift
 
     WalkingGraphRewriter(local_dimshuffle_lift, order="out_to_in").rewrite(fgraph)
+
+
+def scalar_unit_arrays(fgraph) -> None:
+    """Elementwise work on arrays of one element done on scalars, and a ``Join`` of
+    one-element vectors made one ``MakeVector``: PyMC's gradient joins one
+    ``(1,)``-shaped ``Composite`` per value variable, which would otherwise be four
+    one-element arrays, each filled by a loop, then ``np.concatenate``d, where a
+    person writes ``np.array([d_alpha, d_beta, d_sigma])``.  An ``Elemwise`` whose
+    inputs and outputs all have static length 1 in every dimension runs on their
+    scalars, and its results are given their dimensions back (``ExpandDims``, which
+    a consumer that broadcasts reads as the scalar itself); an entry read from the
+    joined vector is then the scalar (PyTensor's ``local_subtensor_make_vector``).
+    Runs after ``lift_late_dimshuffles``, which would move the ``ExpandDims`` back."""
+    from pytensor.graph.rewriting.basic import WalkingGraphRewriter
+    from pytensor.tensor.basic import Join, MakeVector
+    from pytensor.tensor.elemwise import Elemwise
+    from pytensor.tensor.rewriting.subtensor_lift import local_subtensor_make_vector
+
+    joined = False
+    for node in fgraph.toposort():
+        if node not in fgraph.apply_nodes:
+            continue
+        if isinstance(node.op, Elemwise) and _all_unit(node.inputs + node.outputs):
+            results = node.op(*map(_unit_scalar, node.inputs), return_list=True)
+            new = [r.dimshuffle(("x",) * o.type.ndim) for r, o in zip(
+                results, node.outputs, strict=True)]
+        elif isinstance(node.op, Join) and node.outputs[0].type.ndim == 1:
+            items = _joined_items(node)
+            if items is None:
+                continue
+            dtype = node.outputs[0].type.dtype
+            items = [i if i.type.dtype == dtype else i.astype(dtype) for i in items]
+            new = [MakeVector(dtype)(*items)]
+            joined = True
+        else:
+            continue
+        fgraph.replace_all(list(zip(node.outputs, new, strict=True)),
+                           reason="scalar_unit_arrays")
+    if joined:
+        WalkingGraphRewriter(local_subtensor_make_vector).rewrite(fgraph)
+
+
+def _all_unit(variables) -> bool:
+    """Every variable an array (``ndim > 0``) of static length 1 in every dimension."""
+    return all(getattr(v.type, "ndim", 0) > 0 and all(s == 1 for s in v.type.shape)
+               for v in variables)
+
+
+def _unit_scalar(var):
+    """The 0-d value of a one-element array: what an ``ExpandDims`` expanded, a
+    constant's element, else the array with its dimensions dropped."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor import constant
+    from pytensor.tensor.elemwise import DimShuffle
+
+    owner = var.owner
+    if owner is not None and isinstance(owner.op, DimShuffle) and (
+            owner.inputs[0].type.ndim == 0):
+        return owner.inputs[0]
+    if isinstance(var, Constant):
+        return constant(np.asarray(var.data).reshape(()), dtype=var.type.dtype)
+    return var.dimshuffle(())
+
+
+def _joined_items(node):
+    """The scalars a 1-d ``Join`` puts together when every part has a static length
+    of 1 or is a ``MakeVector``, else None."""
+    from pytensor.tensor.basic import MakeVector
+
+    tensors = node.inputs if hasattr(node.op, "axis") else node.inputs[1:]
+    items = []
+    for t in tensors:
+        if t.owner is not None and isinstance(t.owner.op, MakeVector):
+            items.extend(t.owner.inputs)
+        elif _all_unit([t]):
+            items.append(_unit_scalar(t))
+        else:
+            return None
+    return items
 
 
 def unwrap_random_variables(fgraph) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 import numpy as np
 
+from .walk import contains
+
 Expr = cst.BaseExpression
 
 # Binding strength, loosest first, as in the Python grammar.
@@ -327,20 +329,7 @@ def for_nest(indices: Sequence[str], extents: Sequence[Expr], body: Sequence[cst
 def _jumps(stmts) -> bool:
     """Whether the statements ``break`` or ``continue`` (out of the loop they are
     in: without it, they would leave another)."""
-
-    class Finder(cst.CSTVisitor):
-        found = False
-
-        def visit_Break(self, node):
-            self.found = True
-
-        def visit_Continue(self, node):
-            self.found = True
-
-    finder = Finder()
-    for stmt in stmts:
-        stmt.visit(finder)
-    return finder.found
+    return contains(stmts, lambda node: isinstance(node, (cst.Break, cst.Continue)))
 
 
 class _IndexAt(cst.CSTTransformer):

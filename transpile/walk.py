@@ -31,6 +31,8 @@ def _fields(cls: type) -> tuple[str, ...]:
             fields = ()
         elif cls is cst.Attribute:
             fields = ("value",)  # in np.empty, only np is a name
+        elif cls is cst.Arg:
+            fields = ("value",)  # in dtype=np.float64, dtype is no variable
         else:
             fields = tuple(f.name for f in dataclasses.fields(cls)
                            if f.name not in _TOKENS and not f.name.startswith("whitespace"))
@@ -38,24 +40,91 @@ def _fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
-def count_names(node, counts: Counter | None = None) -> Counter:
-    """How often each identifier occurs in ``node`` (a node or a list of nodes) as a
-    ``Name`` (assignment targets, parameters and keywords included, attribute names
-    not), as libcst's ``visit_Name`` sees them."""
+def _children(item):
+    for field in _fields(type(item)):
+        value = getattr(item, field)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, cst.CSTNode))
+
+
+def _nodes(node) -> list:
+    return list(node) if isinstance(node, (list, tuple)) else [node]
+
+
+def count_names(node, counts: Counter | None = None, *, in_loops: bool = False) -> Counter:
+    """How often each variable occurs in ``node`` (a node or a list of nodes) as a
+    ``Name``: read or bound (assignment targets and parameters included, attribute
+    names and keywords not); with ``in_loops``, only inside ``for`` and ``while``
+    loops (their headers included)."""
     counts = Counter() if counts is None else counts
-    stack = list(node) if isinstance(node, (list, tuple)) else [node]
+    stack = [(item, not in_loops) for item in _nodes(node)]
+    while stack:
+        item, counted = stack.pop()
+        if isinstance(item, cst.Name):
+            if counted:
+                counts[item.value] += 1
+            continue
+        counted = counted or isinstance(item, (cst.For, cst.While))
+        stack.extend((child, counted) for child in _children(item))
+    return counts
+
+
+def contains(node, matches) -> bool:
+    """Whether ``node`` (a node or a list of nodes) or a node in it ``matches``."""
+    stack = _nodes(node)
+    while stack:
+        item = stack.pop()
+        if matches(item):
+            return True
+        stack.extend(_children(item))
+    return False
+
+
+def _targets(target, names: set) -> None:
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _targets(element.value, names)
+
+
+def bound_names(node, updated: set | None = None) -> set[str]:
+    """The names ``node`` (a node or a list of nodes) binds at any depth: assignment
+    targets (tuples unpacked) and ``for`` targets; the targets of ``name += ...`` go
+    into ``updated`` when it is given, else into the result."""
+    names: set[str] = set()
+    stack = _nodes(node)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, cst.AssignTarget) or isinstance(item, cst.For):
+            _targets(item.target, names)
+        elif isinstance(item, cst.AugAssign):
+            _targets(item.target, names if updated is None else updated)
+        if not isinstance(item, (cst.BaseExpression, *_LEAVES)):
+            stack.extend(_children(item))
+    return names
+
+
+def read_names(node, plain: set | None = None) -> set[str]:
+    """The variables the expression ``node`` reads; ``plain``, if given, collects
+    those it reads other than as ``name.shape`` (whose value an in-place update
+    keeps)."""
+    names: set[str] = set()
+    stack = _nodes(node)
     while stack:
         item = stack.pop()
         if isinstance(item, cst.Name):
-            counts[item.value] += 1
-            continue
-        for field in _fields(type(item)):
-            value = getattr(item, field)
-            if isinstance(value, cst.CSTNode):
-                stack.append(value)
-            elif isinstance(value, (list, tuple)):
-                stack.extend(v for v in value if isinstance(v, cst.CSTNode))
-    return counts
+            names.add(item.value)
+            if plain is not None:
+                plain.add(item.value)
+        elif (plain is not None and isinstance(item, cst.Attribute)
+              and isinstance(item.value, cst.Name) and item.attr.value == "shape"):
+            names.add(item.value.value)
+        else:
+            stack.extend(_children(item))
+    return names
 
 
 def assigned_name(stmt) -> str | None:

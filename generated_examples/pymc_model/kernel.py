@@ -149,8 +149,7 @@ def kernel(alpha, beta, sigma_log):
     exp = math.exp(sigma_log)
     fused = exp > 0.0
     # Log
-    log = np.empty((1,), dtype=np.float64)
-    log[0] = math.log(exp)
+    log = math.log(exp)
     # Composite{...} and Sum{axes=None} x3, in one loop
     sub = np.empty((50,), dtype=np.float64)
     sum_ = 0.0
@@ -159,7 +158,7 @@ def kernel(alpha, beta, sigma_log):
     for i in range(50):
         sub_1 = Y[i] - (alpha + beta * X_DATA[i])
         true_div = sub_1 / exp
-        sub[i] = -0.9189385332046727 + -0.5 * (true_div * true_div) - log[0]
+        sub[i] = -0.9189385332046727 + -0.5 * (true_div * true_div) - log
         sum_ = sum_ + sub_1
         sum_1 = sum_1 + true_div * sub_1
         sum_2 = sum_2 + true_div * X_DATA[i]
@@ -181,14 +180,11 @@ def kernel(alpha, beta, sigma_log):
         + sum_3
     )
     # Composite{(-49.0 + switch(i0, (-1.0 * i1 * i1), 0.0) + ((i2 / sqr(i1)) * i1))}
-    add = np.empty((1,), dtype=np.float64)
-    add[0] = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_1 / (exp * exp) * exp
+    add = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_1 / (exp * exp) * exp
     # Composite{((-0.010000000000000002 * i2) + (i0 / i1))}
-    add_1 = np.empty((1,), dtype=np.float64)
-    add_1[0] = -0.010000000000000002 * beta + sum_2 / exp
+    add_1 = -0.010000000000000002 * beta + sum_2 / exp
     # Composite{((-0.010000000000000002 * i2) + ((i1 / i0) / i0))}
-    add_2 = np.empty((1,), dtype=np.float64)
-    add_2[0] = -0.010000000000000002 * alpha + sum_ / exp / exp
-    # Join
-    dlogp = np.concatenate((add_2, add_1, add), axis=0)
+    add_2 = -0.010000000000000002 * alpha + sum_ / exp / exp
+    # MakeVector{dtype='float64'}
+    dlogp = np.array([add_2, add_1, add], dtype=np.float64)
     return (logp, dlogp)

@@ -30,18 +30,15 @@ OUTPUTS = (("h_last", "float64", (None,)), ("grad_W", "float64", (None, None)))
 def kernel(W, U, xs, h0):
     # Add
     add = 1 + xs.shape[0]
+    # Ge
+    ge = xs.shape[0] >= 1
     # Alloc
-    filled = np.zeros((xs.shape[0], h0.shape[0]), dtype=np.float64)
-    # IncSubtensor{i}
-    window = filled[-1]
-    window += 1.0
-    # Alloc
-    filled_1 = np.zeros((add, h0.shape[0]), dtype=np.float64)
-    # IncSubtensor{start:}
-    window_1 = filled_1[1:]
-    window_1 += filled
-    # Subtensor{::step}
-    part = filled_1[::-1]
+    state = np.zeros((add, h0.shape[0]), dtype=np.float64)
+    # CheckAndRaise{raises=IndexError, msg='index -1 is out of bounds f...'}
+    if not ge:
+        raise IndexError("index -1 is out of bounds for axis 0")
+    # SetSubtensor{i}
+    state[0] = 1.0
     # Scan{scan_fn, while_loop=False, inplace=none}
     h = np.empty((add, h0.shape[0]), dtype=np.float64)
     for i in range(h0.shape[0]):
@@ -65,20 +62,19 @@ def kernel(W, U, xs, h0):
         for i in range(U.shape[0]):
             h_t[i] = math.tanh(dot_1[i])
     # Subtensor{:stop}
-    part_1 = h[:-1]
+    part = h[:-1]
     # Subtensor{::step}
-    part_2 = part_1[::-1]
+    part_1 = part[::-1]
     # Subtensor{::step}
-    part_3 = h[::-1]
+    part_2 = h[::-1]
     # Subtensor{:stop}
-    part_4 = part_3[:-1]
+    part_3 = part_2[:-1]
     # Composite{(1.0 - sqr(i0))}
-    sub = np.empty(part_4.shape, dtype=np.float64)
-    for i in range(part_4.shape[0]):
-        for j in range(part_4.shape[1]):
-            sub[i, j] = 1.0 - part_4[i, j] * part_4[i, j]
+    sub = np.empty(part_3.shape, dtype=np.float64)
+    for i in range(part_3.shape[0]):
+        for j in range(part_3.shape[1]):
+            sub[i, j] = 1.0 - part_3[i, j] * part_3[i, j]
     # Scan{grad_of_scan_fn, while_loop=False, inplace=none}
-    state = part.copy()
     grad_W_trace = np.zeros((2, W.shape[0], W.shape[1]), dtype=np.float64)
     prev, cur = 0, 1
     # reused by every step
@@ -86,7 +82,7 @@ def kernel(W, U, xs, h0):
     dot_2 = np.empty((W.shape[1],), dtype=np.float64)
     if xs.shape[0] > 0 and (
         state.shape[1] != grad_W_trace.shape[1]
-        or part_2.shape[1] != grad_W_trace.shape[2]
+        or part_1.shape[1] != grad_W_trace.shape[2]
     ):
         raise ValueError("Ger: the vectors do not match the matrix")
     if xs.shape[0] > 0 and W.shape[1] != state.shape[1]:
@@ -97,7 +93,7 @@ def kernel(W, U, xs, h0):
         state_tp1 = state[t + 1]
         grad_W_trace_tm1 = grad_W_trace[prev]
         # Squeeze{axis=0}
-        part_2_t = part_2[t]
+        part_1_t = part_1[t]
         # Mul
         for i in range(state.shape[1]):
             mul[i] = state_t[i] * sub_t[i]
@@ -105,7 +101,7 @@ def kernel(W, U, xs, h0):
         grad_W_trace_t = grad_W_trace[cur]
         for i in range(grad_W_trace.shape[1]):
             for j in range(grad_W_trace.shape[2]):
-                grad_W_trace_t[i, j] = grad_W_trace_tm1[i, j] + mul[i] * part_2_t[j]
+                grad_W_trace_t[i, j] = grad_W_trace_tm1[i, j] + mul[i] * part_1_t[j]
         # Gemv{no_inplace}
         np.dot(mul, W, dot_2)
         dot_2 += state_tp1
@@ -113,11 +109,6 @@ def kernel(W, U, xs, h0):
             state[t + 1, i] = dot_2[i]
         prev, cur = cur, prev
     grad_W = grad_W_trace[prev]
-    # Ge
-    ge = xs.shape[0] >= 1
     # Subtensor{i}
     h_last = h[-1]
-    # CheckAndRaise{raises=IndexError, msg='index -1 is out of bounds: ...'}
-    if not ge:
-        raise IndexError("index -1 is out of bounds: the Scan ran fewer than 1 step(s)")
     return (h_last, grad_W)

@@ -143,6 +143,29 @@ def lower_ARange(op, node, fn):
     _fresh_array(fn, out, value, "arange")
 
 
+def _condition_keys(fn, conds) -> list:
+    """A key for the conditions when each is an integer comparison of known forms
+    (``n >= 1`` however ``n`` is computed): two checks of one condition are one."""
+    from pytensor.scalar import basic as ps
+    from pytensor.tensor.basic import ScalarFromTensor
+    from pytensor.tensor.elemwise import Elemwise
+
+    facts, parts = fn.module.plan.facts, []
+    for cond in conds:
+        while cond.owner is not None and isinstance(cond.owner.op, ScalarFromTensor):
+            cond = cond.owner.inputs[0]
+        node = cond.owner
+        if node is None or not isinstance(node.op, Elemwise) or not isinstance(
+                node.op.scalar_op, (ps.GE, ps.GT, ps.LE, ps.LT, ps.EQ, ps.NEQ)):
+            return []
+        forms = [facts.form(v) for v in node.inputs]
+        if any(f is None for f in forms):
+            return []
+        parts.append((type(node.op.scalar_op).__name__,
+                      *(tuple(sorted(f.items(), key=repr)) for f in forms)))
+    return [("condition", *parts)]
+
+
 @register(CheckAndRaise)
 def lower_CheckAndRaise(op, node, fn):
     value, *conds = node.inputs
@@ -154,7 +177,14 @@ def lower_CheckAndRaise(op, node, fn):
             for t in tests[1:]:
                 test = sx.boolop("and", test, t)
             exc = fn.module.exception_class(op.exc_type)
-            fn.emit(sx.if_(sx.unary("not", test), [sx.raise_(exc, op.msg)]))
-    fn.alias(out, fn.expr(value), view_of=value)
+            failed = sx.unary("not", test)
+            keys = {fn.code(failed), *_condition_keys(fn, conds)}
+            if not keys & fn.checked:  # the same test made once
+                fn.checked.update(keys)
+                fn.emit(sx.if_(failed, [sx.raise_(exc, op.msg)]))
+    if fn.can_donate(value):  # a fresh array only the check reads: handed on whole
+        fn.alias(out, fn.expr(value))
+    else:
+        fn.alias(out, fn.expr(value), view_of=value)
     if value in fn.contiguous:
         fn.contiguous.add(out)

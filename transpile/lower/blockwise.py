@@ -32,7 +32,7 @@ from ..compat import op_class
 from ..dtypes import dtype_attr
 from ..errors import TranspileError, UnsupportedOpError
 from ..registry import lowering_for, register
-from ..walk import rename
+from ..walk import bound_names, count_names, rename
 from .elemwise import check_shapes, dim_size
 from .inline import inline_single_use
 from .shape import vector_elements
@@ -391,7 +391,7 @@ class _Loop:
         0, each name of a local of the element (or made from one) with ``_0`` for
         its index (``s_0`` for ``s_i``, ``x_0_diag`` for ``x_i_diag``)."""
         mapping = {name: sx.literal(0) for name in self.names}
-        for name in _name_counts(stmts):
+        for name in count_names(stmts):
             if (derived := self.derived(name)) is not None:
                 local, rest = derived
                 mapping[name] = sx.name(self.fn.fresh(f"{self.locals[local]}_0{rest}"))
@@ -421,8 +421,8 @@ def _element_body(fn, loop, core_node, operands) -> list[cst.BaseStatement]:
     # after the loop.
     fn.checked.intersection_update(checked)
     results = [fn.expr(var) for var in core_node.outputs if var in fn.values]
-    uses = _name_counts([*body, *results])
-    in_loops = _name_counts(body, in_loops_only=True)
+    uses = count_names([*body, *results])
+    in_loops = count_names(body, in_loops=True)
     inline = {local: element for local, element in reads.items()
               if uses.get(local, 0) <= 1 and local not in in_loops}
     body = [rename(stmt, inline) for stmt in body]
@@ -443,7 +443,7 @@ def _name_arrays(fn, loop, results, body):
     of the ``x_i_diag`` is ``x_diag``).  Returns ``[(array, output, core result)]``
     and the renamed body.
     """
-    assigned = _assigned_names(body)
+    assigned = bound_names(body, updated=set())
     renamed = {}
     arrays = []
     for var, core_var in results:
@@ -475,7 +475,7 @@ def _store_in_place(body, stores) -> list[cst.BaseStatement]:
     where the body assigns it once at its top level and reads it nowhere else:
     ``chol[i] = cholesky(s[i], lower=True)``, ``sign[i], logabsdet[i] = slogdet(d[i])``.
     """
-    uses = _name_counts([*body, *stores])
+    uses = count_names([*body, *stores])
     into = {}  # result -> the element of its output
     for store in stores:
         (small,) = store.body
@@ -538,56 +538,3 @@ def _fill_after_first_element(fn, loop, arrays, body) -> None:
     for test in tests[1:]:
         at_first = sx.boolop("and", at_first, test)
     fn.emit(*loop.nest([sx.if_(at_first, [sx.simple(cst.Continue())]), *rest]))
-
-
-# ---- libcst utilities ---------------------------------------------------------------
-
-
-def _assigned_names(stmts) -> set[str]:
-    """The names ``stmts`` assign (``x = ...``, ``a, b = ...``), at any depth."""
-    names = set()
-
-    class Targets(cst.CSTVisitor):
-        def visit_AssignTarget(self, node):
-            target = node.target
-            for element in (target.elements if isinstance(target, cst.Tuple) else ()):
-                if isinstance(element.value, cst.Name):
-                    names.add(element.value.value)
-            if isinstance(target, cst.Name):
-                names.add(target.value)
-
-    for stmt in stmts:
-        stmt.visit(Targets())
-    return names
-
-
-def _name_counts(nodes, in_loops_only: bool = False) -> dict[str, int]:
-    """How often each variable name occurs in ``nodes`` (read or assigned), or only
-    inside ``for`` and ``while`` loops."""
-    counts: dict[str, int] = {}
-    depth = [0]
-
-    class Count(cst.CSTVisitor):
-        def visit_For(self, node):
-            depth[0] += 1
-
-        def leave_For(self, node):
-            depth[0] -= 1
-
-        visit_While, leave_While = visit_For, leave_For
-
-        def visit_Attribute(self, node):
-            node.value.visit(self)  # in np.empty, only np is a variable
-            return False
-
-        def visit_Arg(self, node):
-            node.value.visit(self)  # not the keyword
-            return False
-
-        def visit_Name(self, node):
-            if depth[0] or not in_loops_only:
-                counts[node.value] = counts.get(node.value, 0) + 1
-
-    for node in nodes:
-        node.visit(Count())
-    return counts

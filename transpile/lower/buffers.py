@@ -117,6 +117,7 @@ def length(x, axis: int, depth: int = 0):
     """The form of ``x.shape[axis]``.  Where slicing clips (``x[:-1]`` of an empty
     ``x``) the true length is larger than the form, never smaller: a proof that a
     buffer is long enough stays sound."""
+    from pytensor.raise_op import CheckAndRaise
     from pytensor.tensor.basic import Alloc, AllocEmpty
     from pytensor.tensor.elemwise import DimShuffle, Elemwise
     from pytensor.tensor.subtensor import IncSubtensor, Subtensor
@@ -133,7 +134,7 @@ def length(x, axis: int, depth: int = 0):
         return _form(node.inputs[axis], depth + 1) or opaque
     if isinstance(op, Alloc):
         return _form(node.inputs[1 + axis], depth + 1) or opaque
-    if isinstance(op, IncSubtensor):
+    if isinstance(op, IncSubtensor | CheckAndRaise):
         return length(node.inputs[0], axis, depth + 1)
     if isinstance(op, DimShuffle):
         source = op.new_order[axis]

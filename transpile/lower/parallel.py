@@ -29,7 +29,7 @@ import libcst as cst
 
 from .. import syntax as sx
 from ..dtypes import dtype_attr
-from ..walk import rename
+from ..walk import contains, rename
 
 # Below this many elements, a loop stays serial (docs/usage.md, "--parallel").
 PARALLEL_MIN_ELEMENTS = 1 << 14
@@ -38,24 +38,8 @@ PARALLEL_MIN_ELEMENTS = 1 << 14
 BLOCK_ELEMENTS = 4096
 
 
-def _contains(stmts, matches) -> bool:
-    """Whether a node of ``stmts`` (a statement list) ``matches``."""
-
-    class Finder(cst.CSTVisitor):
-        found = False
-
-        def on_visit(self, node):
-            self.found = self.found or matches(node)
-            return not self.found
-
-    finder = Finder()
-    for stmt in stmts:
-        stmt.visit(finder)
-    return finder.found
-
-
 def _has_raise(stmts) -> bool:
-    return _contains(stmts, lambda node: isinstance(node, cst.Raise))
+    return contains(stmts, lambda node: isinstance(node, cst.Raise))
 
 
 def _static_size(dims) -> int | None:

@@ -20,7 +20,16 @@ except ImportError:  # PyTensor 3: xlogy is a symbolic Op that rewrites expand
 
 from .. import intforms
 from .. import syntax as sx
-from ..dtypes import NATURAL, cast, convert, is_complex, is_float, is_int, typed_literal
+from ..dtypes import (
+    NATURAL,
+    cast,
+    convert,
+    converts_exactly,
+    is_complex,
+    is_float,
+    is_int,
+    typed_literal,
+)
 from ..errors import UnsupportedOpError
 from ..registry import register, register_scalar, scalar_lowering_for
 
@@ -634,11 +643,9 @@ def in_context(var, op, inputs) -> sx.Expr:
     operands = inputs[1:] if isinstance(op, ps.Switch) else inputs
     if isinstance(op, _UPCASTING) and var in operands and dtype != "bool":
         target = ps.upcast(*(v.type.dtype for v in operands))
-        value = np.asarray(var.data)
-        if target != dtype and (target == "float64" or (target == "int64" and is_int(dtype))):
-            converted = value.astype(target)
-            if np.array_equal(converted.astype(dtype), value, equal_nan=value.dtype.kind == "f"):
-                return typed_literal(converted, target)
+        if target != dtype and (target == "float64" or (target == "int64" and is_int(dtype))) \
+                and converts_exactly(var.data, target):
+            return typed_literal(np.asarray(var.data).astype(target), target)
     return typed_literal(var.data, dtype)
 
 

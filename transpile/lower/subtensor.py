@@ -14,7 +14,7 @@ from pytensor.tensor.subtensor import (
 )
 
 from .. import syntax as sx
-from ..dtypes import is_complex, typed_literal
+from ..dtypes import converts_exactly, is_complex, typed_literal
 from ..registry import register
 from .shape import int_value
 
@@ -74,8 +74,12 @@ def lower_IncSubtensor(op, node, fn):
     fn.contiguous.add(out)
     one = isinstance(y, Constant) and all(n == 1 for n in y.type.shape) and not \
         is_complex(y.type.dtype)
-    if one:  # a constant of one element, broadcast: the number itself (``+= 1.0``)
-        value = typed_literal(np.asarray(y.data).item(), y.type.dtype)
+    if one:  # a constant of one element, broadcast: the number itself (``+= 1.0``),
+        # spelled in the target's dtype when it is the same number there
+        value = np.asarray(y.data).reshape(())
+        value = (typed_literal(value.astype(x.type.dtype), x.type.dtype)
+                 if converts_exactly(value, x.type.dtype) else
+                 typed_literal(value, y.type.dtype))
     else:
         value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
     if is_complex(y.type.dtype) and not is_complex(x.type.dtype):

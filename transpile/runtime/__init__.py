@@ -19,6 +19,8 @@ from pathlib import Path
 
 import libcst as cst
 
+from ..walk import count_names
+
 RUNTIME_MODULES = ("special", "arrays", "linalg", "lapack", "decomp", "scan", "random",
                    "extra_ops", "numeric")
 
@@ -90,21 +92,12 @@ def _definition(name: str) -> _Definition:
     return _parsed(_index()[name])[name]
 
 
-class _Names(cst.CSTVisitor):
-    def __init__(self):
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-
 @functools.cache
 def _direct_deps(name: str) -> tuple[str, ...]:
     node = _definition(name).node
-    visitor = _Names()
-    (node.body if isinstance(node, cst.FunctionDef) else node).visit(visitor)
+    names = count_names(node.body if isinstance(node, cst.FunctionDef) else node)
     index = _index()
-    return tuple(sorted(n for n in visitor.names if n in index and n != name))
+    return tuple(sorted(n for n in names if n in index and n != name))
 
 
 class RuntimeLibrary:
