@@ -103,6 +103,47 @@ def test_an_increment_that_does_not_fit_raises_like_pytensor(rng):
 
 
 @pytest.mark.parametrize("rewrite", [True, False])
+def test_integer_indices_out_of_bounds_raise_index_error(rng, rewrite):
+    """Numba's basic indexing checks nothing (``zeros((1, 3))[1] += 1`` would write
+    past the array); the module raises IndexError where PyTensor does, for reads,
+    increments and sets, constant and symbolic, positive and negative indices."""
+    import pytensor
+    from oracle import REFERENCE_MODE, transpile_module
+
+    x = pt.matrix("x")
+    i = pt.lscalar("i")
+    outs = [x[i], x[1, i], x[-2], pt.inc_subtensor(x[i], 1.0),
+            pt.set_subtensor(x[:, i], 0.0), pt.inc_subtensor(pt.zeros((1, 3))[i], 1.0)]
+    for out in outs:
+        module = transpile_module([x, i], [out], rewrite=rewrite)
+        reference = pytensor.function([x, i], out, mode=REFERENCE_MODE,
+                                      on_unused_input="ignore")
+        for shape, index in [((1, 3), 1), ((2, 3), -3), ((1, 1), 0), ((3, 1), -1)]:
+            args = [rng.normal(size=shape), np.int64(index)]
+            try:
+                want = reference(*args)
+            except IndexError:
+                with pytest.raises(IndexError, match="out of bounds"):
+                    module.kernel(*args)
+            else:
+                np.testing.assert_allclose(module.kernel(*args), want)
+
+
+def test_indices_shown_in_range_are_not_checked():
+    """``h[-1]`` of a trace of ``n + 1`` rows, ``v[0]`` of a static length, and an
+    index checked once however often it is read."""
+    import transpile
+
+    v = pt.tensor("v", shape=(3,))
+    x = pt.matrix("x")
+    i = pt.lscalar("i")
+    h = pt.zeros((x.shape[0] + 1, 2))
+    source = transpile.transpile(([v, x, i], [v[0] + v[-3], h[-1], x[i] * 2, x[i] + 1]),
+                                 rewrite=False)
+    assert source.count("raise IndexError") == 1, source
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
 def test_integer_and_bool_arrays(rng, rewrite):
     m = pt.lmatrix("m")
     b = pt.vector("b", dtype="bool")

@@ -533,10 +533,14 @@ class FunctionBuilder:
         and ``checks``, those of its checks to make before it (``loop_checks``)."""
         frame = _Loop(len(self._blocks), set(rebound), [])
         self._loops.append(frame)
+        checked = set(self.checked)
         try:
             yield frame
         finally:
             self._loops.pop()
+            # a check in the loop (or hoisted before it, made when it runs) does not
+            # run for zero steps: it vouches for nothing after the loop
+            self.checked.intersection_update(checked)
 
     @property
     def in_loop(self) -> bool:

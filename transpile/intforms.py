@@ -7,7 +7,8 @@ are decided, and what is left is ``n - 1`` or ``0``.
 
 A value is a *form*: a dict from term to integer coefficient, the key ``1`` holding
 the constant.  Terms are opaque: ``("len", x, axis)`` for ``x.shape[axis]`` (never
-negative) and ``("var", v)`` for any other integer (any sign).  Forms here are exact
+negative), ``("steps", scan)`` for the steps a while loop takes (never negative) and
+``("var", v)`` for any other integer (any sign).  Forms here are exact
 (unlike the proofs of ``lower/scan.py``'s ``_length``, which may under-estimate a
 clipped slice): a Switch or a comparison is decided only when it holds for every value
 of the terms.
@@ -34,7 +35,7 @@ def combine(forms, coefficients) -> dict:
 
 
 def _nonnegative(term) -> bool:
-    return isinstance(term, tuple) and term[:1] == ("len",)
+    return isinstance(term, tuple) and term[:1] in (("len",), ("steps",))
 
 
 def bounds(form) -> tuple[int | None, int | None]:
@@ -371,6 +372,12 @@ class Facts:
                 found = self.length(node.inputs[1 + info.n_seqs + k], axis)
             elif k < n_traced + info.n_nit_sot and axis == 0:
                 found = self.form(node.inputs[1 + info.n_seqs + info.n_untraced_sit_sot + k])
+        elif isinstance(op, Scan) and axis == 0:  # a while loop: its steps are unknown,
+            # but a state's trace keeps its initial entries
+            k, info = node.outputs.index(var), op.info
+            taps = (info.mit_sot_in_slices + info.sit_sot_in_slices)
+            if info.n_mit_mot <= k < info.n_mit_mot + len(taps):
+                found = {("steps", node): 1, 1: -min(taps[k - info.n_mit_mot])}
         return found if found is not None else {("len", var, axis): 1}
 
     def sliced(self, x, entries, axis: int) -> dict | None:

@@ -94,6 +94,15 @@ def compare(op: str, left: Expr, right: Expr) -> Expr:
     )
 
 
+def out_of_bounds(pos: Expr, length: Expr) -> Expr:
+    """``not -n <= pos < n``: ``pos`` is no index of an axis of length ``n``."""
+    chained = cst.Comparison(unary("-", length), [
+        cst.ComparisonTarget(cst.LessThanEqual(), _wrap(pos, _PREC_CMP + 1)),
+        cst.ComparisonTarget(cst.LessThan(), _wrap(length, _PREC_CMP + 1)),
+    ])
+    return unary("not", chained)
+
+
 def unary(op: str, operand: Expr) -> Expr:
     below = _PREC_NOT if op == "not" else _PREC_UNARY
     return cst.UnaryOperation(_UNARYOPS[op](), _wrap(operand, below))

@@ -298,15 +298,6 @@ def _raise_if(fn, test, exc: str, message: str, into: list | None = None) -> Non
         into.append(stmt)
 
 
-def _out_of_bounds(pos: sx.Expr, length: sx.Expr) -> sx.Expr:
-    """``not -n <= pos < n``."""
-    chained = cst.Comparison(sx.unary("-", length), [
-        cst.ComparisonTarget(cst.LessThanEqual(), pos),
-        cst.ComparisonTarget(cst.LessThan(), length),
-    ])
-    return sx.unary("not", chained)
-
-
 def _trim(index: list) -> list:
     """Drop trailing ``:`` from a subscript."""
     index = list(index)
@@ -335,7 +326,7 @@ def _positions(fn, plan: _Plan, loop: list[str], body: list) -> dict[int, sx.Exp
             pos = axis.index
         if not axis.in_bounds:
             check: list = []
-            _raise_if(fn, _out_of_bounds(pos, axis.length), "IndexError",
+            _raise_if(fn, sx.out_of_bounds(pos, axis.length), "IndexError",
                       f"index out of bounds for axis {axis.number}", check)
             if axis.shape:
                 body.extend(check)

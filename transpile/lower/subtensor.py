@@ -15,7 +15,9 @@ from pytensor.tensor.subtensor import (
 
 from .. import syntax as sx
 from ..dtypes import converts_exactly, is_complex, typed_literal
+from ..intforms import combine, constant, sign_at_least_zero
 from ..registry import register
+from .elemwise import dim_size
 from .shape import int_value
 
 
@@ -30,6 +32,56 @@ def index_exprs(fn, idx_inputs, idx_list) -> list:
         else:
             result.append(int_value(fn, entry))
     return result
+
+
+def check_in_bounds(fn, x, entries, what: str) -> None:
+    """``IndexError`` for an integer index of ``x[entries]`` out of its axis's range,
+    as NumPy raises: Numba's basic indexing does not check (an index past the end
+    reads or writes memory outside the array).  No check where the graph shows the
+    index in range (``h[-1]`` of an ``h`` of ``n + 1`` rows) or an earlier check
+    has (``x[1]`` after ``x[-2]``: both need two rows)."""
+    facts = fn.module.plan.facts
+    axis = 0
+    for entry in entries:
+        if isinstance(entry, slice):
+            axis += 1
+            continue
+        index, length = facts.form(entry), facts.length(x, axis)
+        if index is None or not _in_range(index, length):
+            size = dim_size(fn, x, axis)
+            message = f"{what}: index out of bounds for axis {axis}"
+            if index is not None and set(index) <= {1}:  # a number: a least length
+                k = index.get(1, 0)
+                need = k + 1 if k >= 0 else -k
+                if not any(_at_least(key, length, need) for key in fn.checked):
+                    fn.checked.add(("length at least", _key(length), need))
+                    fn.check([sx.compare("<", size, sx.literal(need))], "IndexError",
+                             message)
+            else:
+                pos = int_value(fn, entry)
+                key = ("in bounds", _key(index) if index is not None else fn.code(pos),
+                       _key(length))
+                if key not in fn.checked:
+                    fn.checked.add(key)
+                    fn.check([sx.out_of_bounds(pos, size)], "IndexError", message)
+        axis += 1
+
+
+def _in_range(index: dict, length: dict) -> bool:
+    """``-length <= index < length`` for every value of their terms."""
+    return (sign_at_least_zero(combine([length, index], [1, 1])) is True
+            and sign_at_least_zero(combine([length, index, constant(1)], [1, -1, -1]))
+            is True)
+
+
+def _key(form: dict) -> frozenset:
+    return frozenset(form.items())
+
+
+def _at_least(key, length: dict, need: int) -> bool:
+    """Whether the check of ``key`` showed ``length >= need``."""
+    return (isinstance(key, tuple) and key[:2] == ("length at least", _key(length))
+            and key[2] >= need)
 
 
 def _whole(fn, x, axis: int, entry) -> bool:
@@ -54,6 +106,7 @@ def lower_Subtensor(op, node, fn):
     if all(_whole(fn, x, axis, e) for axis, e in enumerate(entries)):
         fn.alias(out, fn.expr(x), view_of=x)  # ``h[:n]`` of an ``h`` of n rows: ``h``
         return
+    check_in_bounds(fn, x, entries, "Subtensor")
     value = sx.subscript(fn.expr(x), index_exprs(fn, idx, op.idx_list))
     if out.type.ndim == 0:
         fn.bind(out, value, hint=f"{x.name}_item" if x.name else "item")
@@ -65,6 +118,8 @@ def lower_Subtensor(op, node, fn):
 def lower_IncSubtensor(op, node, fn):
     x, y, *idx = node.inputs
     (out,) = node.outputs
+    check_in_bounds(fn, x, get_idx_list([x, *idx], op.idx_list),
+                    "SetSubtensor" if op.set_instead_of_inc else "IncSubtensor")
     if fn.can_donate(x):  # a fresh array only this node uses: update it in place
         target = fn.expr(x)
         fn.alias(out, target)
