@@ -233,13 +233,43 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     default array)`` pairs, say that the graph's last inputs are data (a PyMC model's
     observed values and ``pm.Data``): the entry takes them after the others, and the
     module records their defaults under ``key`` in ``DATA`` (data.py)."""
-    from pytensor.graph.basic import Constant
-
     module.plan.add_graph(fgraph)
     fn = FunctionBuilder(module)
     fn.graph = module.entry_graph = fgraph
+    params, inputs_meta = _parameters(fn, fgraph, data_inputs)
+    n_data_inputs = len(fn.data_params)
+    lower_nodes(fn, fgraph.toposort())
+    # A graph's constants were the graph's when PyTensor rewrote it (shapes taken
+    # from them are literals in the code): other data must have their shapes.
+    fn.body[:0] = [_data_shape_check(param, module.data[key].shape)
+                   for param, key in fn.data_params[n_data_inputs:]]
+    returned, outputs_meta, slices = _returned(fn, fgraph)
+    result = returned[0] if len(returned) == 1 else sx.tuple_(returned)
+    fn.emit(sx.return_(result))
+    body = prune_dead_assignments(fn.body)
+    if module.outline:
+        body = outline_repeats(body, [*params, *(p for p, _ in fn.data_params)], module)
+    name = module.entry_name
+    jitted = (module.namespace.create(f"{name}_with_data") if fn.data_params
+              else module.namespace.create(f"{name}_parts") if slices else name)
+    function = cst.FunctionDef(
+        name=cst.Name(jitted),
+        params=cst.Parameters([cst.Param(cst.Name(p))
+                               for p in [*params, *(p for p, _ in fn.data_params)]]),
+        body=sx.block(body),
+        decorators=[module.decorator()],  # prange loops are helpers of their own
+    )
+    return BuiltEntry(name, function, params, list(fn.data_params), inputs_meta,
+                      outputs_meta, tuple(slices))
+
+
+def _parameters(fn, fgraph, data_inputs) -> tuple[list[str], list]:
+    """Name the entry's parameters (the graph's inputs, the generators the loader
+    froze, then the data inputs) and normalize its 0-d ones: the parameters (data
+    ones in ``fn.data_params``) and ``INPUTS``."""
     from .lower.random import frozen_generators, is_generator, reserve_module_names
 
+    module = fn.module
     # Shared generators the loader froze into constants are drawn from, so they
     # become arguments too, after the graph's inputs (see lower/random.py).
     frozen = frozen_generators(fgraph)
@@ -268,13 +298,16 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
     if scalar_inputs:
         fn.body[0] = sx.with_comment(
             fn.body[0], "0-d inputs may be Python numbers, NumPy scalars or 0-d arrays")
+    return params, inputs_meta
 
-    n_data_inputs = len(fn.data_params)
-    lower_nodes(fn, fgraph.toposort())
-    # A graph's constants were the graph's when PyTensor rewrote it (shapes taken
-    # from them are literals in the code): other data must have their shapes.
-    fn.body[:0] = [_data_shape_check(param, module.data[key].shape)
-                   for param, key in fn.data_params[n_data_inputs:]]
+
+def _returned(fn, fgraph) -> tuple[list, list, list[int]]:
+    """What the entry returns for each output (a copy where it would share an
+    input's, a constant's or another output's memory), ``OUTPUTS``, and which
+    outputs are slices."""
+    from pytensor.graph.basic import Constant
+
+    from .lower.random import is_generator
 
     returned, outputs_meta, bases, slices = [], [], set(), []
     for k, var in enumerate(fgraph.outputs):
@@ -294,23 +327,7 @@ def build_entry(fgraph, module: ModuleBuilder, data_inputs=()) -> BuiltEntry:
         returned.append(value)
         label = value.value if isinstance(value, cst.Name) else (var.name or f"out{k}")
         outputs_meta.append((label, _type_label(var), _static_shape(var)))
-    result = returned[0] if len(returned) == 1 else sx.tuple_(returned)
-    fn.emit(sx.return_(result))
-    body = prune_dead_assignments(fn.body)
-    if module.outline:
-        body = outline_repeats(body, [*params, *(p for p, _ in fn.data_params)], module)
-    name = module.entry_name
-    jitted = (module.namespace.create(f"{name}_with_data") if fn.data_params
-              else module.namespace.create(f"{name}_parts") if slices else name)
-    function = cst.FunctionDef(
-        name=cst.Name(jitted),
-        params=cst.Parameters([cst.Param(cst.Name(p))
-                               for p in [*params, *(p for p, _ in fn.data_params)]]),
-        body=sx.block(body),
-        decorators=[module.decorator()],  # prange loops are helpers of their own
-    )
-    return BuiltEntry(name, function, params, list(fn.data_params), inputs_meta,
-                      outputs_meta, tuple(slices))
+    return returned, outputs_meta, slices
 
 
 # ---- the module -------------------------------------------------------------------

@@ -195,82 +195,109 @@ def _expr(node, out: list[str]) -> None:
         out.append("(")
         _ws(paren.whitespace_after, out)
     kind = type(node)
-    if kind is cst.Name or kind is cst.Integer or kind is cst.Float \
-            or kind is cst.SimpleString or kind is cst.Imaginary:
+    if kind in _LEAVES:
         out.append(node.value)
-    elif kind is cst.Attribute:
-        _expr(node.value, out)
-        _ws(node.dot.whitespace_before, out)
-        out.append(".")
-        _ws(node.dot.whitespace_after, out)
-        _expr(node.attr, out)
-    elif kind is cst.Call:
-        _expr(node.func, out)
-        _ws(node.whitespace_after_func, out)
-        out.append("(")
-        _ws(node.whitespace_before_args, out)
-        last = len(node.args) - 1
-        for k, arg in enumerate(node.args):
-            _arg(arg, k != last, out)
-        out.append(")")
-    elif kind is cst.BinaryOperation:
-        _expr(node.left, out)
-        _operator(node.operator, out)
-        _expr(node.right, out)
-    elif kind is cst.UnaryOperation:
-        out.append(node.operator._get_token())
-        _ws(node.operator.whitespace_after, out)
-        _expr(node.expression, out)
-    elif kind is cst.Comparison:
-        _expr(node.left, out)
-        for target in node.comparisons:
-            _operator(target.operator, out)
-            _expr(target.comparator, out)
-    elif kind is cst.BooleanOperation:
-        _expr(node.left, out)
-        _operator(node.operator, out)
-        _expr(node.right, out)
-    elif kind is cst.IfExp:
-        _expr(node.body, out)
-        _ws(node.whitespace_before_if, out)
-        out.append("if")
-        _ws(node.whitespace_after_if, out)
-        _expr(node.test, out)
-        _ws(node.whitespace_before_else, out)
-        out.append("else")
-        _ws(node.whitespace_after_else, out)
-        _expr(node.orelse, out)
-    elif kind is cst.Subscript:
-        _expr(node.value, out)
-        _ws(node.whitespace_after_value, out)
-        out.append("[")
-        _ws(node.lbracket.whitespace_after, out)
-        last = len(node.slice) - 1
-        for k, element in enumerate(node.slice):
-            _subscript_element(element, k != last, out)
-        _ws(node.rbracket.whitespace_before, out)
-        out.append("]")
-    elif kind is cst.Tuple:
-        elements = node.elements
-        if len(elements) == 1:
-            _element(elements[0], True, False, out)
-        else:
-            last = len(elements) - 1
-            for k, element in enumerate(elements):
-                _element(element, k < last, True, out)
-    elif kind is cst.List:
-        out.append("[")
-        _ws(node.lbracket.whitespace_after, out)
-        last = len(node.elements) - 1
-        for k, element in enumerate(node.elements):
-            _element(element, k < last, True, out)
-        _ws(node.rbracket.whitespace_before, out)
-        out.append("]")
     else:
-        raise _Unknown
+        printer = _PRINTERS.get(kind)
+        if printer is None:
+            raise _Unknown
+        printer(node, out)
     for paren in rpar:
         _ws(paren.whitespace_before, out)
         out.append(")")
+
+
+_LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Imaginary})
+
+
+def _attribute(node, out: list[str]) -> None:
+    _expr(node.value, out)
+    _ws(node.dot.whitespace_before, out)
+    out.append(".")
+    _ws(node.dot.whitespace_after, out)
+    _expr(node.attr, out)
+
+
+def _call(node, out: list[str]) -> None:
+    _expr(node.func, out)
+    _ws(node.whitespace_after_func, out)
+    out.append("(")
+    _ws(node.whitespace_before_args, out)
+    last = len(node.args) - 1
+    for k, arg in enumerate(node.args):
+        _arg(arg, k != last, out)
+    out.append(")")
+
+
+def _binary(node, out: list[str]) -> None:  # also a BooleanOperation
+    _expr(node.left, out)
+    _operator(node.operator, out)
+    _expr(node.right, out)
+
+
+def _unary(node, out: list[str]) -> None:
+    out.append(node.operator._get_token())
+    _ws(node.operator.whitespace_after, out)
+    _expr(node.expression, out)
+
+
+def _comparison(node, out: list[str]) -> None:
+    _expr(node.left, out)
+    for target in node.comparisons:
+        _operator(target.operator, out)
+        _expr(target.comparator, out)
+
+
+def _if_exp(node, out: list[str]) -> None:
+    _expr(node.body, out)
+    _ws(node.whitespace_before_if, out)
+    out.append("if")
+    _ws(node.whitespace_after_if, out)
+    _expr(node.test, out)
+    _ws(node.whitespace_before_else, out)
+    out.append("else")
+    _ws(node.whitespace_after_else, out)
+    _expr(node.orelse, out)
+
+
+def _subscript(node, out: list[str]) -> None:
+    _expr(node.value, out)
+    _ws(node.whitespace_after_value, out)
+    out.append("[")
+    _ws(node.lbracket.whitespace_after, out)
+    last = len(node.slice) - 1
+    for k, element in enumerate(node.slice):
+        _subscript_element(element, k != last, out)
+    _ws(node.rbracket.whitespace_before, out)
+    out.append("]")
+
+
+def _tuple(node, out: list[str]) -> None:
+    elements = node.elements
+    if len(elements) == 1:
+        _element(elements[0], True, False, out)
+    else:
+        last = len(elements) - 1
+        for k, element in enumerate(elements):
+            _element(element, k < last, True, out)
+
+
+def _list(node, out: list[str]) -> None:
+    out.append("[")
+    _ws(node.lbracket.whitespace_after, out)
+    last = len(node.elements) - 1
+    for k, element in enumerate(node.elements):
+        _element(element, k < last, True, out)
+    _ws(node.rbracket.whitespace_before, out)
+    out.append("]")
+
+
+_PRINTERS = {
+    cst.Attribute: _attribute, cst.Call: _call, cst.BinaryOperation: _binary,
+    cst.BooleanOperation: _binary, cst.UnaryOperation: _unary,
+    cst.Comparison: _comparison, cst.IfExp: _if_exp, cst.Subscript: _subscript,
+    cst.Tuple: _tuple, cst.List: _list,
+}
 
 
 def _comma(comma, default: bool, spaced: bool, out: list[str]) -> None:

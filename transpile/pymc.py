@@ -259,60 +259,26 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
     import libcst as cst
 
     from . import lower, progress  # noqa: F401  (lower registers the lowerings)
-    from .assemble import assemble, build_entry, check_entry_name, keep_output_names
+    from .assemble import assemble
     from .context import ModuleBuilder
     from .data import in_file, needs_output_error
     from .format import format_module
-    from .rewrite import rewrite as rewrite_graph
 
     if not entries:
         raise GraphError("no entries to build")
     names = [e.name for e in entries]
     module = ModuleBuilder(names[0], cache=cache, fastmath=fastmath)
     module.rewrite_inner_graphs = rewrite
-    taken = {key for key, _ in metadata} | set(reserved)
-    if not callable(extra):
-        taken |= _defined_names(extra)
-    for key in taken:
-        module.namespace.reserve(key)
-    for n in names:
-        check_entry_name(n, module.runtime.names())
-        if n in taken:
-            raise TranspileError(f"--name {n!r} clashes with a name the module defines")
-        module.namespace.reserve(n)
-    if len(set(names)) != len(names):
-        raise TranspileError(f"entry names must differ: {names}")
+    _reserve_names(module, names, {key for key, _ in metadata} | set(reserved)
+                   | (set() if callable(extra) else _defined_names(extra)))
     # A progress line on a terminal when this takes more than a few seconds.
     with progress.reporting():
-        built, inputs_meta = [], None
-        for entry in entries:
-            fgraph = entry.loaded.fgraph
-            if not fgraph.outputs:
-                raise GraphError("the graph has no outputs")
-            if rewrite:
-                progress.stage(f"rewriting {entry.name}")
-                output_names = [var.name for var in fgraph.outputs]
-                rewrite_graph(fgraph)
-                if keep_names:
-                    keep_output_names(fgraph, output_names)
-            module.entry_name = entry.name
-            one = build_entry(fgraph, module, entry.data)
-            if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
-                raise GraphError(f"the entries of one module must take the same inputs: "
-                                 f"{[i[0] for i in one.inputs_meta]} != "
-                                 f"{[i[0] for i in inputs_meta]}")
-            inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
-            built.append(one)
+        built, inputs_meta = _build_entries(module, entries, rewrite=rewrite,
+                                            keep_names=keep_names, same_inputs=same_inputs)
         module.entry_name = names[0]
         if in_file(module.data) and data_file is None:
             raise needs_output_error(len(in_file(module.data)))
-        if callable(doc):
-            code = "\n".join(cst.Module([]).code_for_node(f) for f in
-                             [*module.binding_block(), *module.helpers.values(),
-                              *(e.function for e in built)])
-            text = doc(inputs_meta, code)
-        else:
-            text = doc
+        text = doc(inputs_meta, _functions_code(module, built)) if callable(doc) else doc
         values = [(key, cst.parse_expression(repr(value))) for key, value in metadata]
         tree = assemble(module, built, text, inputs_meta, outputs_meta or built[-1].outputs_meta,
                         metadata=values, data_file=data_file)
@@ -322,6 +288,62 @@ def build_module(entries: Sequence[Entry], doc, *, rewrite: bool = True,
             tree = tree.with_changes(body=[*tree.body, *extra])
         progress.stage("formatting")
         return format_module(tree), dict(module.data)
+
+
+def _reserve_names(module, names, taken: set) -> None:
+    """Reserve the names the module defines besides its entries (``taken``) and the
+    entries' own, which must be identifiers, differ, and clash with nothing."""
+    from .assemble import check_entry_name
+
+    for key in taken:
+        module.namespace.reserve(key)
+    for n in names:
+        check_entry_name(n, module.runtime.names())
+        if n in taken:
+            raise TranspileError(f"--name {n!r} clashes with a name the module defines")
+        module.namespace.reserve(n)
+    if len(set(names)) != len(names):
+        raise TranspileError(f"entry names must differ: {names}")
+
+
+def _build_entries(module, entries, *, rewrite: bool, keep_names: bool,
+                   same_inputs: bool) -> tuple[list, list]:
+    """Each graph rewritten and lowered into its entry: the built entries and the
+    ``INPUTS`` of the module (the last entry's; all the same if ``same_inputs``)."""
+    from . import progress
+    from .assemble import build_entry, keep_output_names
+    from .rewrite import rewrite as rewrite_graph
+
+    built, inputs_meta = [], None
+    for entry in entries:
+        fgraph = entry.loaded.fgraph
+        if not fgraph.outputs:
+            raise GraphError("the graph has no outputs")
+        if rewrite:
+            progress.stage(f"rewriting {entry.name}")
+            output_names = [var.name for var in fgraph.outputs]
+            rewrite_graph(fgraph)
+            if keep_names:
+                keep_output_names(fgraph, output_names)
+        module.entry_name = entry.name
+        one = build_entry(fgraph, module, entry.data)
+        if same_inputs and inputs_meta is not None and one.inputs_meta != inputs_meta:
+            raise GraphError(f"the entries of one module must take the same inputs: "
+                             f"{[i[0] for i in one.inputs_meta]} != "
+                             f"{[i[0] for i in inputs_meta]}")
+        inputs_meta = inputs_meta if same_inputs and inputs_meta else one.inputs_meta
+        built.append(one)
+    return built, inputs_meta
+
+
+def _functions_code(module, built) -> str:
+    """The code of the module's functions (bindings, helpers, entries), for a
+    docstring made from it."""
+    import libcst as cst
+
+    return "\n".join(cst.Module([]).code_for_node(f) for f in
+                     [*module.binding_block(), *module.helpers.values(),
+                      *(e.function for e in built)])
 
 
 def _defined_names(statements) -> set[str]:
@@ -514,76 +536,94 @@ def from_pymc(model, path=None, *, name: str = "logp", rewrite: bool = True,
     names where the model came from and ``regenerate`` how to write the module again,
     for the docstring (``transpile pymc`` passes the model file and its command).
     """
+    import warnings
+
+    from . import pymc_sampler
+    from .data import data_file_for, write_module
+    from .load import load_object
+
+    _check_options(model, name, checks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs, logp, dlogp = model_graphs(model)
+        logp, dlogp, data = model_data_inputs(model, logp, dlogp)
+        values = value_variables(model)
+        arguments = [*inputs, *(d.variable for d in data)]
+        logp_graph = load_object((arguments, [logp]))
+        both_graph = load_object((arguments, [logp, dlogp]))
+        sampler = pymc_sampler.sampler_parts(model, values, inputs, data)
+        if sampler is not None:
+            expand_graph = load_object((arguments, list(sampler.outputs)))
+    defaults = tuple((d.name, d.default) for d in data)
+    dlogp_size = sum(v.size for v in values if v.gradient)
+    options = {"rewrite": rewrite, "fastmath": fastmath, "cache": cache,
+               "regenerate": regenerate, "checks": checks}
+
+    def doc(inputs_meta, code):
+        return docstring(values, [p for p, _, _ in inputs_meta], name=name, data=data,
+                         blas=any(call in code for call in _BLAS_CALLS),
+                         dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
+                         digest=both_graph.digest, options=options,
+                         sampler=pymc_sampler.doc_lines(sampler, checks, f"{name}_dlogp",
+                                                        data))
+
+    outputs_meta = [("logp", logp.type.dtype, ()), ("dlogp", dlogp.type.dtype, (dlogp_size,))]
+    metadata = _metadata(values, data)
+
+    entries = [Entry(name, logp_graph, defaults), Entry(f"{name}_dlogp", both_graph, defaults)]
+    extra, reserved = (), ()
+    if sampler is not None:
+        entries.append(Entry(pymc_sampler.EXPAND_ENTRY, expand_graph, defaults))
+        metadata += pymc_sampler.metadata(sampler, checks)
+        extra, reserved = _sampler_statements(sampler, values, options), pymc_sampler.RESERVED
+    text, arrays = build_module(
+        entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
+        outputs_meta=outputs_meta, metadata=metadata, data_file=data_file_for(path),
+        extra=extra, reserved=reserved)
+    if path is not None:
+        write_module(path, text, arrays)
+    return text
+
+
+def _sampler_statements(sampler, values, options: dict):
+    """The sampler's part of the module (``transpile.pymc_sampler``), made from the
+    built entries and the data file's name."""
+    from . import pymc_sampler
+
+    def extra(built, file_name):
+        return pymc_sampler.statements(sampler, values, built, checks=options["checks"],
+                                       cache=options["cache"], fastmath=options["fastmath"],
+                                       file_name=file_name)
+    return extra
+
+
+def _check_options(model, name: str, checks: str) -> None:
     try:
         import pymc as pm
     except ImportError:
         raise TranspileError("PyMC is not installed (pip install pymc)") from None
     if not isinstance(model, pm.Model):
         raise TranspileError(f"expected a pymc.Model, got {type(model).__name__}")
-    import warnings
-
     from . import pymc_sampler
-    from .load import load_object
 
     if checks not in pymc_sampler.CHECKS:
         raise TranspileError(f"--checks must be one of {', '.join(pymc_sampler.CHECKS)}, "
                              f"not {checks!r}")
     if name in pymc_sampler.NAMES or f"{name}_dlogp" in pymc_sampler.NAMES:
         raise TranspileError(f"--name {name!r} clashes with a name the module defines")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        inputs, logp, dlogp = model_graphs(model)
-        logp, dlogp, data = model_data_inputs(model, logp, dlogp)
-        values = value_variables(model)
-        data_vars = [d.variable for d in data]
-        logp_graph = load_object(([*inputs, *data_vars], [logp]))
-        both_graph = load_object(([*inputs, *data_vars], [logp, dlogp]))
-        sampler = pymc_sampler.sampler_parts(model, values, inputs, data)
-        if sampler is not None:
-            expand_graph = load_object(([*inputs, *data_vars], list(sampler.outputs)))
-    defaults = tuple((d.name, d.default) for d in data)
-    dlogp_size = sum(v.size for v in values if v.gradient)
 
-    def doc(inputs_meta, code):
-        return docstring(values, [p for p, _, _ in inputs_meta], name=name, data=data,
-                         blas=any(call in code for call in _BLAS_CALLS),
-                         dlogp_size=dlogp_size, source=source or "<pymc.Model object>",
-                         digest=both_graph.digest,
-                         options={"rewrite": rewrite, "fastmath": fastmath,
-                                  "cache": cache, "regenerate": regenerate,
-                                  "checks": checks},
-                         sampler=pymc_sampler.doc_lines(sampler, checks, f"{name}_dlogp",
-                                                        data))
 
-    outputs_meta = [("logp", logp.type.dtype, ()), ("dlogp", dlogp.type.dtype,
-                                                   (dlogp_size,))]
-    metadata = (
+def _metadata(values, data) -> tuple:
+    """The module's description of the model: its value variables, where each one's
+    gradient is in ``dlogp``, and the data it was built with."""
+    return (
         ("VALUE_VARIABLES", tuple((v.name, v.dtype, v.shape, v.transform, v.variable)
                                   for v in values)),
         ("DLOGP_SLICES", tuple((v.name, *v.gradient) for v in values if v.gradient)),
         *([("MODEL_DATA", tuple((d.name, d.default.dtype.name, d.default.shape, d.kind)
                                 for d in data))] if data else []),
     )
-    from .data import data_file_for, write_module
 
-    entries = [Entry(name, logp_graph, defaults), Entry(f"{name}_dlogp", both_graph, defaults)]
-    extra = ()
-    if sampler is not None:
-        entries.append(Entry(pymc_sampler.EXPAND_ENTRY, expand_graph, defaults))
-        metadata += pymc_sampler.metadata(sampler, checks)
-
-        def extra(built, file_name):
-            return pymc_sampler.statements(sampler, values, built, checks=checks,
-                                           cache=cache, fastmath=fastmath,
-                                           file_name=file_name)
-
-    text, arrays = build_module(
-        entries, doc, rewrite=rewrite, cache=cache, fastmath=fastmath,
-        outputs_meta=outputs_meta, metadata=metadata, data_file=data_file_for(path),
-        extra=extra, reserved=pymc_sampler.RESERVED if sampler is not None else ())
-    if path is not None:
-        write_module(path, text, arrays)
-    return text
 
 __all__ = ["Entry", "ValueVariable", "build_module", "from_pymc", "model_graphs",
            "value_variables"]

@@ -333,14 +333,15 @@ def scalar_unit_arrays(fgraph) -> None:
     one-element vectors made one ``MakeVector``: PyMC's gradient joins one
     ``(1,)``-shaped ``Composite`` per value variable, which would otherwise be four
     one-element arrays, each filled by a loop, then ``np.concatenate``d, where a
-    person writes ``np.array([d_alpha, d_beta, d_sigma])``.  An ``Elemwise`` whose
+    person writes ``np.array([d_alpha, d_beta, d_sigma])`` (and where other parts
+    are joined too, ``np.concatenate((np.array([d_mu, d_tau]), d_theta))``).  An ``Elemwise`` whose
     inputs and outputs all have static length 1 in every dimension runs on their
     scalars, and its results are given their dimensions back (``ExpandDims``, which
     a consumer that broadcasts reads as the scalar itself); an entry read from the
     joined vector is then the scalar (PyTensor's ``local_subtensor_make_vector``).
     Runs after ``lift_late_dimshuffles``, which would move the ``ExpandDims`` back."""
     from pytensor.graph.rewriting.basic import WalkingGraphRewriter
-    from pytensor.tensor.basic import Join, MakeVector
+    from pytensor.tensor.basic import Join
     from pytensor.tensor.elemwise import Elemwise
     from pytensor.tensor.rewriting.subtensor_lift import local_subtensor_make_vector
 
@@ -353,15 +354,16 @@ def scalar_unit_arrays(fgraph) -> None:
             new = [r.dimshuffle(("x",) * o.type.ndim) for r, o in zip(
                 results, node.outputs, strict=True)]
         elif isinstance(node.op, Join) and node.outputs[0].type.ndim == 1:
-            items = _joined_items(node)
-            if items is None:
+            parts = _joined_parts(node)
+            if parts is None:
                 continue
-            dtype = node.outputs[0].type.dtype
-            items = [i if i.type.dtype == dtype else i.astype(dtype) for i in items]
-            new = [MakeVector(dtype)(*items)]
+            axis = [] if hasattr(node.op, "axis") else node.inputs[:1]
+            new = parts if len(parts) == 1 else [node.op(*axis, *parts)]
             joined = True
         else:
             continue
+        for old_var, new_var in zip(node.outputs, new, strict=True):
+            new_var.name = new_var.name or old_var.name  # ``dlogp`` stays ``dlogp``
         fgraph.replace_all(list(zip(node.outputs, new, strict=True)),
                            reason="scalar_unit_arrays")
     if joined:
@@ -390,21 +392,34 @@ def _unit_scalar(var):
     return var.dimshuffle(())
 
 
-def _joined_items(node):
-    """The scalars a 1-d ``Join`` puts together when every part has a static length
-    of 1 or is a ``MakeVector``, else None."""
+def _joined_parts(node):
+    """The parts of a 1-d ``Join`` with each run of one-element parts (static length
+    1, or ``MakeVector``) made one ``MakeVector`` of their scalars (``[d_mu, d_tau]``
+    then ``d_theta``), or None when that changes nothing."""
     from pytensor.tensor.basic import MakeVector
 
+    dtype = node.outputs[0].type.dtype
     tensors = node.inputs if hasattr(node.op, "axis") else node.inputs[1:]
-    items = []
+    parts, run, changed = [], [], False
+
+    def close_run():
+        if run:
+            parts.append(MakeVector(dtype)(*(i if i.type.dtype == dtype else i.astype(dtype)
+                                             for i in run)))
+            run.clear()
+
     for t in tensors:
         if t.owner is not None and isinstance(t.owner.op, MakeVector):
-            items.extend(t.owner.inputs)
+            changed |= bool(run)
+            run.extend(t.owner.inputs)
         elif _all_unit([t]):
-            items.append(_unit_scalar(t))
+            changed = True
+            run.append(_unit_scalar(t))
         else:
-            return None
-    return items
+            close_run()
+            parts.append(t)
+    close_run()
+    return parts if changed else None
 
 
 def unwrap_random_variables(fgraph) -> None:

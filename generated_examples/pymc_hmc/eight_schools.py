@@ -206,15 +206,15 @@ def logp_dlogp_with_data(mu, tau_log, theta_t, obs):
         + sum_
     )
     # Composite{(1.0 + ((switch(i2, ((-0.08000000000000002 * i0) / (1.0 + i3)), 0.0...
-    add_1 = np.empty((1,), dtype=np.float64)
-    add_1[0] = (
+    add_1 = (
         1.0 + ((-0.08000000000000002 * exp / (1.0 + sqr) if ge else 0.0) + sum_1) * exp
     )
     # Composite{((-0.04000000000000001 * i1) + i0)}
-    add_2 = np.empty((1,), dtype=np.float64)
-    add_2[0] = -0.04000000000000001 * mu + sum_2
+    add_2 = -0.04000000000000001 * mu + sum_2
+    # MakeVector{dtype='float64'}
+    vector = np.array([add_2, add_1], dtype=np.float64)
     # Join
-    dlogp = np.concatenate((add_2, add_1, sub), axis=0)
+    dlogp = np.concatenate((vector, sub), axis=0)
     return (add, dlogp)
 
 

@@ -127,18 +127,7 @@ def lower_IncSubtensor(op, node, fn):
         target = fn.bind(out, sx.method(fn.expr(x), "copy"),
                          hint="updated" if op.set_instead_of_inc else "incremented")
     fn.contiguous.add(out)
-    one = isinstance(y, Constant) and all(n == 1 for n in y.type.shape) and not \
-        is_complex(y.type.dtype)
-    if one:  # a constant of one element, broadcast: the number itself (``+= 1.0``),
-        # spelled in the target's dtype when it is the same number there
-        value = np.asarray(y.data).reshape(())
-        value = (typed_literal(value.astype(x.type.dtype), x.type.dtype)
-                 if converts_exactly(value, x.type.dtype) else
-                 typed_literal(value, y.type.dtype))
-    else:
-        value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
-    if is_complex(y.type.dtype) and not is_complex(x.type.dtype):
-        value = sx.attr(value, "real")  # NumPy stores a complex number's real part
+    one, value = _increment(fn, x, y)
     slot = sx.subscript(target, index_exprs(fn, idx, op.idx_list))
     if op.set_instead_of_inc:
         if y in fn.broadcast_scalars or one:
@@ -177,6 +166,24 @@ def lower_IncSubtensor(op, node, fn):
     fn.emit(sx.if_(test, [sx.raise_("ValueError", "IncSubtensor: the increment's "
                                     "shape does not fit the indexed window")]))
     fn.emit(sx.augassign(window, "+", value))
+
+
+def _increment(fn, x, y) -> tuple[bool, sx.Expr]:
+    """What is stored or added into ``x``: whether it is a constant of one element,
+    and its expression."""
+    one = isinstance(y, Constant) and all(n == 1 for n in y.type.shape) and not \
+        is_complex(y.type.dtype)
+    if one:  # a constant of one element, broadcast: the number itself (``+= 1.0``),
+        # spelled in the target's dtype when it is the same number there
+        value = np.asarray(y.data).reshape(())
+        value = (typed_literal(value.astype(x.type.dtype), x.type.dtype)
+                 if converts_exactly(value, x.type.dtype) else
+                 typed_literal(value, y.type.dtype))
+    else:
+        value = fn.broadcast_scalars.get(y, None) or fn.expr(y)
+    if is_complex(y.type.dtype) and not is_complex(x.type.dtype):
+        value = sx.attr(value, "real")  # NumPy stores a complex number's real part
+    return one, value
 
 
 def _fitting_dims(y) -> list[int]:
