@@ -432,6 +432,25 @@ def test_runtime_lu_factor_and_pivots(rng):
     assert np.isnan(R.lu_factor(np.ones((3, 3)))[0]).all()
 
 
+def test_complex_tridiagonal_lu_factor_and_solve(rng):
+    """The tridiagonal LU factorisation and its solve on complex matrices (the
+    other complex linear algebra is refused), through the graph."""
+    from pytensor.tensor._linalg.solve.tridiagonal import (
+        tridiagonal_lu_factor,
+        tridiagonal_lu_solve,
+    )
+
+    a = pt.matrix("a", dtype="complex128")
+    b = pt.matrix("b", dtype="complex128")
+    factors = tridiagonal_lu_factor(a)
+    outs = [*factors, tridiagonal_lu_solve(factors, b, b_ndim=2, transposed=False),
+            tridiagonal_lu_solve(factors, b, b_ndim=2, transposed=True)]
+    n = 5
+    values = [tridiagonal(rng, n) + 1j * tridiagonal(rng, n),
+              rng.normal(size=(n, 2)) + 1j * rng.normal(size=(n, 2))]
+    compare([a, b], outs, values)
+
+
 def test_runtime_tridiagonal_against_lapack(rng):
     gtsv, gttrf, gttrs = scipy.linalg.get_lapack_funcs(("gtsv", "gttrf", "gttrs"),
                                                        dtype=np.float64)
@@ -448,6 +467,19 @@ def test_runtime_tridiagonal_against_lapack(rng):
                 want, _ = gttrs(*factors, b, trans="T" if transposed else "N")
                 got = R.tridiagonal_lu_solve(*factors, b, transposed)
                 np.testing.assert_allclose(got, want, rtol=1e-12)
+    # complex: pivots chosen by |re| + |im|, as zgttrf chooses them
+    gttrf, gttrs = scipy.linalg.get_lapack_funcs(("gttrf", "gttrs"), dtype=np.complex128)
+    for n in (3, 4, 8):
+        a = tridiagonal(rng, n) + 1j * tridiagonal(rng, n)
+        diagonals = np.diag(a, -1), np.diag(a), np.diag(a, 1)
+        factors = R.tridiagonal_lu_factor(*diagonals)
+        for got, want in zip(factors, gttrf(*diagonals)[:5], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+        b = rng.normal(size=(n, 2)) + 1j * rng.normal(size=(n, 2))
+        for transposed in (False, True):
+            want, _ = gttrs(*factors, b, trans="T" if transposed else "N")
+            np.testing.assert_allclose(R.tridiagonal_lu_solve(*factors, b, transposed),
+                                       want, rtol=1e-12)
     one_by_one = R.solve_tridiagonal(np.array([[0.5]]), np.ones(1))
     np.testing.assert_allclose(one_by_one, [2.0])
     assert np.isnan(R.solve_tridiagonal(np.zeros((3, 3)), np.ones(3))).all()

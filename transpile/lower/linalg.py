@@ -61,10 +61,13 @@ def _operand(fn, var, dtype: str) -> sx.Expr:
     return value
 
 
-def _call(fn, node, helper: str, *, inputs=None, uncast=(), **options) -> sx.Expr:
+def _call(fn, node, helper: str, *, inputs=None, uncast=(), complex_ok=False,
+          **options) -> sx.Expr:
     """``helper(*inputs, **options)``, the inputs (``node``'s by default) cast to
-    the first output's dtype, but those at the positions in ``uncast`` (pivots)."""
-    _check_real(node)
+    the first output's dtype, but those at the positions in ``uncast`` (pivots).
+    ``complex_ok``: the helper is written for complex matrices too."""
+    if not complex_ok:
+        _check_real(node)
     dtype = node.outputs[0].type.dtype
     inputs = node.inputs if inputs is None else inputs
     args = [fn.expr(var) if k in uncast else _operand(fn, var, dtype)
@@ -132,13 +135,13 @@ def lower_PivotToPermutations(op, node, fn):
 
 @register(LUFactorTridiagonal)
 def lower_LUFactorTridiagonal(op, node, fn):
-    _bind_all(fn, node, _call(fn, node, "tridiagonal_lu_factor"),
+    _bind_all(fn, node, _call(fn, node, "tridiagonal_lu_factor", complex_ok=True),
               ["lu_dl", "lu_d", "lu_du", "lu_du2", "pivots"])
 
 
 @register(SolveLUFactorTridiagonal)
 def lower_SolveLUFactorTridiagonal(op, node, fn):
-    value = _call(fn, node, "tridiagonal_lu_solve", uncast=(4,),
+    value = _call(fn, node, "tridiagonal_lu_solve", uncast=(4,), complex_ok=True,
                   transposed=op.transposed)
     _bind_array(fn, node, value, "solved")
 

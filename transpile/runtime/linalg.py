@@ -140,13 +140,15 @@ def solve_positive_definite(a, b, lower):
 def tridiagonal_lu_factor(dl, d, du):
     """LAPACK's gttrf: the LU factors of the tridiagonal matrix with diagonals
     ``dl``, ``d``, ``du``, with row interchanges: L's multipliers, U's three
-    diagonals and the pivots (1-based, as LAPACK's)."""
+    diagonals and the pivots (1-based, as LAPACK's).  Real or complex: pivots are
+    chosen by ``|re| + |im|``, as zgttrf chooses them."""
     n = d.shape[0]
     dl, d, du = dl.copy(), d.copy(), du.copy()
     du2 = np.zeros(max(n - 2, 0), dtype=d.dtype)  # U's second superdiagonal
     pivots = np.arange(1, n + 1).astype(np.int32)
     for i in range(n - 1):
-        if abs(d[i]) >= abs(dl[i]):  # keep row i as the pivot row
+        if (abs(d[i].real) + abs(d[i].imag)
+                >= abs(dl[i].real) + abs(dl[i].imag)):  # keep row i as the pivot row
             if d[i] != 0:
                 factor = dl[i] / d[i]
                 dl[i] = factor
@@ -167,8 +169,8 @@ def tridiagonal_lu_factor(dl, d, du):
 
 @numba.njit(cache=True, error_model="numpy")
 def tridiagonal_lu_solve(dl, d, du, du2, pivots, b, transposed):
-    """LAPACK's gttrs: ``x`` with ``t @ x = b`` (or ``t.T @ x = b``) from the
-    factors of ``tridiagonal_lu_factor``."""
+    """LAPACK's gttrs: ``x`` with ``t @ x = b`` (or ``t.T @ x = b``, the transpose,
+    not the conjugate one) from the factors of ``tridiagonal_lu_factor``."""
     x = b.copy()
     n = d.shape[0]
     if x.size == 0:

@@ -238,8 +238,10 @@ def random_weighted_sample_indices(rng, p, out):
                          "replacement")
     if np.any(weights < 0.0):
         raise ValueError("probabilities are not non-negative")
+    # NumPy's tolerance: the square root of the machine epsilon of p's dtype, taken in
+    # that dtype (np.sqrt(np.finfo(np.float32).eps) is float32's 3.4526698e-04)
     tolerance = 1.4901161193847656e-08 if p.itemsize == 8 else 3.452669770922512e-04
-    if abs(weights.sum() - 1.0) > tolerance:  # sqrt(eps) of p's precision
+    if abs(weights.sum() - 1.0) > tolerance:
         raise ValueError("probabilities do not sum to 1")
     if np.count_nonzero(weights > 0.0) < count:
         raise ValueError("Fewer non-zero entries in p than size")
