@@ -432,13 +432,67 @@ def test_runtime_lu_factor_and_pivots(rng):
     assert np.isnan(R.lu_factor(np.ones((3, 3)))[0]).all()
 
 
+def test_complex_factorisations_and_solves(rng):
+    """Cholesky (either triangle), every Solve (a Hermitian one reads one triangle
+    and conjugates it), triangular solves (``trans="C"``), Cholesky solves, LU
+    factors (pivots by ``|re| + |im|``, as LAPACK's) and inverses of complex
+    matrices, compared with PyTensor (SciPy's LAPACK)."""
+    n = 5
+    a = pt.matrix("a", dtype="complex128")
+    b = pt.matrix("b", dtype="complex128")
+    v = pt.vector("v", dtype="complex128")
+    lower_factor = pt.linalg.cholesky(a, lower=True)
+    upper_factor = pt.linalg.cholesky(a, lower=False)
+    h = pt.matrix("h", dtype="complex128")  # one triangle read, the other not
+    outs = [lower_factor, upper_factor,
+            *(pt.linalg.solve(m, b, assume_a=kind, lower=lower)
+              for kind in ("gen", "sym", "her")
+              for m, lower in ((h, True), (h.T, False))),
+            # (pos of h and of h.T in one graph: PyTensor's rewrites would share one
+            # Cholesky factor between them, as if h were Hermitian)
+            pt.linalg.solve(h, b, assume_a="pos", lower=True),
+            pt.linalg.solve(a, b, assume_a="pos", lower=False),
+            pt.linalg.solve(a, v, assume_a="gen", b_ndim=1),
+            pt.linalg.solve_triangular(lower_factor, b, lower=True),
+            pt.linalg.solve_triangular(upper_factor, b, lower=False, trans="C"),
+            pt.linalg.solve_triangular(lower_factor, v, lower=True, trans="T", b_ndim=1,
+                                       unit_diagonal=True),
+            pt.linalg.cho_solve((lower_factor, True), b),
+            pt.linalg.cho_solve((upper_factor, False), b),
+            *pt.linalg.lu_factor(a), pt.linalg.inv(a)]
+    x = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+    hermitian_pd = x @ x.conj().T + n * np.eye(n)
+    one_triangle = hermitian_pd.copy()
+    one_triangle[np.triu_indices(n, 1)] = np.pi + 2j  # not read
+    values = [hermitian_pd, rng.normal(size=(n, 3)) + 1j * rng.normal(size=(n, 3)),
+              rng.normal(size=n) + 1j * rng.normal(size=n), one_triangle]
+    compare([a, b, v, h], outs, values)
+
+
+def test_positive_definite_solves_read_the_triangle_they_name(rng):
+    """A positive definite solve reads the triangle its ``lower`` names, the other
+    one being anything (PyTensor 3.0's rewrite into triangular solves reads the
+    lower one whatever ``lower`` says; the module solves the system the Op means)."""
+    n = 5
+    a, b = pt.matrix("a"), pt.matrix("b")
+    v = pt.vector("v")
+    outs = [pt.linalg.solve(a, b, assume_a="pos", lower=False),
+            pt.linalg.solve(a, v, assume_a="pos", lower=False, b_ndim=1)]
+    x = rng.normal(size=(n, n))
+    upper_only = np.triu(x @ x.T + n * np.eye(n)) + np.tril(np.full((n, n), 7.0), -1)
+    compare([a, b, v], outs, [upper_only, rng.normal(size=(n, 2)), rng.normal(size=n)])
+
+
 def test_complex_tridiagonal_lu_factor_and_solve(rng):
     """The tridiagonal LU factorisation and its solve on complex matrices (the
     other complex linear algebra is refused), through the graph."""
-    from pytensor.tensor._linalg.solve.tridiagonal import (
-        tridiagonal_lu_factor,
-        tridiagonal_lu_solve,
-    )
+    try:  # PyTensor 3.0
+        from pytensor.tensor.linalg import tridiagonal_lu_factor, tridiagonal_lu_solve
+    except ImportError:
+        from pytensor.tensor._linalg.solve.tridiagonal import (
+            tridiagonal_lu_factor,
+            tridiagonal_lu_solve,
+        )
 
     a = pt.matrix("a", dtype="complex128")
     b = pt.matrix("b", dtype="complex128")

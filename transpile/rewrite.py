@@ -22,7 +22,11 @@ from .seeds import direct_seeds
 from .syntax import one_line
 
 INCLUDE = ("fast_run", "numba")
-EXCLUDE = ("inplace", "local_subtensor_merge")
+# PyTensor 3.0's psd_solve_to_chol_solve turns a positive definite solve into
+# triangular solves with cholesky(A), which reads A's lower triangle whatever the
+# solve's `lower` says (where only the upper triangle holds the matrix, that solves
+# another system); the solve's own lowering is that Cholesky solve already.
+EXCLUDE = ("inplace", "local_subtensor_merge", "psd_solve_to_chol_solve")
 # Scan's memory-saving rewrites shrink a state's buffer to a circular one of a few
 # entries when only the last values are used.  A generated loop then needs a modulo
 # per access and the outer graph a page of index arithmetic.  The plan (plan.py)

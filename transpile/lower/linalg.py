@@ -10,6 +10,8 @@ float dtype, so operands of another dtype (integers, a float32 ``b`` against a
 float64 ``A``) are cast to the output's dtype first, as PyTensor's ``perform`` does
 through SciPy.  ``pt.linalg`` wraps most of these Ops in a ``Blockwise``, which
 lowers to these same calls (inside batch loops when there are batch dimensions).
+Complex matrices are taken by all but ``SLogDet``, ``Det``, the Hermitian
+``MatrixPinv``, ``Eigh`` and ``EighGrad`` (refused with a message saying so).
 """
 
 from .. import syntax as sx
@@ -40,7 +42,7 @@ _SOLVERS = {  # Solve's assume_a -> helper (and whether it reads one triangle)
     "gen": ("solve_general", False),
     "banded": ("solve_general", False),
     "sym": ("solve_symmetric", True),
-    "her": ("solve_symmetric", True),  # real matrices only: hermitian is symmetric
+    "her": ("solve_hermitian", True),
     "pos": ("solve_positive_definite", True),
     "tridiagonal": ("solve_tridiagonal", False),
 }
@@ -49,8 +51,8 @@ _SOLVERS = {  # Solve's assume_a -> helper (and whether it reads one triangle)
 def _check_real(node):
     if any(is_complex(v.type.dtype) for v in (*node.inputs, *node.outputs)):
         raise UnsupportedOpError(
-            f"complex linear algebra is not supported (node {node}); the runtime "
-            "helpers in transpile/runtime/linalg.py are written for real matrices")
+            f"complex {type(node.op).__name__} is not supported yet (node {node}); its "
+            "runtime helper in transpile/runtime/linalg.py is written for real matrices")
 
 
 def _operand(fn, var, dtype: str) -> sx.Expr:
@@ -95,12 +97,13 @@ def _bind_all(fn, node, value, hints):
 
 @register(Cholesky)
 def lower_Cholesky(op, node, fn):
-    _bind_array(fn, node, _call(fn, node, "cholesky", lower=op.lower), "chol")
+    _bind_array(fn, node, _call(fn, node, "cholesky", lower=op.lower, complex_ok=True),
+                "chol")
 
 
 @register(SolveTriangular)
 def lower_SolveTriangular(op, node, fn):
-    value = _call(fn, node, "solve_triangular", lower=op.lower,
+    value = _call(fn, node, "solve_triangular", lower=op.lower, complex_ok=True,
                   unit_diagonal=op.unit_diagonal)
     _bind_array(fn, node, value, "solved")
 
@@ -112,17 +115,18 @@ def lower_Solve(op, node, fn):
             f"Solve with assume_a={op.assume_a!r} is not supported (node {node})")
     helper, reads_triangle = _SOLVERS[op.assume_a]
     options = {"lower": op.lower} if reads_triangle else {}
-    _bind_array(fn, node, _call(fn, node, helper, **options), "solved")
+    _bind_array(fn, node, _call(fn, node, helper, complex_ok=True, **options), "solved")
 
 
 @register(CholeskySolve)
 def lower_CholeskySolve(op, node, fn):
-    _bind_array(fn, node, _call(fn, node, "cho_solve", lower=op.lower), "solved")
+    _bind_array(fn, node, _call(fn, node, "cho_solve", lower=op.lower, complex_ok=True),
+                "solved")
 
 
 @register(LUFactor)
 def lower_LUFactor(op, node, fn):
-    _bind_all(fn, node, _call(fn, node, "lu_factor"), ["lu", "pivots"])
+    _bind_all(fn, node, _call(fn, node, "lu_factor", complex_ok=True), ["lu", "pivots"])
 
 
 @register(PivotToPermutations)
@@ -148,7 +152,7 @@ def lower_SolveLUFactorTridiagonal(op, node, fn):
 
 @register(MatrixInverse)
 def lower_MatrixInverse(op, node, fn):
-    _bind_array(fn, node, _call(fn, node, "inv"), "inverse")
+    _bind_array(fn, node, _call(fn, node, "inv", complex_ok=True), "inverse")
 
 
 @register(MatrixPinv)

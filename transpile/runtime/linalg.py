@@ -10,7 +10,8 @@ Failure is reported as PyTensor's ``perform`` reports it, not as Numba's
 full of nan (``potrf``/``trtrs``/``getrf`` ``info != 0``), and only a wrong shape
 raises.  Numba's ``np.linalg`` also refuses nan and inf entries, which NumPy
 propagates, so ``det``, ``slogdet`` and ``inv`` return nan for them instead.
-Matrices are real (``expm`` takes complex ones too); inputs are never written to.
+Matrices are real or complex (the eigendecompositions, ``slogdet`` and the Hermitian
+pseudo-inverse take real ones); inputs are never written to.
 """
 
 import numba
@@ -19,36 +20,37 @@ import numpy as np
 
 @numba.njit(cache=True, error_model="numpy")
 def cholesky(a, lower):
-    """The Cholesky factor of ``a`` read from one triangle: ``L @ L.T == a``
-    (lower) or ``U.T @ U == a`` (upper), the other triangle zero.  A matrix that
-    is not positive definite gives a factor full of nan."""
+    """The Cholesky factor of ``a`` read from one triangle: ``L @ L^H == a``
+    (lower) or ``U^H @ U == a`` (upper), the other triangle zero (``^H``: the
+    conjugate transpose, the transpose of a real matrix).  A matrix that is not
+    positive definite gives a factor full of nan."""
     if a.shape[0] != a.shape[1]:
         raise ValueError("expected a square matrix")
     try:
         if lower:
             return np.linalg.cholesky(a)
-        # The upper triangle of a is the lower triangle of a.T.
-        return np.ascontiguousarray(np.linalg.cholesky(a.T).T)
+        # The upper triangle of a is the lower triangle of a^H.
+        return np.ascontiguousarray(np.conj(np.linalg.cholesky(np.conj(a.T)).T))
     except Exception:  # LinAlgError: not positive definite
         return np.full(a.shape, np.nan, dtype=a.dtype)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def triangular_substitution(a, x, lower, transposed, unit_diagonal):
+def triangular_substitution(a, x, lower, adjoint, unit_diagonal):
     """Overwrite the C-contiguous matrix ``x`` with the solution of ``t @ y = x``,
-    where ``t`` is the ``lower`` (else upper) triangle of ``a``, transposed if
-    ``transposed``, with ones on its diagonal if ``unit_diagonal``."""
+    where ``t`` is the ``lower`` (else upper) triangle of ``a``, conjugate-transposed
+    if ``adjoint``, with ones on its diagonal if ``unit_diagonal``."""
     n, k = x.shape
-    forward = lower != transposed  # t is lower triangular: solve top down
+    forward = lower != adjoint  # t is lower triangular: solve top down
     for step in range(n):
         i = step if forward else n - 1 - step
         start, stop = (0, i) if forward else (i + 1, n)
         for j in range(start, stop):
-            t_ij = a[j, i] if transposed else a[i, j]
+            t_ij = np.conj(a[j, i]) if adjoint else a[i, j]
             for c in range(k):
                 x[i, c] -= t_ij * x[j, c]
         if not unit_diagonal:
-            t_ii = a[i, i]
+            t_ii = np.conj(a[i, i]) if adjoint else a[i, i]
             for c in range(k):
                 x[i, c] /= t_ii
 
@@ -75,7 +77,7 @@ def solve_triangular(a, b, lower, unit_diagonal):
 @numba.njit(cache=True, error_model="numpy")
 def cho_solve(c, b, lower):
     """``x`` with ``a @ x = b`` given the Cholesky factor ``c`` of ``a``
-    (``a = c @ c.T`` if ``lower``, else ``a = c.T @ c``)."""
+    (``a = c @ c^H`` if ``lower``, else ``a = c^H @ c``)."""
     if c.shape[0] != c.shape[1] or b.shape[0] != c.shape[0]:
         raise ValueError("expected a square matrix c and b with as many rows")
     x = b.copy()
@@ -119,6 +121,30 @@ def symmetric_from_triangle(a, lower):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def hermitian_from_triangle(a, lower):
+    """The Hermitian matrix whose ``lower`` (else upper) triangle is that of ``a``
+    (its diagonal's imaginary part dropped, as LAPACK's hesv drops it)."""
+    n = a.shape[0]
+    s = np.empty((n, n), dtype=a.dtype)
+    for i in range(n):
+        s[i, i] = a[i, i].real
+        for j in range(i):
+            value = a[i, j] if lower else np.conj(a[j, i])
+            s[i, j] = value
+            s[j, i] = np.conj(value)
+    return s
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve_hermitian(a, b, lower):
+    """``x`` with ``s @ x = b``, ``s`` the Hermitian matrix given by one triangle
+    of ``a``; nan if it is singular."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("expected a square matrix a and b with as many rows")
+    return solve_general(hermitian_from_triangle(a, lower), b)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def solve_symmetric(a, b, lower):
     """``x`` with ``s @ x = b``, ``s`` the symmetric matrix given by one triangle
     of ``a``; nan if it is singular."""
@@ -129,8 +155,8 @@ def solve_symmetric(a, b, lower):
 
 @numba.njit(cache=True, error_model="numpy")
 def solve_positive_definite(a, b, lower):
-    """``x`` with ``s @ x = b`` by Cholesky, ``s`` the symmetric matrix given by
-    one triangle of ``a``; nan if it is not positive definite."""
+    """``x`` with ``s @ x = b`` by Cholesky, ``s`` the symmetric (Hermitian) matrix
+    given by one triangle of ``a``; nan if it is not positive definite."""
     if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
         raise ValueError("expected a square matrix a and b with as many rows")
     return cho_solve(cholesky(a, lower), b, lower)
@@ -237,11 +263,13 @@ def lu_factor(a):
     singular = False
     for j in range(n):
         p = j
-        largest = abs(lu[j, j])
+        # pivots by |re| + |im| (|x| for a real x), as LAPACK's i?amax chooses them
+        largest = abs(lu[j, j].real) + abs(lu[j, j].imag)
         for i in range(j + 1, n):
-            if abs(lu[i, j]) > largest:
+            size = abs(lu[i, j].real) + abs(lu[i, j].imag)
+            if size > largest:
                 p = i
-                largest = abs(lu[i, j])
+                largest = size
         pivots[j] = p
         if lu[p, j] == 0:
             singular = True
