@@ -435,8 +435,8 @@ def test_runtime_lu_factor_and_pivots(rng):
 def test_complex_factorisations_and_solves(rng):
     """Cholesky (either triangle), every Solve (a Hermitian one reads one triangle
     and conjugates it), triangular solves (``trans="C"``), Cholesky solves, LU
-    factors (pivots by ``|re| + |im|``, as LAPACK's) and inverses of complex
-    matrices, compared with PyTensor (SciPy's LAPACK)."""
+    factors (pivots by ``|re| + |im|``, as LAPACK's), inverses and pseudo-inverses
+    of complex matrices, compared with PyTensor (SciPy's LAPACK)."""
     n = 5
     a = pt.matrix("a", dtype="complex128")
     b = pt.matrix("b", dtype="complex128")
@@ -459,7 +459,7 @@ def test_complex_factorisations_and_solves(rng):
                                        unit_diagonal=True),
             pt.linalg.cho_solve((lower_factor, True), b),
             pt.linalg.cho_solve((upper_factor, False), b),
-            *pt.linalg.lu_factor(a), pt.linalg.inv(a)]
+            *pt.linalg.lu_factor(a), pt.linalg.inv(a), pt.linalg.pinv(b)]
     x = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
     hermitian_pd = x @ x.conj().T + n * np.eye(n)
     one_triangle = hermitian_pd.copy()

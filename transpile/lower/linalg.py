@@ -158,7 +158,8 @@ def lower_MatrixInverse(op, node, fn):
 @register(MatrixPinv)
 def lower_MatrixPinv(op, node, fn):
     helper = "pinv_hermitian" if op.hermitian else "pinv"
-    _bind_array(fn, node, _call(fn, node, helper), "pseudo_inverse")
+    _bind_array(fn, node, _call(fn, node, helper, complex_ok=not op.hermitian),
+                "pseudo_inverse")
 
 
 @register(Det)
