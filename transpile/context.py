@@ -533,14 +533,23 @@ class FunctionBuilder:
         and ``checks``, those of its checks to make before it (``loop_checks``)."""
         frame = _Loop(len(self._blocks), set(rebound), [])
         self._loops.append(frame)
-        checked = set(self.checked)
+        # a check in the loop (or hoisted before it, made when it runs) does not run
+        # for zero steps
         try:
-            yield frame
+            with self.scoped_checks():
+                yield frame
         finally:
             self._loops.pop()
-            # a check in the loop (or hoisted before it, made when it runs) does not
-            # run for zero steps: it vouches for nothing after the loop
-            self.checked.intersection_update(checked)
+
+    @contextlib.contextmanager
+    def scoped_checks(self):
+        """Lowering code that may not run (a loop body, a branch): the checks made
+        in it vouch for nothing after it (``checked`` is as it was before)."""
+        before = set(self.checked)
+        try:
+            yield
+        finally:
+            self.checked.intersection_update(before)
 
     @property
     def in_loop(self) -> bool:

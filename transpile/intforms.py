@@ -97,6 +97,18 @@ def _at_least(a, b, c: int = 0) -> bool | None:
     return sign_at_least_zero(combine([a, b, constant(c)], [1, -1, -1]))
 
 
+def in_range(index, length) -> bool:
+    """Whether ``-length <= index < length`` for every value of their terms: an
+    index of an axis of that length, counted from either end."""
+    return (sign_at_least_zero(combine([length, index], [1, 1])) is True
+            and _at_least(length, index, 1) is True)
+
+
+def key(form) -> frozenset:
+    """A hashable stand-in for ``form`` (equal forms, equal keys)."""
+    return frozenset(form.items())
+
+
 def _greater_first(a, b) -> bool | None:
     """True when ``a >= b`` always, False when ``b >= a`` always, else None."""
     first = _at_least(a, b)

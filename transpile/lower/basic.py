@@ -150,6 +150,8 @@ def _condition_keys(fn, conds) -> list:
     from pytensor.tensor.basic import ScalarFromTensor
     from pytensor.tensor.elemwise import Elemwise
 
+    from ..intforms import key
+
     facts, parts = fn.module.plan.facts, []
     for cond in conds:
         while cond.owner is not None and isinstance(cond.owner.op, ScalarFromTensor):
@@ -161,8 +163,7 @@ def _condition_keys(fn, conds) -> list:
         forms = [facts.form(v) for v in node.inputs]
         if any(f is None for f in forms):
             return []
-        parts.append((type(node.op.scalar_op).__name__,
-                      *(tuple(sorted(f.items(), key=repr)) for f in forms)))
+        parts.append((type(node.op.scalar_op).__name__, *map(key, forms)))
     return [("condition", *parts)]
 
 

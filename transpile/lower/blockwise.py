@@ -403,9 +403,9 @@ def _element_body(fn, loop, core_node, operands) -> list[cst.BaseStatement]:
     Op's lowering, each input element read inline where it is used once, outside
     any loop (``cholesky(s[i], lower=True)``), else into a local first
     (``x_i = x[i]``)."""
-    checked = set(fn.checked)
     reads = {}  # local -> the element it holds
-    with fn.block() as body:
+    # (a check in the loop does not run for an empty batch)
+    with fn.scoped_checks(), fn.block() as body:
         for operand, core_var in zip(operands, core_node.inputs, strict=True):
             if isinstance(core_var, Constant):
                 continue
@@ -417,9 +417,6 @@ def _element_body(fn, loop, core_node, operands) -> list[cst.BaseStatement]:
                 element = sx.name(local)
             fn.alias(core_var, element, view_of=operand.var)
         lowering_for(core_node.op, core_node)(core_node.op, core_node, fn)
-    # A check in the loop does not run for an empty batch: it vouches for nothing
-    # after the loop.
-    fn.checked.intersection_update(checked)
     results = [fn.expr(var) for var in core_node.outputs if var in fn.values]
     uses = count_names([*body, *results])
     in_loops = count_names(body, in_loops=True)

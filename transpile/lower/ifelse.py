@@ -75,11 +75,8 @@ def _lower_branch(fn, nodes) -> list:
     """The statements computing one branch's nodes."""
     from ..assemble import lower_nodes
 
-    checked = set(fn.checked)
-    with fn.block() as body:
+    with fn.scoped_checks(), fn.block() as body:  # a branch may not be taken
         lower_nodes(fn, nodes)
-    # A check made in one branch vouches for nothing after the if.
-    fn.checked.intersection_update(checked)
     return body
 
 

@@ -15,7 +15,7 @@ from pytensor.tensor.subtensor import (
 
 from .. import syntax as sx
 from ..dtypes import converts_exactly, is_complex, typed_literal
-from ..intforms import combine, constant, sign_at_least_zero
+from ..intforms import in_range, key
 from ..registry import register
 from .elemwise import dim_size
 from .shape import int_value
@@ -47,41 +47,30 @@ def check_in_bounds(fn, x, entries, what: str) -> None:
             axis += 1
             continue
         index, length = facts.form(entry), facts.length(x, axis)
-        if index is None or not _in_range(index, length):
+        if index is None or not in_range(index, length):
             size = dim_size(fn, x, axis)
             message = f"{what}: index out of bounds for axis {axis}"
             if index is not None and set(index) <= {1}:  # a number: a least length
                 k = index.get(1, 0)
                 need = k + 1 if k >= 0 else -k
-                if not any(_at_least(key, length, need) for key in fn.checked):
-                    fn.checked.add(("length at least", _key(length), need))
+                if not any(_at_least(checked, length, need) for checked in fn.checked):
+                    fn.checked.add(("length at least", key(length), need))
                     fn.check([sx.compare("<", size, sx.literal(need))], "IndexError",
                              message)
             else:
                 pos = int_value(fn, entry)
-                key = ("in bounds", _key(index) if index is not None else fn.code(pos),
-                       _key(length))
-                if key not in fn.checked:
-                    fn.checked.add(key)
+                found = ("in bounds", key(index) if index is not None else fn.code(pos),
+                         key(length))
+                if found not in fn.checked:
+                    fn.checked.add(found)
                     fn.check([sx.out_of_bounds(pos, size)], "IndexError", message)
         axis += 1
 
 
-def _in_range(index: dict, length: dict) -> bool:
-    """``-length <= index < length`` for every value of their terms."""
-    return (sign_at_least_zero(combine([length, index], [1, 1])) is True
-            and sign_at_least_zero(combine([length, index, constant(1)], [1, -1, -1]))
-            is True)
-
-
-def _key(form: dict) -> frozenset:
-    return frozenset(form.items())
-
-
-def _at_least(key, length: dict, need: int) -> bool:
-    """Whether the check of ``key`` showed ``length >= need``."""
-    return (isinstance(key, tuple) and key[:2] == ("length at least", _key(length))
-            and key[2] >= need)
+def _at_least(checked, length: dict, need: int) -> bool:
+    """Whether the check of key ``checked`` showed ``length >= need``."""
+    return (isinstance(checked, tuple) and checked[:2] == ("length at least", key(length))
+            and checked[2] >= need)
 
 
 def _whole(fn, x, axis: int, entry) -> bool:
