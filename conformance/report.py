@@ -45,7 +45,10 @@ only. For each case:
    scalar by contract, is first made the 0-d array (or NumPy scalar) PyTensor returns.
    When the reference raises (a test of an error), the module must raise too.
    PyTensor's Numba mode is the reference where its Python mode cannot run a graph
-   (NotImplementedError: a Scan whose inner function is compiled in Numba mode), and
+   (NotImplementedError: a Scan whose inner function is compiled in Numba mode, or
+   any error where the suite's own `function` call in Numba mode returned: an inner
+   graph that an earlier compilation rewrote in place, which the Python mode refuses
+   as "must not contain inplace operations"), and
    the second reference of random draws: the module draws with Numba's `Generator`,
    which for some distributions draws differently from NumPy's, as PyTensor's Numba
    mode does; such a case passes when its draws are that mode's.
