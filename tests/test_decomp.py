@@ -227,7 +227,8 @@ def test_float32_and_complex(rng):
                 *L.schur(f, output="complex", sort="iuc"), L.block_diag(z, y),
                 L.solve_sylvester(z, y, z)]
     sylvester_at = len(single) + len(complex_) - 1
-    complex_ += [*L.qr(z), *L.qr(z, mode="raw", pivoting=True)]
+    complex_ += [*L.qr(z), *L.qr(z, mode="raw", pivoting=True),
+                 L.svd(z, compute_uv=False)]  # real singular values of a complex matrix
     if not PYTENSOR_3:  # complex factors typed real: returned as PyTensor returns them
         with pytest.raises(UnsupportedOpError, match="QR.* cannot compute on them"):
             transpile.transpile(([z], [L.qr(z)[0] + 1]))

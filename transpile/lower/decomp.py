@@ -51,11 +51,13 @@ def double_dtype(dtype: str) -> str:
     return "complex128" if is_complex(dtype) else "float64"
 
 
-def check_lapack_dtype(node, dtype: str) -> None:
+def check_lapack_dtype(node, dtype: str, real: bool = False) -> None:
     """Refuse what LAPACK cannot compute in (an integer-typed result, a real-typed
-    result of complex inputs)."""
+    result of complex inputs unless the result is ``real`` by nature: singular
+    values)."""
     inputs_complex = any(is_complex(v.type.dtype) for v in node.inputs)
-    if dtype not in LAPACK_DTYPES or (inputs_complex and not is_complex(dtype)):
+    if dtype not in LAPACK_DTYPES or (inputs_complex and not real
+                                      and not is_complex(dtype)):
         raise UnsupportedOpError(
             f"{node.op} with inputs {[v.type.dtype for v in node.inputs]} has results "
             f"of dtype {dtype}, which LAPACK does not compute in (node {node})")
@@ -120,7 +122,7 @@ def bind_results(fn, value, results, cast: bool = True) -> list[str]:
 @register(SVD)
 def lower_SVD(op, node, fn):
     (x,) = node.inputs
-    check_lapack_dtype(node, node.outputs[0].type.dtype)
+    check_lapack_dtype(node, node.outputs[0].type.dtype, real=not op.compute_uv)
     work = double_dtype(x.type.dtype)
     a = operand(fn, x, work)
     if not op.compute_uv:
