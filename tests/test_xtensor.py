@@ -64,3 +64,29 @@ def test_sparse_and_typed_lists_are_refused():
             named = what in message or (source is not graph and "variable" in message)
             assert named and f"{kind} (pytensor." in message, message
             assert "not supported yet" in message and "\n" not in message
+
+
+def test_sparse_and_typed_lists_are_refused_by_the_command():
+    """In a fresh process, where nothing imported ``pytensor.sparse`` or
+    ``pytensor.typed_list``, the loader meets a variable of a class it never
+    imports: still one line saying what is not supported, and no output file."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytensor.sparse as sp
+    import pytensor.typed_list as tl
+
+    y = pt.matrix("y")
+    lst = tl.TypedListType(pt.dvector)("lst")
+    exe = Path(sys.executable).parent / "transpile"
+    for graph, kind in (((([y], [sp.csr_from_dense(y)])), "sparse matrices"),
+                        ((([lst], [tl.length(lst)])), "typed lists")):
+        path = graph_file(*graph)
+        out = path.with_name(path.stem + ".refused.py")
+        result = subprocess.run([str(exe), str(path), "-o", str(out)], capture_output=True,
+                                text=True, timeout=300)
+        message = result.stderr.strip()
+        assert result.returncode != 0 and not out.exists(), message
+        assert "\n" not in message and f"{kind} (pytensor." in message, message
+        assert "not supported yet" in message, message

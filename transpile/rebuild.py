@@ -419,11 +419,10 @@ class Rebuilder:
     # ---- types --------------------------------------------------------------------
 
     def type_(self, cls, rec: Record, where: str):
-        from .unsupported import NOT_YET
+        from .unsupported import not_yet
 
-        for package, what in NOT_YET.items():
-            if _within(cls.__module__, (package,)):
-                raise UnsupportedOpError(f"{where}: a variable of type {_path(cls)}: {what}")
+        if (why := not_yet(cls.__module__)) is not None:
+            raise UnsupportedOpError(f"{where}: a variable of type {_path(cls)}: {why}")
         state = self.state(rec, where)
         props = getattr(cls, "__props__", ())
         if not props and cls.__name__ in ("TensorType", "ScalarType"):
@@ -477,11 +476,10 @@ class Rebuilder:
         if _path(cls) in REWRITTEN_AWAY or _within(cls.__module__, self.packages) \
                 or _within(cls.__module__, REWRITTEN_AWAY_PACKAGES):
             return
-        from .unsupported import NOT_YET
+        from .unsupported import not_yet
 
-        for package, what in NOT_YET.items():
-            if _within(cls.__module__, (package,)):
-                raise UnsupportedOpError(f"{where}: unsupported Op {_path(cls)}: {what}")
+        if (why := not_yet(cls.__module__)) is not None:
+            raise UnsupportedOpError(f"{where}: unsupported Op {_path(cls)}: {why}")
         raise UnsupportedOpError(
             f"{where}: unsupported Op {_path(cls)}; register a lowering with "
             f"@transpile.register({cls.__name__}) in a module loaded by --plugin MODULE "
@@ -672,6 +670,11 @@ class GraphWalk:
             raise self.rb.refuse(where, f"expected a variable, got {_short(rec)}")
         cls = self.rb.index.get(norm.func.path)
         if cls is None or not issubclass(cls, Variable):
+            from .unsupported import not_yet
+
+            if (why := not_yet(norm.func.path)) is not None:  # never imported: named
+                raise UnsupportedOpError(f"{where}: a variable of class "
+                                         f"{norm.func.path}: {why}")
             raise self.rb.refuse(where, f"expected a variable, got {norm.func.path}")
         return cls, norm
 

@@ -14,6 +14,12 @@ NOT_YET = {
 }
 
 
+def not_yet(path: str) -> str | None:
+    """Why a module or a dotted class path of a package in NOT_YET is refused, or None."""
+    return next((why for p, why in NOT_YET.items()
+                 if path == p or path.startswith(p + ".")), None)
+
+
 def _package(obj) -> str | None:
     module = type(obj).__module__
     return next((p for p in NOT_YET if module == p or module.startswith(p + ".")), None)
