@@ -80,8 +80,8 @@ def test_sparse_and_typed_lists_are_refused_by_the_command():
     y = pt.matrix("y")
     lst = tl.TypedListType(pt.dvector)("lst")
     exe = Path(sys.executable).parent / "transpile"
-    for graph, kind in (((([y], [sp.csr_from_dense(y)])), "sparse matrices"),
-                        ((([lst], [tl.length(lst)])), "typed lists")):
+    for graph, kind in ((([y], [sp.csr_from_dense(y)]), "sparse matrices"),
+                        (([lst], [tl.length(lst)]), "typed lists")):
         path = graph_file(*graph)
         out = path.with_name(path.stem + ".refused.py")
         result = subprocess.run([str(exe), str(path), "-o", str(out)], capture_output=True,

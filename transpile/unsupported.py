@@ -14,15 +14,19 @@ NOT_YET = {
 }
 
 
+def _package_of(path: str) -> str | None:
+    """The package of NOT_YET that a module or dotted class path is in, or None."""
+    return next((p for p in NOT_YET if path == p or path.startswith(p + ".")), None)
+
+
 def not_yet(path: str) -> str | None:
     """Why a module or a dotted class path of a package in NOT_YET is refused, or None."""
-    return next((why for p, why in NOT_YET.items()
-                 if path == p or path.startswith(p + ".")), None)
+    package = _package_of(path)
+    return None if package is None else NOT_YET[package]
 
 
 def _package(obj) -> str | None:
-    module = type(obj).__module__
-    return next((p for p in NOT_YET if module == p or module.startswith(p + ".")), None)
+    return _package_of(type(obj).__module__)
 
 
 def _qualname(obj) -> str:
