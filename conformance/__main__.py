@@ -92,6 +92,15 @@ def _shares(src: Path, targets: list[str], jobs: int) -> list[list[str]]:
     return [sorted(share) for _, share in shares]
 
 
+def _own_compiledir(flags: str, root: Path) -> str:
+    """PyTensor's flags with a compile directory of this root's own (unless the user
+    chose one): PyTensor's Numba mode caches pickled PyTensor objects there, and a
+    cache shared by two PyTensor versions makes that mode fail tests it passes."""
+    if "compiledir" in flags:
+        return flags
+    return ",".join(filter(None, [flags, f"base_compiledir={root / 'compiledir'}"]))
+
+
 def run_suite(args, src: Path, version: str) -> int:
     targets = _targets(src, args.paths)
     force = args.force
@@ -111,6 +120,7 @@ def run_suite(args, src: Path, version: str) -> int:
         options.append("--conformance-force")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(REPO)]))
+    env["PYTENSOR_FLAGS"] = _own_compiledir(env.get("PYTENSOR_FLAGS", ""), args.root)
     shares = _shares(src, targets, args.jobs) if args.jobs > 1 else [targets]
     procs = []
     for k, share in enumerate(shares):

@@ -79,6 +79,9 @@ as upstream does by default (`CONFORMANCE_ARGS="-- --runslow"` runs them). The m
 targets install `pytest-benchmark`, whose fixture the suite's benchmark tests use
 (without it they error before compiling anything). The transpile subprocess runs with
 the user's PyTensor flags, not those the suite's conftest adds (`on_opt_error=raise`, ...).
+Each root keeps PyTensor's compile directory of its own (`<root>/compiledir`, unless
+`PYTENSOR_FLAGS` names one): PyTensor's Numba mode caches pickled PyTensor objects
+there, and a cache shared by two PyTensor versions fails tests that mode passes.
 """
 
 
