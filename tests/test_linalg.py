@@ -208,13 +208,18 @@ def test_float32_and_integer_dtypes(rng):
 
 def test_determinants_of_singular_and_nan_matrices(rng):
     """det and slogdet of a singular matrix are 0 and (0, -inf); nan propagates
-    through det and inv (NumPy's behaviour; Numba's np.linalg would raise)."""
+    through det, slogdet and inv (NumPy's behaviour; Numba's np.linalg would
+    raise), real or complex (nan + nan j)."""
     z, w = pt.matrix("z"), pt.matrix("w")
-    outs = [pt.linalg.det(z), *SLogDet()(z), pt.linalg.det(w), pt.linalg.inv(w)]
+    zc, wc = pt.matrix("zc", dtype="complex128"), pt.matrix("wc", dtype="complex128")
+    outs = [pt.linalg.det(z), *SLogDet()(z), pt.linalg.det(w), pt.linalg.inv(w),
+            pt.linalg.det(zc), *SLogDet()(zc), pt.linalg.det(wc), *SLogDet()(wc)]
     with_nan = well_conditioned(rng, 3)
     with_nan[1, 2] = np.nan
     with np.errstate(invalid="ignore"):
-        compare([z, w], outs, [np.ones((3, 3)), with_nan], rewrite=False)
+        compare([z, w, zc, wc], outs,
+                [np.ones((3, 3)), with_nan, np.full((3, 3), 1 + 2j), with_nan + 1j],
+                rewrite=False)
 
 
 def test_errors_raise_like_pytensor(rng):
@@ -435,8 +440,9 @@ def test_runtime_lu_factor_and_pivots(rng):
 def test_complex_factorisations_and_solves(rng):
     """Cholesky (either triangle), every Solve (a Hermitian one reads one triangle
     and conjugates it), triangular solves (``trans="C"``), Cholesky solves, LU
-    factors (pivots by ``|re| + |im|``, as LAPACK's), inverses and pseudo-inverses
-    of complex matrices, compared with PyTensor (SciPy's LAPACK)."""
+    factors (pivots by ``|re| + |im|``, as LAPACK's), inverses, pseudo-inverses,
+    determinants and their logarithms of complex matrices, compared with PyTensor
+    (SciPy's LAPACK)."""
     n = 5
     a = pt.matrix("a", dtype="complex128")
     b = pt.matrix("b", dtype="complex128")
@@ -459,7 +465,8 @@ def test_complex_factorisations_and_solves(rng):
                                        unit_diagonal=True),
             pt.linalg.cho_solve((lower_factor, True), b),
             pt.linalg.cho_solve((upper_factor, False), b),
-            *pt.linalg.lu_factor(a), pt.linalg.inv(a), pt.linalg.pinv(b)]
+            *pt.linalg.lu_factor(a), pt.linalg.inv(a), pt.linalg.pinv(b),
+            pt.linalg.det(h), *SLogDet()(h), *SLogDet()(a)]
     x = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
     hermitian_pd = x @ x.conj().T + n * np.eye(n)
     one_triangle = hermitian_pd.copy()
@@ -484,8 +491,8 @@ def test_positive_definite_solves_read_the_triangle_they_name(rng):
 
 
 def test_complex_tridiagonal_lu_factor_and_solve(rng):
-    """The tridiagonal LU factorisation and its solve on complex matrices (the
-    other complex linear algebra is refused), through the graph."""
+    """The tridiagonal LU factorisation and its solve on complex matrices, through
+    the graph."""
     try:  # PyTensor 3.0
         from pytensor.tensor.linalg import tridiagonal_lu_factor, tridiagonal_lu_solve
     except ImportError:

@@ -10,13 +10,13 @@ float dtype, so operands of another dtype (integers, a float32 ``b`` against a
 float64 ``A``) are cast to the output's dtype first, as PyTensor's ``perform`` does
 through SciPy.  ``pt.linalg`` wraps most of these Ops in a ``Blockwise``, which
 lowers to these same calls (inside batch loops when there are batch dimensions).
-Complex matrices are taken by all but ``SLogDet``, ``Det``, the Hermitian
-``MatrixPinv``, ``Eigh`` and ``EighGrad`` (refused with a message saying so).
+Complex matrices are taken by all but the Hermitian ``MatrixPinv``, ``Eigh`` and
+``EighGrad`` (refused with a message saying so).
 """
 
 from .. import syntax as sx
 from ..compat import op_class
-from ..dtypes import cast_if_unnatural, dtype_attr, is_complex
+from ..dtypes import cast, dtype_attr, is_complex
 from ..errors import UnsupportedOpError
 from ..registry import register
 from .decomp import bind_results
@@ -162,26 +162,39 @@ def lower_MatrixPinv(op, node, fn):
                 "pseudo_inverse")
 
 
+def _narrowed(value: sx.Expr, computed: str, dtype: str) -> sx.Expr:
+    """``value``, which a helper computed in ``computed``, as the result's ``dtype``."""
+    return value if dtype == computed else cast(value, dtype)
+
+
 @register(Det)
 def lower_Det(op, node, fn):
     (out,) = node.outputs
-    # The helper computes in float64; a float32 determinant is cast back.
-    value = cast_if_unnatural(_call(fn, node, "det"), out.type.dtype)
-    fn.bind(out, value, hint="determinant")
+    # The helpers compute in float64 or complex128; a narrower result is cast back.
+    helper, computed = (("det_complex", "complex128") if is_complex(out.type.dtype)
+                        else ("det", "float64"))
+    value = _call(fn, node, helper, complex_ok=True)
+    fn.bind(out, _narrowed(value, computed, out.type.dtype), hint="determinant")
 
 
 @register(SLogDet)
 def lower_SLogDet(op, node, fn):
-    value = _call(fn, node, "slogdet")
-    dtype = node.outputs[0].type.dtype
-    if dtype == "float64":
+    """The sign and log |det|, computed as (float64, float64), or for a complex
+    matrix as (complex128, float64), and cast to the outputs' dtypes (PyTensor
+    2.38 types a complex matrix's log |det| complex, 3.0 real)."""
+    complex_input = is_complex(node.outputs[0].type.dtype)
+    helper = "slogdet_complex" if complex_input else "slogdet"
+    computed = ("complex128" if complex_input else "float64", "float64")
+    value = _call(fn, node, helper, complex_ok=True)
+    dtypes = tuple(out.type.dtype for out in node.outputs)
+    if dtypes == computed:
         _bind_all(fn, node, value, ["sign", "logabsdet"])
         return
-    # The helper computes in float64: cast both results back.
     names = [fn.fresh(hint) for hint in ("sign64", "logabsdet64")]
     fn.emit(sx.assign_many(names, value))
-    for out, name, hint in zip(node.outputs, names, ("sign", "logabsdet"), strict=True):
-        fn.bind(out, cast_if_unnatural(sx.name(name), dtype), hint=hint)
+    for out, name, hint, was in zip(node.outputs, names, ("sign", "logabsdet"), computed,
+                                    strict=True):
+        fn.bind(out, _narrowed(sx.name(name), was, out.type.dtype), hint=hint)
 
 
 def _lower_triangle(op) -> bool:

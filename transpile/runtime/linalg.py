@@ -326,6 +326,30 @@ def slogdet(a):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def det_complex(a):
+    """The determinant of the complex ``a`` (complex128); nan + nan j if ``a`` holds
+    nan or inf, as NumPy's."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    if not np.all(np.isfinite(a)):
+        return complex(np.nan, np.nan)
+    return complex(np.linalg.det(a))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def slogdet_complex(a):
+    """(sign, log|det|) of the complex ``a``: a complex128 sign of modulus 1 (0 for
+    a singular ``a``) and a float64 logarithm; nan + nan j and nan if ``a`` holds nan
+    or inf, as NumPy's."""
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("expected a square matrix")
+    if not np.all(np.isfinite(a)):
+        return complex(np.nan, np.nan), np.nan
+    sign, logabsdet = np.linalg.slogdet(a)
+    return complex(sign), float(logabsdet)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def inv(a):
     """The inverse of ``a``, C-contiguous; nan if ``a`` holds nan or inf.  A
     singular ``a`` raises ``LinAlgError``, as NumPy's ``inv`` does."""
