@@ -51,3 +51,20 @@ def test_only_the_branch_taken_is_computed():
     np.testing.assert_allclose(module.kernel(np.int8(1), values, values), np.exp(values).sum())
     with pytest.raises(AssertionError):
         module.kernel(np.int8(0), values, values)
+
+
+def test_a_check_in_the_branch_not_taken_is_not_raised(rng):
+    """A parameter check in a branch stays there, even where the elementwise result
+    it checks is also read outside the branch (the rewrite that moves checks before
+    elementwise work would otherwise raise it whichever branch is taken)."""
+    c, s, x = pt.bscalar("c"), pt.dscalar("s"), pt.vector("x")
+    e = pt.exp(x * s)
+    checked = Assert("s > 0")(e, pt.gt(s, 0.0))
+    outs = [ifelse(c, checked.sum(), pt.constant(np.float64(0.0))), e.sum()]
+    values = rng.normal(size=5)
+    module = compare([c, s, x], outs, [np.int8(1), np.float64(0.5), values])
+    # (PyTensor's Python mode is not lazy: it raises the check whichever branch)
+    np.testing.assert_allclose(module.kernel(np.int8(0), np.float64(-1.0), values),
+                               (0.0, np.exp(-values).sum()))
+    with pytest.raises(AssertionError, match="s > 0"):
+        module.kernel(np.int8(1), np.float64(-1.0), values)

@@ -60,6 +60,26 @@ def test_unfused_chain_is_one_loop(rng):
     assert _arrays_allocated(module) == 2  # b (returned) and the row maxima
 
 
+def test_a_checked_term_is_summed_in_the_loop_that_computes_it(rng):
+    """PyMC's parameter checks sit between a log-density's elementwise terms and
+    their sum (``sum(check(terms, sigma > 0))``): the sum is still accumulated in
+    the terms' loop, no array of terms is stored, and a failing check raises as
+    PyTensor's does."""
+    from pytensor.raise_op import CheckAndRaise
+
+    x, sigma = pt.vector("x"), pt.scalar("sigma")
+    terms = -0.5 * (x / sigma) ** 2 - pt.log(sigma)
+    checked = CheckAndRaise(ValueError, "sigma > 0")(terms, pt.gt(sigma, 0))
+    outs = [pt.sum(checked), pt.sum(checked * x)]
+    module = compare([x, sigma], outs, [rng.normal(size=9), np.float64(1.5)])
+    assert len(_top_loops(module)) == 1, Path(module.__file__).read_text()
+    assert _arrays_allocated(module) == 0, Path(module.__file__).read_text()
+    with pytest.raises(ValueError, match="sigma > 0"):
+        module.kernel(rng.normal(size=9), np.float64(-1.0))
+    with pytest.raises(ValueError, match="sigma > 0"):
+        reference([x, sigma], outs, [rng.normal(size=9), np.float64(-1.0)])
+
+
 def test_a_member_that_reads_a_reduction_of_the_loop_is_not_joined(rng):
     """softmax: ``e / sum(e)`` needs the whole sum first, so it is a second loop."""
     x = pt.vector("x")

@@ -314,6 +314,7 @@ def rewrite(fgraph):
                                  "try --no-rewrite") from None
         lift_late_dimshuffles(fgraph)
         scalar_unit_arrays(fgraph)
+        checks_before_elementwise(fgraph)
         direct_seeds(fgraph)
     unwrap_random_variables(fgraph)
     pair_with_softmax(fgraph)
@@ -372,6 +373,69 @@ def scalar_unit_arrays(fgraph) -> None:
                            reason="scalar_unit_arrays")
     if joined:
         WalkingGraphRewriter(local_subtensor_make_vector).rewrite(fgraph)
+
+
+def checks_before_elementwise(fgraph) -> None:
+    """``check(f(x, sigma), sigma > 0)`` becomes ``f(x, check(sigma, sigma > 0))``
+    where the conditions do not depend on the elementwise node's results: PyMC wraps
+    each term of a log-density in its parameter checks, and a check between the
+    elementwise terms and what reads them (their sum, the gradient's products)
+    would keep the terms as an array, filled by one loop and read by another,
+    where a person checks the parameter first and accumulates the sum in the loop.
+    The check now guards one of the node's inputs (a 0-d one, or the scalar an
+    ``ExpandDims`` broadcasts, if there is one), and every result of the node is
+    read after it: the same conditions, raised before the elementwise work, as
+    PyTensor raises them.  Not in a graph with an ``IfElse``, whose branches raise
+    only the checks of the branch taken."""
+    from pytensor.graph.basic import ancestors
+    from pytensor.ifelse import IfElse
+    from pytensor.raise_op import CheckAndRaise
+    from pytensor.tensor.elemwise import Elemwise
+
+    if any(isinstance(node.op, IfElse) for node in fgraph.apply_nodes):
+        return
+    for node in fgraph.toposort():
+        if not isinstance(node.op, CheckAndRaise) or node not in fgraph.apply_nodes:
+            continue
+        value, *conditions = node.inputs
+        producer = value.owner
+        if producer is None or not isinstance(producer.op, Elemwise) \
+                or set(producer.outputs) & set(ancestors(conditions)):
+            continue
+        inputs = _one_guarded(producer.inputs,
+                              lambda var, op=node.op, conds=conditions: op(var, *conds))
+        new = producer.op(*inputs, return_list=True)
+        if any(a.type != b.type for a, b in zip(new, producer.outputs, strict=True)):
+            continue
+        (checked,) = node.outputs
+        i = producer.outputs.index(value)
+        pairs = [(checked, new[i])] + [  # and what else reads the node's results
+            (old, var) for old, var in zip(producer.outputs, new, strict=True)
+            if any(client is not node for client, _ in fgraph.clients.get(old, ()))]
+        for old, var in pairs:
+            var.name = var.name or old.name
+        new[i].name = checked.name or value.name
+        fgraph.replace_all(pairs, reason="checks_before_elementwise")
+
+
+def _one_guarded(inputs, check) -> list:
+    """``inputs`` of an elementwise node with ``check`` applied to one of them: a 0-d
+    input, or the scalar under an ``ExpandDims`` of one (a consumer that broadcasts
+    reads it as the scalar itself), else the first input."""
+    from pytensor.tensor.elemwise import DimShuffle
+
+    inputs = list(inputs)
+    for k, var in enumerate(inputs):
+        owner = var.owner
+        if var.type.ndim == 0:
+            inputs[k] = check(var)
+            return inputs
+        if owner is not None and isinstance(owner.op, DimShuffle) \
+                and owner.inputs[0].type.ndim == 0:
+            inputs[k] = owner.op(check(owner.inputs[0]))
+            return inputs
+    inputs[0] = check(inputs[0])
+    return inputs
 
 
 def _all_unit(variables) -> bool:

@@ -150,25 +150,21 @@ def kernel(alpha, beta, sigma_log):
     fused = exp > 0.0
     # Log
     log = math.log(exp)
-    # Composite{...} and Sum{axes=None} x3, in one loop
-    sub = np.empty((50,), dtype=np.float64)
-    sum_ = 0.0
-    sum_1 = 0.0
-    sum_2 = 0.0
-    for i in range(50):
-        sub_1 = Y[i] - (alpha + beta * X_DATA[i])
-        true_div = sub_1 / exp
-        sub[i] = -0.9189385332046727 + -0.5 * (true_div * true_div) - log
-        sum_ = sum_ + sub_1
-        sum_1 = sum_1 + true_div * sub_1
-        sum_2 = sum_2 + true_div * X_DATA[i]
     # Check{sigma > 0}
     if not fused:
         raise ParameterValueError("sigma > 0")
-    # Sum{axes=None}
+    # Composite{...} and Sum{axes=None} x4, in one loop
+    sum_ = 0.0
+    sum_1 = 0.0
+    sum_2 = 0.0
     sum_3 = 0.0
     for i in range(50):
-        sum_3 = sum_3 + sub[i]
+        sub = Y[i] - (alpha + beta * X_DATA[i])
+        true_div = sub / exp
+        sum_ = sum_ + (-0.9189385332046727 + -0.5 * (true_div * true_div) - log)
+        sum_1 = sum_1 + sub
+        sum_2 = sum_2 + true_div * sub
+        sum_3 = sum_3 + true_div * X_DATA[i]
     # Composite{...}
     ge = exp >= 0.0
     logp = (
@@ -177,14 +173,14 @@ def kernel(alpha, beta, sigma_log):
         + -0.5 * (0.1 * beta * (0.1 * beta))
         + (-0.22579135264472738 + -0.5 * (exp * exp) if ge else -np.inf)
         + sigma_log
-        + sum_3
+        + sum_
     )
     # Composite{(-49.0 + switch(i0, (-1.0 * i1 * i1), 0.0) + ((i2 / sqr(i1)) * i1))}
-    add = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_1 / (exp * exp) * exp
+    add = -49.0 + (-1.0 * exp * exp if ge else 0.0) + sum_2 / (exp * exp) * exp
     # Composite{((-0.010000000000000002 * i2) + (i0 / i1))}
-    add_1 = -0.010000000000000002 * beta + sum_2 / exp
+    add_1 = -0.010000000000000002 * beta + sum_3 / exp
     # Composite{((-0.010000000000000002 * i2) + ((i1 / i0) / i0))}
-    add_2 = -0.010000000000000002 * alpha + sum_ / exp / exp
+    add_2 = -0.010000000000000002 * alpha + sum_1 / exp / exp
     # MakeVector{dtype='float64'}
     dlogp = np.array([add_2, add_1, add], dtype=np.float64)
     return (logp, dlogp)

@@ -20,7 +20,7 @@ from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
 from .parallel import independent_loops, reduction_loops
-from .scalar import in_context, is_atomic, scalar_apply, scalar_result
+from .scalar import ARITHMETIC, in_context, is_atomic, scalar_apply, scalar_result
 
 
 def dim_size(fn, var, d: int) -> sx.Expr:
@@ -84,12 +84,12 @@ def element(fn, var, indices, node=None) -> sx.Expr:
             return in_context(constant, node.op.scalar_op,
                               [constant if v is var else v for v in node.inputs])
         return fn.broadcast_scalars[var]
-    if var.type.ndim == 0:
-        return fn.expr(var)
     if isinstance(var, Constant) and all(s == 1 for s in var.type.shape):
         if node is not None:
             return in_context(var, node.op.scalar_op, node.inputs)
         return typed_literal(var.data, var.type.dtype)  # ``2.0``, not ``CONST[0, 0]``
+    if var.type.ndim == 0:
+        return fn.expr(var)
     return read_at(fn, var, [sx.literal(0) if s == 1 else sx.name(i)
                              for s, i in zip(var.type.shape, indices, strict=True)])
 
@@ -170,8 +170,13 @@ def lower_Elemwise(op, node, fn):
 
 
 def _lower_scalars(op, node, fn) -> None:
-    """A 0-d Elemwise: its values, bound to locals (or inline when as short)."""
-    exprs = scalar_apply(op.scalar_op, [fn.expr(v) for v in node.inputs], node, fn)
+    """A 0-d Elemwise: its values, bound to locals (or inline when as short); the
+    constants a comparison or switch reads spelled in the dtype it computes in
+    (``sigma > 0.0``; arithmetic upcasts its own, ``upcast_args``)."""
+    args = [in_context(v, op.scalar_op, node.inputs)
+            if isinstance(v, Constant) and not isinstance(op.scalar_op, ARITHMETIC)
+            else fn.expr(v) for v in node.inputs]
+    exprs = scalar_apply(op.scalar_op, args, node, fn)
     dtypes = [v.type.dtype for v in node.inputs]
     for var, expr in zip(node.outputs, exprs, strict=True):
         expr = scalar_result(expr, var.type.dtype, dtypes)

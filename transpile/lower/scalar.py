@@ -60,7 +60,7 @@ COMPLEX_OPS = (
 )
 
 
-_ARITHMETIC = (ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.IntDiv, ps.Mod, ps.Pow,
+ARITHMETIC = (ps.Add, ps.Sub, ps.Mul, ps.TrueDiv, ps.IntDiv, ps.Mod, ps.Pow,
                ps.ScalarMaximum, ps.ScalarMinimum)
 
 
@@ -69,7 +69,7 @@ def upcast_args(op, args, node) -> list:
     cast to the result's dtype first, as NumPy computes it: Numba multiplies a uint64
     by an int64 in int64 (PyTensor: float64), and an int8 by a float32 in float64."""
     dtype = out_dtype(node)
-    if not isinstance(op, _ARITHMETIC) or not (is_float(dtype) or is_complex(dtype)):
+    if not isinstance(op, ARITHMETIC) or not (is_float(dtype) or is_complex(dtype)):
         return list(args)
     upcast = []
     for k, arg in enumerate(args):
