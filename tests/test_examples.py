@@ -1,7 +1,8 @@
 """The committed generated_examples/: fresh, and correct.
 
 Fresh: regenerating every example (in fresh processes) reproduces the committed
-graph.pkl (as a graph: same digest) and kernel.py (byte for byte).
+graph.pkl (as a graph: same digest) and kernel.py (byte for byte), and transpiling
+the committed graph.pkl reproduces kernel.py.
 Correct: each committed kernel.py, imported, matches PyTensor's evaluation of the
 committed graph.pkl on random inputs.
 Under another PyTensor version (make test-pytensor3), where the committed files are
@@ -48,6 +49,21 @@ def test_examples_are_fresh():
         capture_output=True, text=True, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@needs_same_pytensor
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_graph_gives_the_committed_kernel(name):
+    """What each kernel's header says regenerates it does: ``transpile graph.pkl``
+    on the committed graph (not only on a fresh dump of build.py: a graph file that
+    lost a constant's name would give ``CONST`` where the kernel reads ``x_data``)."""
+    folder = EXAMPLES / name
+    args_file = folder / "transpile.args"
+    extra = args_file.read_text().split() if args_file.exists() else []
+    result = subprocess.run([sys.executable, "-m", "transpile", "graph.pkl", *extra],
+                            capture_output=True, text=True, cwd=folder)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == (folder / "kernel.py").read_text()
 
 
 def _allowed(name):

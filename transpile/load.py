@@ -217,7 +217,7 @@ def load_object(obj) -> LoadedGraph:
 
 def graph_digest(fgraph) -> str:
     """A sha256 of the graph itself: each node's Op, wiring and output types, the
-    inputs' types and names, the constants' bytes, inner graphs included.  Pickles of
+    inputs' types and names, the constants' names and bytes, inner graphs included.  Pickles of
     one graph differ from run to run (timings, file paths, set orders); this does
     not.  Iterative, so deep graphs cost no recursion."""
     digest = hashlib.sha256()
@@ -237,7 +237,8 @@ def _digest_graph(digest, inputs, outputs, names: bool = True) -> None:
             ids[var] = len(ids)
             if isinstance(var, Constant):
                 data = getattr(var, "data", None)
-                digest.update(f"C{var.type}".encode())
+                # (named: the module names its array after the constant)
+                digest.update(f"C{var.type}:{var.name if names else ''}".encode())
                 digest.update(data.tobytes() if hasattr(data, "tobytes") else
                               repr(data).encode())
             else:

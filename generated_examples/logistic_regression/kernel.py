@@ -2,7 +2,7 @@
 
     kernel(X, y, w, b) -> (loss, grad_w, grad_b)
 
-Graph:       graph.pkl (sha256 3d224d03b6b80dbf)
+Graph:       graph.pkl (sha256 04b6bcb0fcff9aaf)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>

@@ -2,7 +2,7 @@
 
     kernel(c) -> (root, sub)
 
-Graph:       graph.pkl (sha256 d3fa4b481b195d4f)
+Graph:       graph.pkl (sha256 a7be332f49aad435)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>

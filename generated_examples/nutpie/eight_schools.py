@@ -57,7 +57,7 @@ logp_dlogp_flat_with_data(q, grad, <data>) and expand_with_data(q, <data>)
 positionally); the cfuncs evaluate the model on the data recorded in DATA,
 frozen into them when they compile.
 
-Model:       model.py (sha256 4dad3a82d0a58bc0)
+Model:       model.py (sha256 50687c0a4751d152)
 PyMC:        5.28.5
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones

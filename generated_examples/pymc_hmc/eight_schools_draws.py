@@ -30,7 +30,7 @@ The draws are PyMC's distributions, not its random streams: the same seed
 gives other numbers than PyMC does.  Observed data and pm.Data are frozen
 at the values they had.
 
-Model:       model.py (sha256 bbd51b37832145da)
+Model:       model.py (sha256 ddd8da95f6c6d02d)
 PyMC:        5.28.5
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones

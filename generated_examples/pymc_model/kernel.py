@@ -2,7 +2,7 @@
 
     kernel(alpha, beta, sigma_log) -> (logp, dlogp)
 
-Graph:       graph.pkl (sha256 7ab4a56b79801501)
+Graph:       graph.pkl (sha256 0695a46142ce4ae6)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>

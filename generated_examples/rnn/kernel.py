@@ -2,7 +2,7 @@
 
     kernel(W, U, xs, h0) -> (h_last, grad_W)
 
-Graph:       graph.pkl (sha256 c862beab771fdd52)
+Graph:       graph.pkl (sha256 33bef7c310dbbaee)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>

@@ -2,7 +2,7 @@
 
     kernel(x0, a, b) -> x_1
 
-Graph:       graph.pkl (sha256 8d9ec5707f2b97a5)
+Graph:       graph.pkl (sha256 082051499614a071)
 PyTensor:    2.38.3
 Rewrites:    PyTensor's Numba-mode rewrites, without in-place ones
 Regenerate:  transpile graph.pkl -o <this file>
