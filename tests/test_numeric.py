@@ -2,6 +2,8 @@
 products (exact, wrapping around), a 0-d argmax, the complex numbers each scalar Op
 supports (and the refusal of those Numba cannot compute), integer edge cases."""
 
+import re
+
 import numpy as np
 import pytensor.scalar.basic as ps
 import pytensor.scalar.math as psm
@@ -29,6 +31,23 @@ def test_integer_products_are_exact():
               np.array([[True, False], [False, False]]), np.array([30000, -30000], "int16")]
     for rewrite in (True, False):
         compare([a, M, b8, u, bv, bm, w], outs, values, rewrite=rewrite)
+
+
+def test_int64_arithmetic_wraps_around_where_llvm_would_simplify():
+    """int64 values near the extremes: NumPy's products, sums and negations wrap
+    around, and ``(x * x) % x``, ``(x + 1) > x``, ``-x == x`` see the wrapped values
+    (Numba's signed arithmetic lets LLVM assume no overflow and simplify them to 0,
+    True, False); lengths, which cannot be that large, keep plain operators."""
+    x, k = pt.lvector("x"), pt.lscalar("k")
+    outs = [(x * x) % x, pt.gt(x + 1, x), pt.eq(-x, x), (x * k) // k, (k * k) % k,
+            pt.lt(x - 1, x), x.shape[0] * 3 + 1]
+    big = np.iinfo(np.int64)
+    values = [np.array([big.max - 1, big.min, 38, big.max, -1]), np.int64(big.max - 1)]
+    with np.errstate(over="ignore"):
+        module = compare([x, k], outs, values, rewrite=False)
+    source = open(module.__file__).read()
+    assert re.search(r"wrapping_mul\((\w+), \1\)", source), source
+    assert "item * 3" in source, source  # x.shape[0] * 3
 
 
 def test_scalar_edges():

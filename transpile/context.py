@@ -229,6 +229,9 @@ class FunctionBuilder:
         # expressions, one per dimension of root: a view of it is written against
         # root (index_view), so ``xs[:, :, None][t][:, 0]`` reads ``xs[t]``
         self.reindexed: dict = {}
+        # whether the scalar code being lowered does int64 arithmetic wrapping around
+        # on overflow (lower/scalar.py, int64_wrapping): it reads data, not lengths
+        self.wrapping = False
         self.graph = None  # the FunctionGraph being lowered (for clients)
         self.depth = 0  # how many inner graphs (Scan or OpFromGraph bodies) deep
         # (parameter, data key) of each data array this function takes (data.py)

@@ -20,7 +20,14 @@ from .. import syntax as sx
 from ..dtypes import cast_if_unnatural, dtype_attr, is_int, typed_literal
 from ..registry import register
 from .parallel import independent_loops, reduction_loops
-from .scalar import ARITHMETIC, in_context, is_atomic, scalar_apply, scalar_result
+from .scalar import (
+    ARITHMETIC,
+    in_context,
+    int64_wrapping,
+    is_atomic,
+    scalar_apply,
+    scalar_result,
+)
 
 
 def dim_size(fn, var, d: int) -> sx.Expr:
@@ -176,7 +183,8 @@ def _lower_scalars(op, node, fn) -> None:
     args = [in_context(v, op.scalar_op, node.inputs)
             if isinstance(v, Constant) and not isinstance(op.scalar_op, ARITHMETIC)
             else fn.expr(v) for v in node.inputs]
-    exprs = scalar_apply(op.scalar_op, args, node, fn)
+    with int64_wrapping(fn, node):
+        exprs = scalar_apply(op.scalar_op, args, node, fn)
     dtypes = [v.type.dtype for v in node.inputs]
     for var, expr in zip(node.outputs, exprs, strict=True):
         expr = scalar_result(expr, var.type.dtype, dtypes)
@@ -229,7 +237,8 @@ def _element_body(node, fn, targets, indices, loop) -> None:
     the loop's later members."""
     op = node.op
     args = loop_reads(fn, node.inputs, indices, node)
-    exprs = scalar_apply(op.scalar_op, args, node, fn)
+    with int64_wrapping(fn, node):
+        exprs = scalar_apply(op.scalar_op, args, node, fn)
     for var, (target, accs), expr in zip(node.outputs, targets, exprs, strict=True):
         if accs and is_int(var.type.dtype):
             # Numba computes narrow integers in int64; an array store wraps them

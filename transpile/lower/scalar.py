@@ -6,6 +6,8 @@ multi-output Ops), where ``args`` are the expressions of the inputs' element val
 (``Composite``, ``Clip``, casts, the special functions) have functions of their own.
 """
 
+import contextlib
+
 import libcst as cst
 import numpy as np
 import pytensor.scalar.basic as ps
@@ -169,10 +171,53 @@ CHAIN_CHUNK = 32
 MAX_INLINE_DEPTH = 32
 
 
+# int64 operators through the helpers that wrap around on overflow as NumPy's (for
+# scalar code that reads data: int64_wrapping)
+_WRAPPING = {"+": "wrapping_add", "-": "wrapping_sub", "*": "wrapping_mul"}
+
+
+def _wrapped(fn, node) -> bool:
+    return fn.wrapping and out_dtype(node) == "int64"
+
+
+def _wrapping_call(fn, symbol, args) -> sx.Expr:
+    """``a + b + c`` as ``wrapping_add(wrapping_add(a, b), c)``."""
+    value = args[0]
+    for arg in args[1:]:
+        value = sx.call(fn.helper(_WRAPPING[symbol]), value, arg)
+    return value
+
+
+def _a_length(fn, var) -> bool:
+    """Whether the integer ``var`` is a length, an index or a sum of them (its form is
+    lengths and numbers only), which no array makes large enough to overflow."""
+    if getattr(var.type, "ndim", 0):
+        return False
+    form = fn.module.plan.facts.form(var)
+    return form is not None and all(key == 1 or key[0] == "len" for key in form)
+
+
+@contextlib.contextmanager
+def int64_wrapping(fn, node):
+    """Within the block, the scalar code of ``node`` does its int64 arithmetic
+    wrapping around on overflow (``wrapping_add``, ...) if it reads integers other
+    than lengths: Numba's signed ``+``, ``-`` and ``*`` tell LLVM they never
+    overflow, which then simplifies ``(x * x) % x`` to 0, where NumPy's result is
+    ``x * x`` wrapped around, mod ``x``."""
+    before = fn.wrapping
+    fn.wrapping = any(is_int(v.type.dtype) and not _a_length(fn, v) for v in node.inputs)
+    try:
+        yield
+    finally:
+        fn.wrapping = before
+
+
 def _chain_lowering(symbol):
     def lower(op, args, node, fn):
         if len(args) == 1:
             return args[0]
+        if symbol in _WRAPPING and _wrapped(fn, node):
+            return _wrapping_call(fn, symbol, args)
         args = list(args)
         while len(args) > CHAIN_CHUNK:
             partial = fn.fresh("partial")
@@ -194,6 +239,8 @@ def _arithmetic_chain_lowering(symbols):
 
 def _binary_lowering(symbol):
     def lower(op, args, node, fn):
+        if symbol in _WRAPPING and _wrapped(fn, node):
+            return _wrapping_call(fn, symbol, args)
         return sx.binop(symbol, args[0], args[1])
 
     return lower
@@ -253,6 +300,8 @@ def scalar_TrueDiv(op, args, node, fn):
 
 @register_scalar(ps.Neg)
 def scalar_Neg(op, args, node, fn):
+    if _wrapped(fn, node):
+        return _wrapping_call(fn, "-", [sx.literal(0), args[0]])
     return sx.unary("-", args[0])
 
 
@@ -265,6 +314,8 @@ def scalar_Invert(op, args, node, fn):
 def scalar_Sqr(op, args, node, fn):
     if out_dtype(node) == "bool":
         return args[0]  # p and p
+    if _wrapped(fn, node):
+        return _wrapping_call(fn, "*", [args[0], args[0]])
     return sx.binop("*", args[0], args[0])
 
 
@@ -763,7 +814,8 @@ def scalar_result(expr: sx.Expr, dtype: str, input_dtypes) -> sx.Expr:
 
 @register(ps.ScalarOp)
 def lower_ScalarOp(op, node, fn):
-    exprs = scalar_apply(op, [fn.expr(v) for v in node.inputs], node, fn)
+    with int64_wrapping(fn, node):
+        exprs = scalar_apply(op, [fn.expr(v) for v in node.inputs], node, fn)
     dtypes = [v.type.dtype for v in node.inputs]
     for var, expr in zip(node.outputs, exprs, strict=True):
         fn.bind(var, scalar_result(expr, var.type.dtype, dtypes), hint=_hint(var))

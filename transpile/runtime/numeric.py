@@ -22,6 +22,31 @@ def int64_floor_divide(a, b):
     return a // b
 
 
+# Numba's signed integer arithmetic tells LLVM that it never overflows, and LLVM
+# simplifies by it: ``(x * x) % x`` compiles to 0 where NumPy's is ``x * x`` wrapped
+# around, mod x.  int64 arithmetic on values that may be that large (data, not
+# lengths) is done in uint64, whose overflow LLVM may not assume away, and read
+# back as int64: the same bits, wrapped around as NumPy's.
+
+
+@numba.njit(cache=True, error_model="numpy")
+def wrapping_add(a, b):
+    """``a + b`` of int64 numbers, wrapping around on overflow as NumPy's."""
+    return np.int64(np.uint64(a) + np.uint64(b))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def wrapping_sub(a, b):
+    """``a - b`` of int64 numbers, wrapping around on overflow as NumPy's."""
+    return np.int64(np.uint64(a) - np.uint64(b))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def wrapping_mul(a, b):
+    """``a * b`` of int64 numbers, wrapping around on overflow as NumPy's."""
+    return np.int64(np.uint64(a) * np.uint64(b))
+
+
 @numba.njit(cache=True, error_model="numpy")
 def complex_divide(a, b):
     """``a / b`` of complex numbers by NumPy's algorithm (Smith's, scaled by the
