@@ -219,9 +219,11 @@ def test_a_failing_rewrite_is_skipped_with_a_note(runs, work):
     for the module, which raises IndexError as PyTensor does."""
     result = runs["folding"]
     assert result.returncode == 0, result.stderr
+    # (PyTensor 3.0's index rewrites fail on it too: a note each, nothing else)
+    note = "transpile: note: a PyTensor rewrite failed and was skipped: "
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(
-        "transpile: note: a PyTensor rewrite failed and was skipped: constant_folding"), lines
+    assert lines and all(line.startswith(note) for line in lines), lines
+    assert any(line.startswith(note + "constant_folding") for line in lines), lines
     module = import_source((work / "folding.py").read_text(), "folding")
     with pytest.raises(IndexError):
         module.kernel()

@@ -174,6 +174,7 @@ def test_row_reductions_are_accumulated_in_the_loop_that_feeds_them(rng, rewrite
         # The rewrites move some elementwise work out of the reduced loops (sum(t * 2)
         # becomes 2 * sum(t)), so that Max{axis=1} (logsumexp's max), the sums of
         # i8 and t (and PyTensor 3's CAReduce{Composite} of f32) read inputs.
-        assert fused_reductions(source) >= 6, source
+        pt3_careduce = sum(c.startswith("CAReduce") for c in standalone)
+        assert fused_reductions(source) >= 6 - pt3_careduce, source
         assert all(re.match(r"Max\{axis=[01]\}|Sum\{axis=1\}|Sum\{axes=\[1, 2\]\}|CAReduce",
                             c) for c in standalone), standalone

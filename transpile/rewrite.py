@@ -9,6 +9,7 @@ they would write into the caller's arrays.  (The lowerings never honour an Op's
 
 import contextlib
 import importlib
+import io
 import logging
 import warnings
 from collections.abc import MutableSet
@@ -299,8 +300,10 @@ def rewrite(fgraph):
     # The same graph must give the same module on every machine: without cxx="",
     # whether a C++ compiler is configured changes which fusions PyTensor makes (and
     # constant folding could compile C). A rewrite that raises is skipped with a note
-    # whatever the user's on_opt_error says ("raise" would dump its traceback).
-    with (warnings.catch_warnings(),
+    # whatever the user's on_opt_error says ("raise" would dump its traceback); what
+    # PyTensor prints of it itself (3.0: "<<!! BUG IN FGRAPH.REPLACE ...>>" lines on
+    # stderr) is dropped, the note says it.
+    with (warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()),
           pytensor.config.change_flags(cxx="", on_opt_error="warn"),
           ordered_sets(), bounded_constant_folding(), failures_as_notes()):
         warnings.simplefilter("ignore")
