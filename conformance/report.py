@@ -6,7 +6,7 @@ import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .plugin import read_results
+from .plugin import read_results, source_key
 
 OUTCOMES = ("pass", "refused", "wrong", "crash", "timeout", "skipped", "harness")
 OUT_OF_SCOPE = ("sparse/", "test_typed_list")  # not supported yet, reported apart
@@ -132,6 +132,17 @@ def _commit() -> str:
         return "unknown"
 
 
+def _currency(records) -> str:
+    """How many cases were checked with the sources as they are now (a record's key
+    ends with the source key of the run that made it)."""
+    current = source_key()
+    fresh = sum(r.get("key", "").endswith("-" + current) for r in records)
+    if fresh == len(records):
+        return "Every case was checked with these sources."
+    return (f"{fresh} of {len(records)} cases were checked with these sources, the others "
+            "with earlier ones (`--force` checks them again).")
+
+
 def _counts(records) -> Counter:
     return Counter(r["outcome"] for r in records)
 
@@ -220,7 +231,7 @@ def render(records: list, version: str) -> str:
         PREAMBLE,
         "## Last run\n",
         f"PyTensor {version} (tag rel-{version}); last case checked {date}; {_versions()}; "
-        f"transpile at commit {_commit()}.\n",
+        f"report written at transpile commit {_commit()}. {_currency(records)}\n",
         _section(in_scope),
         "## Out of scope: Ops the test suite defines\n",
         "Graphs with an Op class from the suite's own modules (`tests.link.numba...`) "
