@@ -217,13 +217,17 @@ def _chain_lowering(symbol):
         if len(args) == 1:
             return args[0]
         if symbol in _WRAPPING and _wrapped(fn, node):
-            return _wrapping_call(fn, symbol, args)
+            def combine(parts):
+                return _wrapping_call(fn, symbol, parts)
+        else:
+            def combine(parts):
+                return sx.chain(symbol, parts)
         args = list(args)
         while len(args) > CHAIN_CHUNK:
             partial = fn.fresh("partial")
-            fn.emit(sx.assign(partial, sx.chain(symbol, args[:CHAIN_CHUNK])))
+            fn.emit(sx.assign(partial, combine(args[:CHAIN_CHUNK])))
             args = [sx.name(partial), *args[CHAIN_CHUNK:]]
-        return sx.chain(symbol, args)
+        return combine(args)
 
     return lower
 
